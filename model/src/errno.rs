@@ -1,0 +1,69 @@
+//! Kernel return values, printed the way a kernel developer reads them.
+//!
+//! The model passes `int`-style returns around as [`Ret`], as the kernel does:
+//! `0`, a negative errno, or (for `request_module`) a positive wait(2) status
+//! of the modprobe helper. Numbers are the x86-64 values of
+//! `include/uapi/asm-generic/errno-base.h`, `errno.h` and
+//! `include/linux/errno.h` (for `ERESTARTSYS`).
+
+/// A kernel-style return value.
+pub type Ret = i32;
+
+/// Operation not permitted.
+pub const EPERM: Ret = 1;
+/// No such file or directory; also "unknown symbol" in `simplify_symbols`.
+pub const ENOENT: Ret = 2;
+/// Interrupted system call: an interrupted idempotent waiter (2124d84db293).
+pub const EINTR: Ret = 4;
+/// Out of memory: the 2008 `request_module` "runaway loop" return.
+pub const ENOMEM: Ret = 12;
+/// Device or resource busy: the name check when the old module did not go LIVE.
+pub const EBUSY: Ret = 16;
+/// File exists: the name check when the module is already LIVE.
+pub const EEXIST: Ret = 17;
+/// Invalid argument.
+pub const EINVAL: Ret = 22;
+/// Text file busy: `exclusive_deny_write_access` failing (9828ed3f695a).
+pub const ETXTBSY: Ret = 26;
+/// Resource deadlock would occur: the recursion-aware proposal's refusal.
+pub const EDEADLK: Ret = 35;
+/// Timer expired: `down_timeout` on the kmod semaphore.
+pub const ETIME: Ret = 62;
+/// Exec format error.
+pub const ENOEXEC: Ret = 8;
+/// Kernel-internal: a wait broken by a signal; the syscall restarts or the task dies.
+pub const ERESTARTSYS: Ret = 512;
+
+const NAMES: &[(Ret, &str)] = &[
+    (EPERM, "EPERM"),
+    (ENOENT, "ENOENT"),
+    (EINTR, "EINTR"),
+    (ENOEXEC, "ENOEXEC"),
+    (ENOMEM, "ENOMEM"),
+    (EBUSY, "EBUSY"),
+    (EEXIST, "EEXIST"),
+    (EINVAL, "EINVAL"),
+    (ETXTBSY, "ETXTBSY"),
+    (EDEADLK, "EDEADLK"),
+    (ETIME, "ETIME"),
+    (ERESTARTSYS, "ERESTARTSYS"),
+];
+
+/// The errno for a name such as `"EBUSY"` (without sign).
+pub fn errno_by_name(name: &str) -> Option<Ret> {
+    NAMES.iter().find(|(_, n)| *n == name).map(|(v, _)| *v)
+}
+
+/// `0`, `-EEXIST`, or `status 1` for a positive helper exit status.
+pub fn ret_name(ret: Ret) -> String {
+    if ret == 0 {
+        "0".to_string()
+    } else if ret > 0 {
+        format!("status {ret}")
+    } else {
+        match NAMES.iter().find(|(v, _)| *v == -ret) {
+            Some((_, n)) => format!("-{n}"),
+            None => format!("-{}", -ret),
+        }
+    }
+}

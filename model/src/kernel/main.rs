@@ -1,0 +1,239 @@
+//! `finit_module(2)`, `load_module()`, `do_init_module()` and the module's
+//! init function (`kernel/module/main.c`).
+
+use super::module::{
+    add_unformed_module, find_module_all, complete_formation, early_mod_check, resolve_symbol_wait,
+    set_module_state, unlink_mod,
+};
+use super::Kernel;
+use crate::errno::{Ret, EEXIST, ENOENT, ETXTBSY};
+use crate::scenario::{InitStep, ModuleSpec};
+use crate::trace::{FinitCall, FinitRole, ModState, Recorder, TaskId};
+use crate::variant::FinitDedup;
+use std::sync::Arc;
+
+/// `SYSCALL_DEFINE3(finit_module, ...)`: one arm per [`FinitDedup`].
+///
+/// - v6.4: `init_module_from_file()` straight away.
+/// - 9828ed3f695a: `exclusive_deny_write_access()` first (`-ETXTBSY` if
+///   another load holds it), `allow_write_access()` after the load.
+/// - 9b9879fc0327+: `idempotent_init_module()`.
+pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Ret {
+    let call = k.rec.with(|r| {
+        r.finits.push(FinitCall {
+            task: me,
+            file: file.to_string(),
+            start: r.now(),
+            end: None,
+            ret: None,
+            role: FinitRole::Other,
+            signalled: false,
+            against: None,
+        });
+        r.finits.len() - 1
+    });
+    k.rec.event(me, "finit_module", format!("{file}"));
+    let (ret, role) = match k.variant.finit {
+        FinitDedup::NameCheckOnly => init_module_from_file(k, me, file),
+        FinitDedup::ExclusiveDenyWrite => {
+            if exclusive_deny_write_access(k, me, file) != 0 {
+                (-ETXTBSY, FinitRole::Denied)
+            } else {
+                let r = init_module_from_file(k, me, file);
+                allow_write_access(k, file);
+                r
+            }
+        }
+        FinitDedup::Idempotent => super::idempotent::idempotent_init_module(k, me, file),
+    };
+    let name = k
+        .scenario
+        .modules
+        .iter()
+        .find(|m| m.file == file)
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    let signalled = k.pending_signal(me).is_some();
+    // success-means-live looks at the module list as the syscall returns, as
+    // modprobe reading /sys/module/NAME/initstate would: under module_mutex.
+    let state = if ret == 0 || ret == -EEXIST {
+        let list = k.module_mutex.lock();
+        find_module_all(&list, &name).map(|m| m.state)
+    } else {
+        None
+    };
+    k.rec.with(|r| {
+        let now = r.now();
+        let c = &mut r.finits[call];
+        c.end = Some(now);
+        c.ret = Some(ret);
+        c.role = role;
+        c.signalled = signalled;
+        if ret == 0 || ret == -EEXIST {
+            if state != Some(ModState::Live) {
+                let desc = format!(
+                    "finit_module({file}) returned {} to {} while {name} was {}",
+                    Recorder::ret(ret),
+                    r.task_name(me),
+                    state.map_or("not loaded", ModState::name)
+                );
+                r.success_not_live.push(desc);
+            }
+        }
+    });
+    k.rec.event(me, "finit_module", format!("{file} returns {}", Recorder::ret(ret)));
+    ret
+}
+
+/// `exclusive_deny_write_access(file)` (9828ed3f695a):
+/// `atomic_try_cmpxchg(&inode->i_writecount, &old = 0, -1) ? 0 : -ETXTBSY`.
+pub fn exclusive_deny_write_access(k: &Kernel, me: TaskId, file: &str) -> Ret {
+    let idx = k.scenario.file_index(file);
+    let mut w = k.i_writecount.lock();
+    let ok = w[idx].0 == 0;
+    if ok {
+        w[idx] = (-1, Some(me));
+    } else if let Some(holder) = w[idx].1 {
+        k.ghost_against(me, holder);
+    }
+    drop(w);
+    k.rec.event(
+        me,
+        "exclusive_deny_write_access",
+        if ok {
+            format!("{file}: i_writecount 0 -> -1, exclusive")
+        } else {
+            format!("{file}: another load holds it: -ETXTBSY")
+        },
+    );
+    if ok {
+        0
+    } else {
+        -ETXTBSY
+    }
+}
+
+/// `allow_write_access(file)`: `atomic_inc(&inode->i_writecount)`.
+pub fn allow_write_access(k: &Kernel, file: &str) {
+    let idx = k.scenario.file_index(file);
+    let mut w = k.i_writecount.lock();
+    w[idx].0 += 1;
+    w[idx].1 = None;
+}
+
+/// `init_module_from_file()`: read the file, then `load_module()`.
+pub fn init_module_from_file(k: &Arc<Kernel>, me: TaskId, file: &str) -> (Ret, FinitRole) {
+    let spec = k
+        .scenario
+        .modules
+        .iter()
+        .find(|m| m.file == file)
+        .cloned()
+        .expect("validated scenario: every file belongs to a module");
+    load_module(k, me, &spec)
+}
+
+/// `load_module()`, the steps that matter for concurrency, in kernel order:
+/// `early_mod_check` (name check), `add_unformed_module` (name check again,
+/// UNFORMED on the list), `simplify_symbols` (`resolve_symbol_wait` per
+/// dependency, while UNFORMED), `complete_formation` (COMING),
+/// `do_init_module`. A failure after the module is on the list unlinks it
+/// and wakes `module_wq` (`unlink_mod:`).
+pub fn load_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> (Ret, FinitRole) {
+    let name = &spec.name;
+    let ret = early_mod_check(k, me, name);
+    if ret != 0 {
+        return (ret, FinitRole::NameCheck);
+    }
+    let ret = add_unformed_module(k, me, name, &spec.file);
+    if ret != 0 {
+        return (ret, FinitRole::NameCheck);
+    }
+    for dep in &spec.deps {
+        let ret = resolve_symbol_wait(k, me, name, dep);
+        if ret != 0 {
+            if ret == -ENOENT {
+                k.rec
+                    .printk(me, "simplify_symbols", format!("{name}: Unknown symbol from {dep} (err -2)"));
+            }
+            unlink_mod(k, me, name);
+            return (ret, FinitRole::Other);
+        }
+    }
+    complete_formation(k, me, name);
+    (do_init_module(k, me, spec), FinitRole::Winner)
+}
+
+/// `do_init_module()`: run init with no loader lock held. On success: LIVE,
+/// then `wake_up_all(&module_wq)` after `mutex_unlock(&module_mutex)`. On
+/// failure: GOING, `free_module()` (UNFORMED under `module_mutex`, then
+/// unlinked), then `wake_up_all(&module_wq)`.
+///
+/// The kernel stores LIVE (and GOING) without `module_mutex`; the model
+/// stores it under the lock. Every reader of the state takes the lock, so
+/// the orders a reader can observe are the same.
+pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
+    let name = &spec.name;
+    k.rec.event(me, "do_init_module", format!("runs {name}'s init"));
+    let ret = run_init(k, me, spec);
+    k.rec.with(|r| r.init_results.push((name.clone(), ret)));
+    if ret == 0 {
+        let mut list = k.module_mutex.lock();
+        set_module_state(k, &mut list, name, ModState::Live);
+        drop(list);
+        k.rec.event(me, "do_init_module", format!("{name}: init returned 0; COMING -> LIVE; wake_up_all(module_wq)"));
+        k.module_wq.wake_up_all(k);
+        0
+    } else {
+        let mut list = k.module_mutex.lock();
+        set_module_state(k, &mut list, name, ModState::Going);
+        drop(list);
+        k.rec.event(
+            me,
+            "do_init_module",
+            format!("{name}: init returned {}; COMING -> GOING", Recorder::ret(ret)),
+        );
+        let mut list = k.module_mutex.lock();
+        set_module_state(k, &mut list, name, ModState::Unformed);
+        drop(list);
+        let mut list = k.module_mutex.lock();
+        list.retain(|m| &m.name != name);
+        k.ghost_module(name, None);
+        drop(list);
+        k.rec.event(me, "free_module", format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)"));
+        k.module_wq.wake_up_all(k);
+        ret
+    }
+}
+
+/// The module's `init` function, as the scenario describes it.
+pub fn run_init(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
+    for step in &spec.init {
+        match step {
+            InitStep::RequestModule { alias, required } => {
+                let r = super::kmod::request_module(k, me, alias);
+                if r != 0 && *required {
+                    k.rec.event(
+                        me,
+                        "init",
+                        format!("{}: no {alias}, init fails: -ENOENT", spec.name),
+                    );
+                    return -ENOENT;
+                }
+                k.rec.event(
+                    me,
+                    "init",
+                    format!("{}: request_module({alias}) returned {}; carries on", spec.name, Recorder::ret(r)),
+                );
+            }
+            InitStep::RegisterAlg { alg, test_requests } => {
+                let r = super::crypto::crypto_register_alg(k, me, alg, test_requests);
+                if r != 0 {
+                    return r;
+                }
+            }
+            InitStep::Fail(e) => return -e,
+        }
+    }
+    0
+}

@@ -1,0 +1,238 @@
+//! The module list, its name check, and symbol resolution for dependents
+//! (`kernel/module/main.c`).
+
+use super::Kernel;
+use crate::errno::{Ret, EBUSY, EEXIST, ENOENT, ERESTARTSYS};
+use crate::primitives::waitqueue::{sleep_until, Cond};
+use crate::primitives::{WaitMode, Woken};
+use crate::trace::{ModState, Recorder, TaskId, WaitFor};
+
+/// `struct module`, reduced: name, file, state, and the loading task (for
+/// the wait-for graph).
+#[derive(Clone, Debug)]
+pub struct Module {
+    /// `mod->name`.
+    pub name: String,
+    /// The file it was loaded from.
+    pub file: String,
+    /// `mod->state`.
+    pub state: ModState,
+    /// The task running `load_module()` for it.
+    pub loader: TaskId,
+}
+
+/// `find_module_all(name, len, even_unformed = true)`.
+pub fn find_module_all<'a>(list: &'a [Module], name: &str) -> Option<&'a Module> {
+    list.iter().find(|m| m.name == name)
+}
+
+/// Set a module's state under `module_mutex` (the caller holds it) and
+/// mirror it into ghost state.
+///
+/// Ghost: COMING is the window in which init runs (set by
+/// `complete_formation`, left for LIVE or GOING by `do_init_module`); the
+/// count of modules of one name in it feeds `init-at-most-once`.
+pub fn set_module_state(k: &Kernel, list: &mut [Module], name: &str, state: ModState) {
+    let mut old = None;
+    if let Some(m) = list.iter_mut().find(|m| m.name == name && m.state != state) {
+        old = Some(m.state);
+        m.state = state;
+    }
+    k.ghost_module(name, Some(state));
+    k.rec.with(|r| {
+        let n = r.inits_running.entry(name.to_string()).or_insert(0);
+        if state == ModState::Coming {
+            *n += 1;
+            if *n > r.max_inits.0 {
+                r.max_inits = (*n, name.to_string());
+            }
+        } else if old == Some(ModState::Coming) {
+            *n = n.saturating_sub(1);
+        }
+    });
+}
+
+/// `finished_loading(name)` (v6.2+, after 0254127ab977): takes
+/// `module_mutex`; true when the module is absent, LIVE or GOING.
+pub fn finished_loading(k: &Kernel, name: &str) -> bool {
+    let list = k.module_mutex.lock();
+    match find_module_all(&list, name) {
+        None => true,
+        Some(m) => matches!(m.state, ModState::Live | ModState::Going),
+    }
+}
+
+/// `module_patient_check_exists(name, reason)` (f71afa6a4201, v6.4; the same
+/// logic was inline in `add_unformed_module` from 0254127ab977, v6.2).
+///
+/// Called with `module_mutex` held (`list` is its guard); may drop and retake
+/// it around an interruptible wait on `module_wq`. Returns the guard and 0,
+/// `-EEXIST` (old is LIVE), `-EBUSY` (old GOING, or gone after the wait), or
+/// `-ERESTARTSYS` (signal during the wait). No retry after the wait.
+pub fn module_patient_check_exists<'a>(
+    k: &'a Kernel,
+    me: TaskId,
+    list: crate::sync::MutexGuard<'a, Vec<Module>>,
+    name: &str,
+    caller: &'static str,
+) -> (crate::sync::MutexGuard<'a, Vec<Module>>, Ret) {
+    let mut list = list;
+    let Some(old) = find_module_all(&list, name).cloned() else {
+        return (list, 0);
+    };
+    let mut old = Some(old);
+    if let Some(o) = &old {
+        if matches!(o.state, ModState::Coming | ModState::Unformed) {
+            let loader = o.loader;
+            k.ghost_against(me, loader);
+            let loader_name = k.name(loader);
+            k.rec.event(
+                me,
+                caller,
+                format!(
+                    "{name} is already {} (loaded by {loader_name}): drops module_mutex, waits on module_wq",
+                    o.state.name()
+                ),
+            );
+            drop(list);
+            let woken = sleep_until(
+                k,
+                me,
+                &k.module_wq,
+                WaitMode::Interruptible,
+                None,
+                &|| WaitFor {
+                    what: format!("{loader_name}'s load of {name} to finish (module_wq)"),
+                    on: vec![loader],
+                },
+                Cond::Unlocked(&mut || finished_loading(k, name)),
+            );
+            list = k.module_mutex.lock();
+            if woken == Woken::Signal {
+                k.rec.event(
+                    me,
+                    caller,
+                    "wait_event_interruptible on module_wq broken by a signal: -ERESTARTSYS",
+                );
+                return (list, -ERESTARTSYS);
+            }
+            // "The module might have gone in the meantime."
+            old = find_module_all(&list, name).cloned();
+        }
+    }
+    if let Some(o) = &old {
+        k.ghost_against(me, o.loader);
+    }
+    let ret = match &old {
+        Some(o) if o.state == ModState::Live => -EEXIST,
+        _ => -EBUSY,
+    };
+    let state = old.as_ref().map_or("gone", |o| o.state.name());
+    k.rec.event(
+        me,
+        caller,
+        format!("{name} is {state}: {}", Recorder::ret(ret)),
+    );
+    (list, ret)
+}
+
+/// `early_mod_check()` (v6.4+, 064f4536d139): the name check before any
+/// allocation, under `module_mutex`.
+pub fn early_mod_check(k: &Kernel, me: TaskId, name: &str) -> Ret {
+    let list = k.module_mutex.lock();
+    let (_list, ret) = module_patient_check_exists(k, me, list, name, "early_mod_check");
+    ret
+}
+
+/// `add_unformed_module()`: state UNFORMED, the name check again, then
+/// `list_add_rcu` onto `modules`, all under `module_mutex`.
+pub fn add_unformed_module(k: &Kernel, me: TaskId, name: &str, file: &str) -> Ret {
+    let list = k.module_mutex.lock();
+    let (mut list, ret) = module_patient_check_exists(k, me, list, name, "add_unformed_module");
+    if ret != 0 {
+        return ret;
+    }
+    list.push(Module {
+        name: name.to_string(),
+        file: file.to_string(),
+        state: ModState::Unformed,
+        loader: me,
+    });
+    k.ghost_module(name, Some(ModState::Unformed));
+    k.rec.event(me, "add_unformed_module", format!("{name} added to modules: UNFORMED"));
+    0
+}
+
+/// `complete_formation()`: UNFORMED → COMING under `module_mutex`.
+pub fn complete_formation(k: &Kernel, me: TaskId, name: &str) {
+    let mut list = k.module_mutex.lock();
+    set_module_state(k, &mut list, name, ModState::Coming);
+    k.rec.event(me, "complete_formation", format!("{name}: UNFORMED -> COMING"));
+}
+
+/// The unlink on `load_module()`'s error paths (`unlink_mod:`): `list_del_rcu`
+/// and `wake_up_all(&module_wq)` with `module_mutex` still held.
+pub fn unlink_mod(k: &Kernel, me: TaskId, name: &str) {
+    let mut list = k.module_mutex.lock();
+    list.retain(|m| m.name != name);
+    k.ghost_module(name, None);
+    k.rec.event(me, "load_module", format!("unlink_mod: {name} removed from modules"));
+    k.module_wq.wake_up_all(k);
+    drop(list);
+}
+
+/// `resolve_symbol()` for an import of `mod` from `provider`: under
+/// `module_mutex`, `find_symbol` skips UNFORMED modules (unknown symbol,
+/// `-ENOENT`); `ref_module` → `strong_try_module_get` gives `-EBUSY` for
+/// COMING, `-ENOENT` for GOING, 0 for LIVE.
+pub fn resolve_symbol(k: &Kernel, provider: &str) -> Ret {
+    let list = k.module_mutex.lock();
+    match find_module_all(&list, provider).map(|m| m.state) {
+        None | Some(ModState::Unformed) => -ENOENT,
+        Some(ModState::Coming) => -EBUSY,
+        Some(ModState::Live) => 0,
+        Some(ModState::Going) => -ENOENT,
+    }
+}
+
+/// `resolve_symbol_wait()`: while the provider is COMING, wait
+/// interruptibly on `module_wq`, up to 30 s ("gave up waiting for init of
+/// module %s"); the result is the last `resolve_symbol` result.
+pub fn resolve_symbol_wait(k: &Kernel, me: TaskId, module: &str, provider: &str) -> Ret {
+    let mut last = resolve_symbol(k, provider);
+    if last == -EBUSY {
+        let loader = {
+            let list = k.module_mutex.lock();
+            find_module_all(&list, provider).map_or(me, |m| m.loader)
+        };
+        let loader_name = k.name(loader);
+        let woken = sleep_until(
+            k,
+            me,
+            &k.module_wq,
+            WaitMode::Interruptible,
+            Some("30 s"),
+            &|| WaitFor {
+                what: format!("{provider} (COMING, init run by {loader_name}) to go LIVE"),
+                on: vec![loader],
+            },
+            Cond::Unlocked(&mut || {
+                last = resolve_symbol(k, provider);
+                last != -EBUSY
+            }),
+        );
+        if woken != Woken::Condition {
+            k.rec.printk(
+                me,
+                "resolve_symbol_wait",
+                format!("{module}: gave up waiting for init of module {provider}."),
+            );
+        }
+    }
+    k.rec.event(
+        me,
+        "resolve_symbol_wait",
+        format!("{module} imports from {provider}: {}", Recorder::ret(last)),
+    );
+    last
+}

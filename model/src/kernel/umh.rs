@@ -1,0 +1,93 @@
+//! The usermode helper: `call_modprobe()` (`kernel/module/kmod.c`) and
+//! `call_usermodehelper_exec()` (`kernel/umh.c`), with
+//! `UMH_WAIT_PROC | UMH_KILLABLE`.
+
+use super::Kernel;
+use crate::errno::{Ret, ERESTARTSYS};
+use crate::primitives::{Completion, WaitMode, Woken};
+use crate::trace::{TaskId, TaskKind, WaitFor};
+use crate::userspace::modprobe::{modprobe, Exit};
+use crate::sync::Mutex;
+use std::sync::Arc;
+
+/// `struct subprocess_info`, reduced: the `complete` pointer (taken with
+/// `xchg` by whichever of caller and helper gets there first) and `retval`.
+/// Both race between two tasks, so they sit behind an engine lock.
+struct SubprocessInfo {
+    complete: Mutex<bool>,
+    retval: Mutex<Ret>,
+}
+
+impl SubprocessInfo {
+    /// `xchg(&sub_info->complete, NULL)`: true if it was still set.
+    fn take_complete(&self) -> bool {
+        std::mem::take(&mut *self.complete.lock())
+    }
+}
+
+/// wait(2) status of a helper: exit code in bits 8..15, or the signal number.
+fn wait_status(exit: Exit) -> Ret {
+    match exit {
+        Exit::Ok => 0,
+        Exit::Failed(_) => 1 << 8,
+        Exit::Killed => 9,
+    }
+}
+
+/// `call_modprobe(alias, UMH_WAIT_PROC)` → `call_usermodehelper_exec(info,
+/// UMH_WAIT_PROC | UMH_KILLABLE)`: start `modprobe -q -- alias` as a new
+/// task and wait, killably, until it exits.
+///
+/// If the caller is killed first, `xchg(&sub_info->complete, NULL)` hands
+/// the helper off: the caller returns `-ERESTARTSYS` and modprobe runs on.
+/// If the helper had already taken it, the caller waits for the imminent
+/// `complete()` and returns the real `retval`.
+///
+/// The helper inherits the caller's request ancestry; only the
+/// recursion-aware proposal reads it.
+pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
+    let done = Completion::new(format!("the umh completion of modprobe {alias}"));
+    let sub = Arc::new(SubprocessInfo {
+        complete: Mutex::new(true),
+        retval: Mutex::new(0),
+    });
+    let (helper_done, helper_sub, target) = (done.clone(), sub.clone(), alias.to_string());
+    let label = format!("umh modprobe {alias} (started by {})", k.name(me));
+    let (helper, _detached) = k.spawn_task(
+        TaskKind::Helper,
+        label,
+        k.ancestry_of(me),
+        Some(alias.to_string()),
+        move |k, id| {
+            let exit = modprobe(k, id, &target, false);
+            *helper_sub.retval.lock() = wait_status(exit);
+            // umh_complete(): if (xchg(&sub_info->complete, NULL)) complete(comp);
+            if helper_sub.take_complete() {
+                helper_done.complete(k);
+            }
+        },
+    );
+    let helper_name = k.name(helper);
+    k.rec.event(
+        me,
+        "call_usermodehelper_exec",
+        format!("starts {helper_name} (modprobe -q -- {alias}); waits killably for it to exit"),
+    );
+    let why = || WaitFor {
+        what: format!("helper {helper_name} (modprobe {alias}) to exit"),
+        on: vec![helper],
+    };
+    if done.wait(k, me, WaitMode::Killable, None, &why) == Woken::Signal {
+        if sub.take_complete() {
+            k.rec.event(
+                me,
+                "call_usermodehelper_exec",
+                format!("killed: returns -ERESTARTSYS; {helper_name} runs on, detached"),
+            );
+            return -ERESTARTSYS;
+        }
+        done.wait(k, me, WaitMode::Uninterruptible, None, &why);
+    }
+    let ret = *sub.retval.lock();
+    ret
+}

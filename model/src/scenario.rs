@@ -1,0 +1,289 @@
+//! Scenarios: modules, actors and bounds, as data.
+//!
+//! A scenario lists the module files (name, aliases, dependencies, what init
+//! does), the actors that start together (modprobe runs, a signal sender),
+//! whether time passes (a timer actor), the kmod budget, and the properties
+//! that are checked on it. [`catalogue`] is the built-in list.
+
+use serde::Serialize;
+
+/// One step of a module's `init` function, run in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum InitStep {
+    /// `request_module(alias)` and wait for the helper. If `required`, a
+    /// failed request makes init fail with `-ENOENT` (the fallback was not
+    /// found); otherwise init carries on, as aes-arm-bs does.
+    RequestModule {
+        /// What to ask modprobe for.
+        alias: String,
+        /// Whether init fails when the request fails.
+        required: bool,
+    },
+    /// `crypto_register_alg()` of an algorithm whose self-test, run by the
+    /// `cryptomgr_test` kthread, does `request_module(test_requests)`.
+    RegisterAlg {
+        /// The algorithm's driver name, for the trace.
+        alg: String,
+        /// The alias the self-test requests (`crypto-%s`).
+        test_requests: String,
+    },
+    /// Return this errno (positive number, e.g. `ENODEV`'s value) from init.
+    Fail(i32),
+}
+
+/// A module file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ModuleSpec {
+    /// Module name (`struct module::name`).
+    pub name: String,
+    /// File name; the in-flight table keys on this file's inode.
+    pub file: String,
+    /// `MODULE_ALIAS` strings modprobe resolves to this module.
+    pub aliases: Vec<String>,
+    /// Modules whose symbols this one imports (modules.dep).
+    pub deps: Vec<String>,
+    /// What init does.
+    pub init: Vec<InitStep>,
+}
+
+/// Who a signal actor aims at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum SignalTarget {
+    /// The task of the n-th modprobe actor (0-based).
+    Actor(usize),
+    /// The first usermode-helper modprobe started for `request_module(alias)`.
+    HelperFor(String),
+}
+
+/// An actor that starts with the scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Actor {
+    /// A userspace `modprobe NAME` run.
+    Modprobe(String),
+    /// Sends one signal, at any moment after its target exists.
+    Signal {
+        /// The target task.
+        target: SignalTarget,
+        /// SIGKILL (fatal) or a signal with a handler (breaks only
+        /// interruptible waits).
+        fatal: bool,
+    },
+}
+
+/// A scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Scenario {
+    /// Id used on the command line and in reports.
+    pub name: String,
+    /// One line: what happens.
+    pub summary: String,
+    /// Where it comes from (kernel-semantics.md §4 row, commit, report).
+    pub reference: String,
+    /// The module files.
+    pub modules: Vec<ModuleSpec>,
+    /// Actors started together.
+    pub actors: Vec<Actor>,
+    /// Whether time passes: a timer actor that may expire any armed timed
+    /// wait at any moment. Without it, timed waits never expire.
+    pub timer: bool,
+    /// `max_modprobes` of the kmod budget.
+    pub kmod_limit: u32,
+    /// Modules that must be LIVE when every task has exited (`ends-live`).
+    pub expect_live: Vec<String>,
+    /// Property ids checked on this scenario.
+    pub properties: Vec<String>,
+}
+
+impl Scenario {
+    /// The module named `name`, or providing alias `name` (modprobe's lookup).
+    pub fn resolve(&self, name: &str) -> Option<&ModuleSpec> {
+        self.modules
+            .iter()
+            .find(|m| m.name == name)
+            .or_else(|| {
+                self.modules
+                    .iter()
+                    .find(|m| m.aliases.iter().any(|a| a == name))
+            })
+    }
+
+    /// Module by exact name.
+    pub fn module(&self, name: &str) -> Option<&ModuleSpec> {
+        self.modules.iter().find(|m| m.name == name)
+    }
+
+    /// Index of a file (its "inode number").
+    pub fn file_index(&self, file: &str) -> usize {
+        self.modules
+            .iter()
+            .position(|m| m.file == file)
+            .expect("file of a known module")
+    }
+
+    /// The most model threads one execution can have, main thread included:
+    /// main, the actors, the timer, and every helper or kthread a chain of
+    /// requests can start (a request for a module already being loaded
+    /// further up the chain starts a helper but no new init).
+    pub fn max_threads(&self) -> usize {
+        fn helpers(sc: &Scenario, module: &str, stack: &mut Vec<String>) -> usize {
+            let Some(m) = sc.resolve(module) else {
+                return 0;
+            };
+            if stack.contains(&m.name) {
+                return 0;
+            }
+            stack.push(m.name.clone());
+            let mut n = 0;
+            for dep in &m.deps {
+                n += helpers(sc, dep, stack);
+            }
+            for step in &m.init {
+                match step {
+                    InitStep::RequestModule { alias, .. } => n += 1 + helpers(sc, alias, stack),
+                    InitStep::RegisterAlg { test_requests, .. } => {
+                        n += 2 + helpers(sc, test_requests, stack)
+                    }
+                    InitStep::Fail(_) => {}
+                }
+            }
+            stack.pop();
+            n
+        }
+        let mut n = 1 + self.actors.len() + usize::from(self.timer);
+        for a in &self.actors {
+            if let Actor::Modprobe(target) = a {
+                n += helpers(self, target, &mut Vec::new());
+            }
+        }
+        n
+    }
+}
+
+fn module(name: &str, aliases: &[&str], deps: &[&str], init: Vec<InitStep>) -> ModuleSpec {
+    ModuleSpec {
+        name: name.into(),
+        file: format!("{name}.ko"),
+        aliases: aliases.iter().map(|s| s.to_string()).collect(),
+        deps: deps.iter().map(|s| s.to_string()).collect(),
+        init,
+    }
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// The aes-arm-bs module of the 2024 report: provides `cbc(aes)`, and its
+/// init asks for a `cbc(aes)` fallback, which resolves by alias to itself.
+fn aes_arm_bs(init: Vec<InitStep>) -> ModuleSpec {
+    module("aes-arm-bs", &["crypto-cbc(aes)", "cbc(aes)"], &[], init)
+}
+
+fn recursive(name: &str, summary: &str, signal: Option<SignalTarget>, props: &[&str]) -> Scenario {
+    let mut actors = vec![Actor::Modprobe("aes-arm-bs".into())];
+    if let Some(target) = signal {
+        actors.push(Actor::Signal {
+            target,
+            fatal: true,
+        });
+    }
+    Scenario {
+        name: name.into(),
+        summary: summary.into(),
+        reference: "kernel-semantics.md §4.1; cb5b81bc9a44 (aes-arm-bs hang since 9b9879fc0327)"
+            .into(),
+        modules: vec![aes_arm_bs(vec![InitStep::RequestModule {
+            alias: "crypto-cbc(aes)".into(),
+            required: false,
+        }])],
+        actors,
+        timer: true,
+        kmod_limit: 50,
+        expect_live: strings(&["aes-arm-bs"]),
+        properties: strings(props),
+    }
+}
+
+fn concurrent_same_file(n: usize) -> Scenario {
+    Scenario {
+        name: format!("concurrent-same-file-{n}"),
+        summary: format!("{n} modprobe runs of one module file start together"),
+        reference: "kernel-semantics.md §4.3; 9b9879fc0327".into(),
+        modules: vec![module("x", &[], &[], vec![])],
+        actors: (0..n).map(|_| Actor::Modprobe("x".into())).collect(),
+        timer: false,
+        kmod_limit: 50,
+        expect_live: strings(&["x"]),
+        properties: strings(&[
+            "no-deadlock",
+            "init-at-most-once",
+            "consistent-result",
+            "success-means-live",
+        ]),
+    }
+}
+
+/// The built-in scenarios.
+pub fn catalogue() -> Vec<Scenario> {
+    vec![
+        recursive(
+            "recursive-self-load",
+            "aes-arm-bs's init requests crypto-cbc(aes), an alias of itself, and waits for the helper",
+            None,
+            &["no-deadlock", "ends-live", "init-at-most-once", "success-means-live"],
+        ),
+        recursive(
+            "recursive-self-load+kill-nested",
+            "as recursive-self-load, and SIGKILL is sent to the nested modprobe at any moment",
+            Some(SignalTarget::HelperFor("crypto-cbc(aes)".into())),
+            &["terminates-when-killed", "success-means-live"],
+        ),
+        recursive(
+            "recursive-self-load+kill-outer",
+            "as recursive-self-load, and SIGKILL is sent to the outer modprobe at any moment",
+            Some(SignalTarget::Actor(0)),
+            &["terminates-when-killed", "success-means-live"],
+        ),
+        Scenario {
+            name: "crypto-self-test".into(),
+            summary: "aes-arm-bs registers cbc(aes); its self-test requests crypto-cbc(aes)".into(),
+            reference: "kernel-semantics.md §4.1; 37da5d0ffa7b; the 2024 aes-arm-bs report".into(),
+            modules: vec![aes_arm_bs(vec![InitStep::RegisterAlg {
+                alg: "cbc-aes-neonbs".into(),
+                test_requests: "crypto-cbc(aes)".into(),
+            }])],
+            actors: vec![Actor::Modprobe("aes-arm-bs".into())],
+            timer: true,
+            kmod_limit: 50,
+            expect_live: strings(&["aes-arm-bs"]),
+            properties: strings(&["no-deadlock", "ends-live"]),
+        },
+        Scenario {
+            name: "shared-dependency".into(),
+            summary: "modprobe b and modprobe c run together; both depend on a".into(),
+            reference: "kernel-semantics.md §4.2; revert ac2263b588df".into(),
+            modules: vec![
+                module("a", &[], &[], vec![]),
+                module("b", &[], &["a"], vec![]),
+                module("c", &[], &["a"], vec![]),
+            ],
+            actors: vec![Actor::Modprobe("b".into()), Actor::Modprobe("c".into())],
+            timer: false,
+            kmod_limit: 50,
+            expect_live: strings(&["a", "b", "c"]),
+            properties: strings(&[
+                "no-deadlock",
+                "dependents-load",
+                "success-means-live",
+                "init-at-most-once",
+            ]),
+        },
+        concurrent_same_file(2),
+        concurrent_same_file(3),
+    ]
+}
+
+/// Look a built-in scenario up by name.
+pub fn by_name(name: &str) -> Option<Scenario> {
+    catalogue().into_iter().find(|s| s.name == name)
+}

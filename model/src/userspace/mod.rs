@@ -1,0 +1,3 @@
+//! Userspace: modprobe (kmod/libkmod).
+
+pub mod modprobe;

@@ -1,0 +1,94 @@
+//! `modprobe NAME` (kmod, `tools/modprobe.c` with libkmod).
+//!
+//! Resolves NAME (a module name or an alias) to a module file and its
+//! dependencies (modules.dep), inserts the dependencies first, then the
+//! module, each with `finit_module(2)`. `-EEXIST` counts as success; any
+//! other error on a needed module stops the run.
+//!
+//! libkmod skips a module whose `/sys/module/NAME/initstate` reads `live`;
+//! the model always calls `finit_module`, because for a LIVE module it
+//! returns `-EEXIST`, which modprobe counts as success: the outcome is the
+//! same, with fewer steps. A COMING module is inserted again, as libkmod does.
+//! A task with a fatal signal pending dies on its way back to userspace, so
+//! modprobe stops there.
+
+use crate::errno::{Ret, EEXIST, ENOENT};
+use crate::kernel::main::finit_module;
+use crate::kernel::Kernel;
+use crate::scenario::ModuleSpec;
+use crate::trace::{ModprobeRun, Recorder, TaskId};
+use std::sync::Arc;
+
+/// How a modprobe process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Exit code 0.
+    Ok,
+    /// Exit code 1 after this error on a needed module.
+    Failed(Ret),
+    /// Killed by SIGKILL.
+    Killed,
+}
+
+fn load_order<'a>(k: &'a Kernel, spec: &'a ModuleSpec, out: &mut Vec<&'a ModuleSpec>) {
+    for dep in &spec.deps {
+        if let Some(d) = k.scenario.module(dep) {
+            load_order(k, d, out);
+        }
+    }
+    if !out.iter().any(|m| m.name == spec.name) {
+        out.push(spec);
+    }
+}
+
+/// Run `modprobe target` as task `me`.
+pub fn modprobe(k: &Arc<Kernel>, me: TaskId, target: &str, actor: bool) -> Exit {
+    let run = k.rec.with(|r| {
+        r.modprobes.push(ModprobeRun {
+            task: me,
+            target: target.to_string(),
+            ret: None,
+            killed: false,
+            actor,
+        });
+        r.modprobes.len() - 1
+    });
+    let finish = |exit: Exit| {
+        k.rec.with(|r| {
+            let m = &mut r.modprobes[run];
+            match exit {
+                Exit::Ok => m.ret = Some(0),
+                Exit::Failed(e) => m.ret = Some(e),
+                Exit::Killed => m.killed = true,
+            }
+        });
+        exit
+    };
+    let Some(spec) = k.scenario.resolve(target) else {
+        k.rec.event(me, "modprobe", format!("FATAL: Module {target} not found"));
+        return finish(Exit::Failed(-ENOENT));
+    };
+    let mut order = Vec::new();
+    load_order(k, spec, &mut order);
+    for m in order {
+        if k.fatal_signal_pending(me) {
+            k.rec.event(me, "modprobe", "killed by SIGKILL before its next finit_module");
+            return finish(Exit::Killed);
+        }
+        let ret = finit_module(k, me, &m.file);
+        if k.fatal_signal_pending(me) {
+            k.rec.event(me, "modprobe", "killed by SIGKILL on return from finit_module");
+            return finish(Exit::Killed);
+        }
+        if ret != 0 && ret != -EEXIST {
+            k.rec.event(
+                me,
+                "modprobe",
+                format!("ERROR: could not insert '{}': {}; stops", m.name, Recorder::ret(ret)),
+            );
+            return finish(Exit::Failed(ret));
+        }
+    }
+    k.rec.event(me, "modprobe", format!("{target}: done, exit 0"));
+    finish(Exit::Ok)
+}

@@ -1,0 +1,191 @@
+//! Loader variants: each a real kernel state or a fix proposal, as data.
+//!
+//! A variant is a named value that picks one policy at each variation point.
+//! The model functions `match` on the policy where the kernels differ, and
+//! nowhere else. To add a fix proposal:
+//!
+//! 1. add one [`Variant`] value to [`catalogue`];
+//! 2. if it needs behaviour no existing arm has, add one arm to the policy
+//!    enum of the function it changes, and the code of that arm in that
+//!    function (the compiler then lists every `match` that must handle it).
+//!
+//! Nothing else changes: scenarios, properties, engines and reports read
+//! the catalogue.
+
+use serde::Serialize;
+
+/// How `finit_module(2)` treats a second load of a file already being loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum FinitDedup {
+    /// No in-flight table: only the name check in `load_module` notices a
+    /// duplicate (v6.4 and earlier).
+    NameCheckOnly,
+    /// 9828ed3f695a (v6.4-rc4): `exclusive_deny_write_access()` on the file
+    /// for the whole load and init; a concurrent finit of the same inode
+    /// fails at once with `-ETXTBSY`. Reverted by ac2263b588df.
+    ExclusiveDenyWrite,
+    /// 9b9879fc0327 (v6.5): `idempotent()` links an entry keyed by the inode;
+    /// later callers wait for the first one's result.
+    Idempotent,
+}
+
+/// How a waiter in the in-flight table waits (`idempotent_init_module`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum IdemWait {
+    /// 9b9879fc0327 (v6.5): `wait_for_completion()`, uninterruptible, forever;
+    /// `ret` starts at 0 and the completer uses `hlist_del`.
+    Uninterruptible,
+    /// cb5b81bc9a44 (v6.11-rc3): `wait_for_completion_timeout(10*HZ)` in a
+    /// loop with `pr_warn_once("module '%pD' taking a long time to load")`.
+    /// Still uninterruptible, still forever.
+    TimeoutWarn,
+    /// 2124d84db293 (v6.11-rc3): `wait_for_completion_interruptible()`; `ret`
+    /// starts at `-EINTR`, the completer uses `hlist_del_init`, and an
+    /// interrupted waiter unlinks its own entry under `idem_lock` if it is
+    /// still hashed.
+    Interruptible,
+}
+
+/// What a waiter does when its own request ancestry holds the in-flight load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum RecursionPolicy {
+    /// The kernel as merged: the loader cannot see the recursion (cb5b81bc9a44:
+    /// "the module load is always done from a usermode helper").
+    Blind,
+    /// Proposal: `request_module` passes the requesting task's identity to its
+    /// helper; a finit whose ancestry holds the in-flight entry's owner unlinks
+    /// its own entry and fails at once with `-EDEADLK`. Unrelated waiters
+    /// still wait.
+    AncestryCheck,
+}
+
+/// Whether `crypto_register_alg` waits for the algorithm's self-test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CryptoTest {
+    /// Before v6.12: `crypto_wait_for_test()` waits, killable, on the larval's
+    /// completion, which the `cryptomgr_test` kthread completes.
+    WaitForTest,
+    /// 37da5d0ffa7b (v6.12-rc1, "crypto: api - Do not wait for tests during
+    /// registration"): `crypto_schedule_test()` starts the test and returns.
+    Async,
+}
+
+/// The `request_module` budget (`kernel/kmod.c`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum KmodBudget {
+    /// 2008 (pre-v4.13): `atomic_inc(&kmod_concurrent)`; above `max_modprobes`
+    /// print "request_module: runaway loop modprobe %s" (at most 5 times),
+    /// decrement and return `-ENOMEM`.
+    FailFast2008,
+}
+
+/// Where a variant comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Origin {
+    /// A state of the kernel tree (merged, possibly later reverted).
+    Kernel,
+    /// A proposal that was not merged.
+    Proposal,
+}
+
+/// One loader variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Variant {
+    /// Short id used on the command line and in reports.
+    pub id: &'static str,
+    /// Kernel commit or version this variant is.
+    pub kernel: &'static str,
+    /// One line: what changes.
+    pub summary: &'static str,
+    /// Kernel state or proposal.
+    pub origin: Origin,
+    /// Duplicate handling in `finit_module`.
+    pub finit: FinitDedup,
+    /// Kind of wait in the in-flight table (ignored without one).
+    pub idem_wait: IdemWait,
+    /// Recursion detection (proposals only).
+    pub recursion: RecursionPolicy,
+    /// Crypto registration and its self-test.
+    pub crypto: CryptoTest,
+    /// The kmod budget of `request_module`.
+    pub kmod: KmodBudget,
+}
+
+const BASE: Variant = Variant {
+    id: "",
+    kernel: "",
+    summary: "",
+    origin: Origin::Kernel,
+    finit: FinitDedup::NameCheckOnly,
+    idem_wait: IdemWait::Uninterruptible,
+    recursion: RecursionPolicy::Blind,
+    crypto: CryptoTest::WaitForTest,
+    kmod: KmodBudget::FailFast2008,
+};
+
+/// Every built-in variant, in history order.
+pub fn catalogue() -> &'static [Variant] {
+    const ALL: &[Variant] = &[
+        Variant {
+            id: "legacy",
+            kernel: "v6.4",
+            summary: "no in-flight table; the name check waits interruptibly on module_wq",
+            ..BASE
+        },
+        Variant {
+            id: "error-out-early",
+            kernel: "9828ed3f695a (v6.4-rc4, reverted by ac2263b588df)",
+            summary: "exclusive deny-write on the file; a concurrent finit fails with -ETXTBSY",
+            finit: FinitDedup::ExclusiveDenyWrite,
+            ..BASE
+        },
+        Variant {
+            id: "idempotent",
+            kernel: "9b9879fc0327 (v6.5)",
+            summary: "in-flight table; waiters wait uninterruptibly, forever",
+            finit: FinitDedup::Idempotent,
+            ..BASE
+        },
+        Variant {
+            id: "idempotent-warn",
+            kernel: "cb5b81bc9a44 (v6.11-rc3)",
+            summary: "as idempotent, but warns once after 10 s: \"taking a long time to load\"",
+            finit: FinitDedup::Idempotent,
+            idem_wait: IdemWait::TimeoutWarn,
+            ..BASE
+        },
+        Variant {
+            id: "idempotent-interruptible",
+            kernel: "2124d84db293 (v6.11-rc3)",
+            summary: "waiters wait interruptibly; an interrupted waiter returns -EINTR",
+            finit: FinitDedup::Idempotent,
+            idem_wait: IdemWait::Interruptible,
+            ..BASE
+        },
+        Variant {
+            id: "crypto-async-test",
+            kernel: "37da5d0ffa7b (v6.12-rc1) on 2124d84db293",
+            summary: "crypto registration no longer waits for the algorithm's self-test",
+            finit: FinitDedup::Idempotent,
+            idem_wait: IdemWait::Interruptible,
+            crypto: CryptoTest::Async,
+            ..BASE
+        },
+        Variant {
+            id: "recursion-aware",
+            kernel: "proposal on 2124d84db293 (not merged)",
+            summary: "request_module passes the requester; a recursive waiter fails with -EDEADLK",
+            origin: Origin::Proposal,
+            finit: FinitDedup::Idempotent,
+            idem_wait: IdemWait::Interruptible,
+            recursion: RecursionPolicy::AncestryCheck,
+            ..BASE
+        },
+    ];
+    ALL
+}
+
+/// Look a variant up by id.
+pub fn by_id(id: &str) -> Option<Variant> {
+    catalogue().iter().copied().find(|v| v.id == id)
+}

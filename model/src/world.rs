@@ -1,0 +1,117 @@
+//! One execution: boot the kernel, start the scenario's actors together, and
+//! reap every task. This is the body each engine runs once per interleaving.
+
+use crate::kernel::Kernel;
+use crate::primitives::signal::send_sig;
+use crate::primitives::timer::timer_actor;
+use crate::primitives::waitqueue::{sleep_until, Cond};
+use crate::primitives::WaitMode;
+use crate::scenario::{Actor, Scenario, SignalTarget};
+use crate::trace::{Recorder, TaskKind, WaitFor};
+use crate::userspace::modprobe::modprobe;
+use crate::variant::Variant;
+use std::sync::Arc;
+
+/// Run the scenario once under the current engine, recording into `rec`.
+///
+/// The calling (main) thread plays `init`: it starts the modprobe actors,
+/// then the signal actors and the timer, and sleeps until every kernel task
+/// (actors, usermode helpers, kthreads) has exited. If they never do, every
+/// thread ends up asleep and the engine reports a deadlock; the driver reads
+/// the wait-for graph from `rec`.
+pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
+    let k = Kernel::boot(variant, scenario.clone(), rec.clone());
+    let init = k.register_task(
+        TaskKind::Environment,
+        "init (the harness: starts the actors, reaps every task)".into(),
+        Vec::new(),
+        None,
+    );
+    let mut handles = Vec::new();
+    let mut actor_tasks = Vec::new();
+    for actor in &scenario.actors {
+        if let Actor::Modprobe(target) = actor {
+            let target = target.clone();
+            let (id, h) = k.spawn_task(
+                TaskKind::Modprobe,
+                format!("modprobe {target}"),
+                Vec::new(),
+                None,
+                move |k, id| {
+                    modprobe(k, id, &target, true);
+                },
+            );
+            actor_tasks.push(id);
+            handles.push(h);
+        }
+    }
+    for actor in &scenario.actors {
+        if let Actor::Signal { target, fatal } = actor {
+            let (target, fatal) = (target.clone(), *fatal);
+            let fixed = match &target {
+                SignalTarget::Actor(i) => Some(actor_tasks[*i]),
+                SignalTarget::HelperFor(_) => None,
+            };
+            let sig = if fatal { "SIGKILL" } else { "a handled signal" };
+            let whom = match &target {
+                SignalTarget::Actor(i) => k.name(actor_tasks[*i]),
+                SignalTarget::HelperFor(a) => format!("the modprobe helper for {a}"),
+            };
+            let (_, h) = k.spawn_task(
+                TaskKind::Environment,
+                format!("signal (sends {sig} to {whom} at any moment)"),
+                Vec::new(),
+                None,
+                move |k, me| {
+                    let resolve = || match &target {
+                        SignalTarget::Actor(_) => fixed,
+                        SignalTarget::HelperFor(alias) => k.helper_for(alias),
+                    };
+                    sleep_until(
+                        k,
+                        me,
+                        &k.env_wq.clone(),
+                        WaitMode::Uninterruptible,
+                        None,
+                        &|| WaitFor {
+                            what: "its target to exist".into(),
+                            on: vec![],
+                        },
+                        Cond::Unlocked(&mut || resolve().is_some() || k.finished()),
+                    );
+                    if let Some(t) = resolve() {
+                        send_sig(k, me, t, fatal);
+                    }
+                },
+            );
+            handles.push(h);
+        }
+    }
+    if scenario.timer {
+        let (_, h) = k.spawn_task(
+            TaskKind::Environment,
+            "timer (time passes: may expire any timed wait)".into(),
+            Vec::new(),
+            None,
+            |k, me| timer_actor(k, me),
+        );
+        handles.push(h);
+    }
+    sleep_until(
+        &k,
+        init,
+        &k.reaper_wq.clone(),
+        WaitMode::Uninterruptible,
+        None,
+        &|| WaitFor {
+            what: "every task to exit".into(),
+            on: vec![],
+        },
+        Cond::Unlocked(&mut || k.live_tasks() == 0),
+    );
+    k.finish();
+    for h in handles {
+        h.join();
+    }
+    rec.with(|r| r.completed = true);
+}

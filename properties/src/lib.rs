@@ -1,0 +1,284 @@
+//! # kmodcheck-properties: named properties of module loading
+//!
+//! Each property has an id, a one-line statement, its kernel rationale, and
+//! a vacuity witness: a state the scenario must reach at least once for a
+//! "holds" to mean anything (stateright's `sometimes`). A property is checked
+//! against what one execution recorded ([`Outcome`]); the engine driver
+//! folds the results of every execution into a verdict.
+#![deny(missing_docs)]
+
+use kmodcheck_model::errno::{ret_name, EBUSY, EDEADLK, EEXIST, EINTR, ERESTARTSYS};
+use kmodcheck_model::trace::{FinitCall, FinitRole, ModState, Record};
+use kmodcheck_model::{Scenario, Variant};
+use serde::Serialize;
+
+/// How an execution ended.
+#[derive(Clone, Debug, Serialize)]
+pub enum End {
+    /// Every task exited.
+    Completed,
+    /// Every thread was asleep: the engine reported a deadlock.
+    Deadlock {
+        /// The wait-for cycle, one sentence per task, if there is one.
+        cycle: Option<Vec<String>>,
+        /// Every sleeping task and what it waits for.
+        blocked: Vec<String>,
+    },
+}
+
+/// One execution, as properties see it.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// What the execution recorded.
+    pub record: Record,
+    /// How it ended.
+    pub end: End,
+}
+
+/// A property's result on one execution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// Satisfied; `witness` says whether the vacuity witness was reached.
+    Ok {
+        /// The interesting state was reached in this execution.
+        witness: bool,
+    },
+    /// Violated, with a one-line explanation in kernel terms.
+    Violated(String),
+    /// Cannot be judged on this execution (it deadlocked before the end).
+    Unknown,
+}
+
+/// A named property.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Property {
+    /// Id used on the command line and in reports.
+    pub id: &'static str,
+    /// What must hold, in one line.
+    pub statement: &'static str,
+    /// Why a kernel developer cares, with references.
+    pub rationale: &'static str,
+    /// The state a scenario must reach for "holds" to be meaningful.
+    pub witness: &'static str,
+    #[serde(skip)]
+    check: fn(&Outcome, &Scenario, &Variant) -> Check,
+}
+
+impl Property {
+    /// Check one execution.
+    pub fn check(&self, o: &Outcome, s: &Scenario, v: &Variant) -> Check {
+        (self.check)(o, s, v)
+    }
+}
+
+fn completed(o: &Outcome) -> bool {
+    matches!(o.end, End::Completed)
+}
+
+fn deadlock_text(o: &Outcome) -> String {
+    match &o.end {
+        End::Deadlock {
+            cycle: Some(c), ..
+        } => format!("deadlock: {}", c.join("; ")),
+        End::Deadlock { blocked, .. } => format!("every task asleep: {}", blocked.join("; ")),
+        End::Completed => String::new(),
+    }
+}
+
+fn no_deadlock(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
+    if completed(o) {
+        Check::Ok {
+            witness: o.record.slept,
+        }
+    } else {
+        Check::Violated(deadlock_text(o))
+    }
+}
+
+fn terminates_when_killed(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
+    if completed(o) {
+        Check::Ok {
+            witness: o.record.signal_delivered && o.record.slept,
+        }
+    } else {
+        let sent = if o.record.signal_sent {
+            "the signal was sent"
+        } else {
+            "no signal was sent yet"
+        };
+        Check::Violated(format!("{}; {sent}", deadlock_text(o)))
+    }
+}
+
+fn init_at_most_once(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
+    let r = &o.record;
+    if r.max_inits.0 > 1 {
+        return Check::Violated(format!(
+            "{} loads of {} were COMING (running init) at the same time",
+            r.max_inits.0, r.max_inits.1
+        ));
+    }
+    Check::Ok {
+        witness: r.finits.iter().any(|c| c.against.is_some()),
+    }
+}
+
+/// The call of `w_task` on `c`'s file that `c` ran into.
+fn collided_with<'a>(r: &'a Record, c: &FinitCall) -> Option<&'a FinitCall> {
+    let w_task = c.against?;
+    r.finits
+        .iter()
+        .filter(|w| w.task == w_task && w.file == c.file && w.start <= c.end.unwrap_or(usize::MAX))
+        .last()
+}
+
+fn consistent_result(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
+    if !completed(o) {
+        return Check::Unknown;
+    }
+    let r = &o.record;
+    let mut witness = false;
+    for c in &r.finits {
+        let Some(w) = collided_with(r, c) else {
+            continue;
+        };
+        let (Some(wr), Some(cr)) = (w.ret, c.ret) else {
+            continue;
+        };
+        witness = true;
+        let ok = cr == wr
+            || match c.role {
+                FinitRole::NameCheck => {
+                    (wr == 0 && cr == -EEXIST)
+                        || (wr != 0 && cr == -EBUSY)
+                        || (c.signalled && cr == -ERESTARTSYS)
+                }
+                FinitRole::IdemWaiter => c.signalled && cr == -EINTR,
+                FinitRole::Recursion => cr == -EDEADLK,
+                _ => false,
+            };
+        if !ok {
+            return Check::Violated(format!(
+                "{} returned {} for {} while {}'s concurrent load of it returned {}",
+                r.task_name(c.task),
+                ret_name(cr),
+                c.file,
+                r.task_name(w.task),
+                ret_name(wr)
+            ));
+        }
+    }
+    Check::Ok { witness }
+}
+
+fn success_means_live(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
+    let r = &o.record;
+    if let Some(first) = r.success_not_live.first() {
+        return Check::Violated(first.clone());
+    }
+    Check::Ok {
+        witness: r
+            .finits
+            .iter()
+            .any(|f| f.ret == Some(0) || f.ret == Some(-EEXIST)),
+    }
+}
+
+fn dependents_load(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
+    if !completed(o) {
+        return Check::Unknown;
+    }
+    let r = &o.record;
+    let inits_ok = r.init_results.iter().all(|(_, ret)| *ret == 0);
+    if !inits_ok || r.signal_sent {
+        return Check::Ok { witness: false };
+    }
+    for m in r.modprobes.iter().filter(|m| m.actor) {
+        if m.ret != Some(0) {
+            return Check::Violated(format!(
+                "every init succeeded, yet {} (modprobe {}) failed with {}",
+                r.task_name(m.task),
+                m.target,
+                m.ret.map_or("no result".into(), ret_name)
+            ));
+        }
+    }
+    Check::Ok { witness: true }
+}
+
+fn ends_live(o: &Outcome, s: &Scenario, _: &Variant) -> Check {
+    if !completed(o) {
+        return Check::Unknown;
+    }
+    for name in &s.expect_live {
+        let state = o.record.modules.get(name).copied();
+        if state != Some(ModState::Live) {
+            return Check::Violated(format!(
+                "every task exited with {name} {}",
+                state.map_or("not loaded", ModState::name)
+            ));
+        }
+    }
+    Check::Ok { witness: true }
+}
+
+/// Every property, in report order.
+pub fn catalogue() -> &'static [Property] {
+    const ALL: &[Property] = &[
+        Property {
+            id: "no-deadlock",
+            statement: "no reachable state in which every task is asleep",
+            rationale: "a module load that never returns hangs modprobe, udev and boot; 9b9879fc0327 made the aes-arm-bs self-load hang (cb5b81bc9a44)",
+            witness: "some task slept in a kernel wait",
+            check: no_deadlock,
+        },
+        Property {
+            id: "terminates-when-killed",
+            statement: "with the scenario's signal sent, every execution ends",
+            rationale: "a hang a signal can break is recoverable; one no signal breaks is not (kernel-semantics §4.1; 2124d84db293)",
+            witness: "the signal reached a live task, and some task slept",
+            check: terminates_when_killed,
+        },
+        Property {
+            id: "init-at-most-once",
+            statement: "a module's init never runs twice at the same time",
+            rationale: "init code assumes it runs once; the name check and the in-flight table both exist to ensure it (9b9879fc0327)",
+            witness: "a finit_module ran into another task's load of the same module",
+            check: init_at_most_once,
+        },
+        Property {
+            id: "consistent-result",
+            statement: "a finit_module that overlaps another's load of the same file returns that load's result (or -EEXIST/-EBUSY from the name check, -EINTR if signalled, -EDEADLK for detected recursion)",
+            rationale: "a waiter that reports failure while the module loads, or success while it fails, misleads modprobe and its dependents (ac2263b588df)",
+            witness: "a finit_module ran into another task's load of the same module",
+            check: consistent_result,
+        },
+        Property {
+            id: "success-means-live",
+            statement: "when finit_module returns 0 or -EEXIST, the module is LIVE at that moment",
+            rationale: "modprobe then loads dependents, whose symbol resolution needs a LIVE provider (resolve_symbol_wait)",
+            witness: "some finit_module returned 0 or -EEXIST",
+            check: success_means_live,
+        },
+        Property {
+            id: "dependents-load",
+            statement: "if every module init succeeds and no signal is sent, every modprobe run succeeds",
+            rationale: "the race that got 9828ed3f695a reverted: a modprobe that fails on a shared dependency never loads its own module (ac2263b588df)",
+            witness: "an execution in which every init succeeded and no signal was sent",
+            check: dependents_load,
+        },
+        Property {
+            id: "ends-live",
+            statement: "when every task has exited, the scenario's modules are LIVE",
+            rationale: "the load a user asked for happened (kernel-semantics §4.1: \"X goes LIVE\")",
+            witness: "an execution in which every task exited",
+            check: ends_live,
+        },
+    ];
+    ALL
+}
+
+/// Look a property up by id.
+pub fn by_id(id: &str) -> Option<&'static Property> {
+    catalogue().iter().find(|p| p.id == id)
+}
