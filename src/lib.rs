@@ -16,3 +16,73 @@ pub mod report;
 
 pub use kmodcheck_model as model;
 pub use kmodcheck_properties as properties;
+
+use engine::{check_cell, CellResult, CheckOptions};
+use kmodcheck_model::{scenario, variant};
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Check every cell of the catalogue on all cores, printing progress to
+/// stderr; return the cells in catalogue order.
+pub fn check_catalogue(opts: &CheckOptions, progress: bool) -> Result<Vec<CellResult>, String> {
+    let variants = variant::catalogue();
+    let scenarios = scenario::catalogue();
+    let jobs: Vec<(usize, variant::Variant, scenario::Scenario)> = scenarios
+        .iter()
+        .flat_map(|s| variants.iter().map(move |v| (*v, s.clone())))
+        .enumerate()
+        .map(|(i, (v, s))| (i, v, s))
+        .collect();
+    let total = jobs.len();
+    let queue = Arc::new(Mutex::new(jobs));
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let done = Arc::new(Mutex::new((0usize, 0usize)));
+    let start = Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut threads: Vec<std::thread::JoinHandle<Result<(), String>>> = Vec::new();
+    for _ in 0..workers {
+        let (queue, results, done, opts) = (queue.clone(), results.clone(), done.clone(), opts.clone());
+        threads.push(std::thread::spawn(move || loop {
+            let Some((i, v, s)) = queue.lock().unwrap().pop() else {
+                return Ok(());
+            };
+            let c = check_cell(v, &s, &opts)?;
+            let mut d = done.lock().unwrap();
+            d.0 += 1;
+            d.1 += c.executions;
+            if progress {
+                let line = format!(
+                    "[{:>2}/{total}] {:>7.1} s  {:>9} executions  {} × {}: {} executions ({}{})",
+                    d.0,
+                    start.elapsed().as_secs_f64(),
+                    d.1,
+                    c.variant,
+                    c.scenario,
+                    c.executions,
+                    c.engine.name(),
+                    if c.exhaustive { ", exhaustive" } else { "" },
+                );
+                let mut err = std::io::stderr().lock();
+                if tty {
+                    let _ = write!(err, "\r\x1b[2K{line}");
+                } else {
+                    let _ = writeln!(err, "{line}");
+                }
+            }
+            drop(d);
+            results.lock().unwrap().push((i, c));
+        }));
+    }
+    for t in threads {
+        t.join().map_err(|_| "a worker thread panicked".to_string())??;
+    }
+    if progress && tty {
+        eprintln!();
+    }
+    let mut r = std::mem::take(&mut *results.lock().unwrap());
+    r.sort_by_key(|(i, _)| *i);
+    Ok(r.into_iter().map(|(_, c)| c).collect())
+}
+

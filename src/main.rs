@@ -1,13 +1,244 @@
-fn main() {
-    use kmodcheck::engine::{check_cell, CheckOptions};
-    let opts = CheckOptions::from_env().unwrap();
-    let sc = kmodcheck::model::scenario::catalogue();
-    for s in &sc {
-        for v in kmodcheck::model::variant::catalogue() {
-            let t = std::time::Instant::now();
-            let c = check_cell(*v, s, &opts).unwrap();
-            eprintln!("{} {} {} execs {:?} {:?}", v.id, s.name, c.executions, t.elapsed(), c.stopped);
-            for p in &c.properties { eprintln!("   {} {}", p.property, kmodcheck::report::cell_text(&p.verdict)); }
+//! `kmodcheck`: check the built-in catalogue and print the verdict matrix.
+//!
+//! `cargo run --release` with no arguments is the main job: every variant ×
+//! scenario × property, with progress on stderr. See `--help`.
+
+use clap::{Parser, Subcommand};
+use kmodcheck::engine::{check_cell, replay, CellResult, CheckOptions, EngineKind, Verdict};
+use kmodcheck::model::{scenario, variant};
+use kmodcheck::report;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Model checker for Linux module-loading concurrency: the finit_module
+/// in-flight table, the module list's name check, and request_module's
+/// kmod budget, explored exhaustively with loom (shuttle for cross-checks).
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Print one JSON object per line per (variant, scenario, property).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Check the whole built-in catalogue and print the verdict matrix (the default).
+    Matrix,
+    /// Check one variant on one scenario and print its verdicts and counterexamples.
+    Check {
+        /// Variant id (see `list`).
+        #[arg(long)]
+        variant: String,
+        /// Scenario name (see `list`).
+        #[arg(long)]
+        scenario: String,
+        /// loom, shuttle-dfs, shuttle-pct or shuttle-random (default: loom if
+        /// the scenario fits loom's 5 threads, else shuttle-pct).
+        #[arg(long)]
+        engine: Option<String>,
+        /// Stop after N executions (the run is then not exhaustive).
+        #[arg(long)]
+        max_executions: Option<usize>,
+    },
+    /// Replay a counterexample from its handle and print its trace.
+    Replay {
+        /// The handle printed with the counterexample.
+        handle: String,
+    },
+    /// List variants, scenarios and properties.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let opts = match CheckOptions::from_env() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("kmodcheck: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.cmd.unwrap_or(Cmd::Matrix) {
+        Cmd::Matrix => run_matrix(&opts, cli.json),
+        Cmd::Check {
+            variant: vid,
+            scenario: sname,
+            engine,
+            max_executions,
+        } => {
+            let Some(v) = variant::by_id(&vid) else {
+                eprintln!("kmodcheck: unknown variant; variant={vid} (see `kmodcheck list`)");
+                return ExitCode::from(2);
+            };
+            let Some(s) = scenario::by_name(&sname) else {
+                eprintln!("kmodcheck: unknown scenario; scenario={sname} (see `kmodcheck list`)");
+                return ExitCode::from(2);
+            };
+            let mut o = opts.clone();
+            if let Some(e) = engine {
+                match EngineKind::parse(&e) {
+                    Some(k) => o.engine = Some(k),
+                    None => {
+                        eprintln!("kmodcheck: unknown engine; engine={e}, expected=loom|shuttle-dfs|shuttle-pct|shuttle-random");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            o.max_executions = max_executions;
+            match check_cell(v, &s, &o) {
+                Ok(c) => {
+                    if cli.json {
+                        for l in report::json_lines(&c) {
+                            println!("{l}");
+                        }
+                    } else {
+                        print_cell(&c);
+                    }
+                    exit_code(std::slice::from_ref(&c))
+                }
+                Err(e) => {
+                    eprintln!("kmodcheck: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Cmd::Replay { handle } => match replay(&handle, &scenario::catalogue()) {
+            Ok(r) => {
+                if cli.json {
+                    let o = serde_json::json!({
+                        "handle": handle,
+                        "violations": r.violations.iter().map(|(p, m)| serde_json::json!({"property": p, "message": m})).collect::<Vec<_>>(),
+                        "cycle": r.cycle,
+                        "trace": r.record.render(),
+                    });
+                    println!("{o}");
+                } else {
+                    for (p, m) in &r.violations {
+                        println!("{p} violated: {m}");
+                    }
+                    println!();
+                    print!("{}", r.record.render());
+                    if let Some(c) = &r.cycle {
+                        println!("\nwait-for cycle:");
+                        for l in c {
+                            println!("  {l}");
+                        }
+                    }
+                }
+                if r.violations.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(e) => {
+                eprintln!("kmodcheck: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Cmd::List => {
+            println!("variants:");
+            for v in variant::catalogue() {
+                println!("  {:<26} {:<45} {}", v.id, v.kernel, v.summary);
+            }
+            println!("\nscenarios:");
+            for s in scenario::catalogue() {
+                println!("  {:<34} {}", s.name, s.summary);
+            }
+            println!("\nproperties:");
+            for p in kmodcheck::properties::catalogue() {
+                println!("  {:<24} {}", p.id, p.statement);
+            }
+            ExitCode::SUCCESS
         }
     }
+}
+
+fn print_cell(c: &CellResult) {
+    println!(
+        "{} × {}: {} executions, {}, {}{:.2} s",
+        c.variant,
+        c.scenario,
+        c.executions,
+        c.engine.name(),
+        if c.exhaustive { "exhaustive, " } else { "not exhaustive, " },
+        c.elapsed.as_secs_f64()
+    );
+    for p in &c.properties {
+        match &p.verdict {
+            Verdict::Holds { exhaustive } => println!(
+                "  {:<24} holds{}",
+                p.property,
+                if *exhaustive { " (proved: every interleaving)" } else { " (in the executions explored; not a proof)" }
+            ),
+            Verdict::Violated(_) => {
+                println!("  {:<24} VIOLATED", p.property);
+            }
+            Verdict::Inconclusive { reason } => println!("  {:<24} inconclusive: {reason}", p.property),
+        }
+    }
+    for p in &c.properties {
+        if let Some(t) = report::counterexample_text(c, p.property) {
+            println!("\n{t}");
+        }
+    }
+}
+
+fn exit_code(cells: &[CellResult]) -> ExitCode {
+    let all = cells.iter().flat_map(|c| c.properties.iter());
+    let mut inconclusive = false;
+    for p in all {
+        match p.verdict {
+            Verdict::Violated(_) => return ExitCode::from(1),
+            Verdict::Inconclusive { .. } => inconclusive = true,
+            Verdict::Holds { .. } => {}
+        }
+    }
+    if inconclusive {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run_matrix(opts: &CheckOptions, json: bool) -> ExitCode {
+    let start = Instant::now();
+    let cells = match kmodcheck::check_catalogue(opts, true) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kmodcheck: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if json {
+        for c in &cells {
+            for l in report::json_lines(c) {
+                println!("{l}");
+            }
+        }
+    } else {
+        print!(
+            "{}",
+            report::matrix(variant::catalogue(), &scenario::catalogue(), &cells)
+        );
+        let execs: usize = cells.iter().map(|c| c.executions).sum();
+        println!(
+            "\n{} cells, {execs} executions, {:.1} s wall time\n",
+            cells.len(),
+            start.elapsed().as_secs_f64()
+        );
+        println!("violations (replay any with `kmodcheck replay HANDLE`):");
+        print!("{}", report::violations_summary(&cells));
+        let inc = report::inconclusive_summary(&cells);
+        if !inc.is_empty() {
+            println!("\ninconclusive:");
+            print!("{inc}");
+        }
+    }
+    // The matrix is the product: it holds violations by design (history).
+    // Exit 0 once every cell was checked; `check` has verdict exit codes.
+    ExitCode::SUCCESS
 }

@@ -255,6 +255,9 @@ where
     b.max_permutations = opts.max_executions.map(|n| n + 1);
     b.max_duration = opts.max_duration;
     b.checkpoint_file = None;
+    // loom tests max_permutations and max_duration only when
+    // `i % checkpoint_interval == 0` (default 20,000): check every iteration.
+    b.checkpoint_interval = 1;
     catch_unwind(AssertUnwindSafe(|| b.check(f))).map_err(classify)
 }
 

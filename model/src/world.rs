@@ -15,24 +15,23 @@ use std::sync::Arc;
 /// Run the scenario once under the current engine, recording into `rec`.
 ///
 /// The calling (main) thread plays `init`: it starts the modprobe actors,
-/// then the signal actors and the timer, and sleeps until every kernel task
-/// (actors, usermode helpers, kthreads) has exited. If they never do, every
-/// thread ends up asleep and the engine reports a deadlock; the driver reads
-/// the wait-for graph from `rec`.
+/// then the signal actors and the timer, and joins every kernel task
+/// (actors, usermode helpers, kthreads). If they never exit, every thread
+/// ends up blocked and the engine reports a deadlock; the driver reads the
+/// wait-for graph from `rec`.
 pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
     let k = Kernel::boot(variant, scenario.clone(), rec.clone());
-    let init = k.register_task(
+    let _init = k.register_task(
         TaskKind::Environment,
         "init (the harness: starts the actors, reaps every task)".into(),
         Vec::new(),
         None,
     );
-    let mut handles = Vec::new();
     let mut actor_tasks = Vec::new();
     for actor in &scenario.actors {
         if let Actor::Modprobe(target) = actor {
             let target = target.clone();
-            let (id, h) = k.spawn_task(
+            let id = k.spawn_task(
                 TaskKind::Modprobe,
                 format!("modprobe {target}"),
                 Vec::new(),
@@ -42,7 +41,6 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                 },
             );
             actor_tasks.push(id);
-            handles.push(h);
         }
     }
     for actor in &scenario.actors {
@@ -57,7 +55,7 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                 SignalTarget::Actor(i) => k.name(actor_tasks[*i]),
                 SignalTarget::HelperFor(a) => format!("the modprobe helper for {a}"),
             };
-            let (_, h) = k.spawn_task(
+            k.spawn_task(
                 TaskKind::Environment,
                 format!("signal (sends {sig} to {whom} at any moment)"),
                 Vec::new(),
@@ -84,34 +82,17 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                     }
                 },
             );
-            handles.push(h);
         }
     }
-    if scenario.timer {
-        let (_, h) = k.spawn_task(
+    if crate::primitives::timer::may_arm_timer(&variant, &scenario) {
+        k.spawn_task(
             TaskKind::Environment,
             "timer (time passes: may expire any timed wait)".into(),
             Vec::new(),
             None,
             |k, me| timer_actor(k, me),
         );
-        handles.push(h);
     }
-    sleep_until(
-        &k,
-        init,
-        &k.reaper_wq.clone(),
-        WaitMode::Uninterruptible,
-        None,
-        &|| WaitFor {
-            what: "every task to exit".into(),
-            on: vec![],
-        },
-        Cond::Unlocked(&mut || k.live_tasks() == 0),
-    );
-    k.finish();
-    for h in handles {
-        h.join();
-    }
+    k.reap();
     rec.with(|r| r.completed = true);
 }

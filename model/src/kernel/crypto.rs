@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub fn crypto_register_alg(k: &Arc<Kernel>, me: TaskId, alg: &str, test_requests: &str) -> Ret {
     let larval = Completion::new(format!("the larval completion of {alg}"));
     let (l2, a2, t2) = (larval.clone(), alg.to_string(), test_requests.to_string());
-    let (tester, _detached) = k.spawn_task(
+    let tester = k.spawn_task(
         TaskKind::Kthread,
         format!("cryptomgr_test for {alg}"),
         Vec::new(),

@@ -13,7 +13,6 @@ use crate::errno::{Ret, EDEADLK, EINTR};
 use crate::primitives::{Completion, WaitMode, Woken};
 use crate::trace::{FinitRole, Recorder, TaskId, WaitFor};
 use crate::variant::{IdemWait, RecursionPolicy};
-use crate::sync::Mutex;
 use std::sync::{Arc, Mutex as StdMutex};
 
 /// State of `struct hlist_node entry`.
@@ -39,9 +38,10 @@ pub struct Idempotent {
     /// `complete`.
     pub complete: Completion,
     /// `ret`: written by the completer under `idem_lock`, read by the owner
-    /// without it. An engine lock (a scheduling point, not a restriction:
-    /// both orders of the racing store and load are explored).
-    pub ret: Mutex<Ret>,
+    /// without it. A plain cell: every read is ordered after the store by an
+    /// engine operation (the completion, or the owner's own `idem_lock`
+    /// section, after which the completer cannot reach the unlinked entry).
+    pub ret: StdMutex<Ret>,
     /// `entry`.
     pub link: StdMutex<Link>,
 }
@@ -54,10 +54,10 @@ impl Idempotent {
         *self.link.lock().unwrap_or_else(|e| e.into_inner()) = l;
     }
     fn ret(&self) -> Ret {
-        *self.ret.lock()
+        *self.ret.lock().unwrap_or_else(|e| e.into_inner())
     }
     fn set_ret(&self, r: Ret) {
-        *self.ret.lock() = r;
+        *self.ret.lock().unwrap_or_else(|e| e.into_inner()) = r;
     }
 }
 
@@ -105,11 +105,14 @@ pub fn idempotent_complete(k: &Kernel, me: TaskId, u: &Arc<Idempotent>, ret: Ret
     for pos in &mine {
         pos.set_link(unlinked);
         pos.set_ret(ret);
-        pos.complete.complete(k);
         if pos.owner != me {
             woken.push(k.name(pos.owner));
         }
     }
+    // complete(&pos->complete) for each: one Sched section for all of them.
+    // The kernel completes them one by one under idem_lock; which waiter
+    // wakes first is not observable, and each completion stays separate.
+    Completion::complete_each(k, mine.iter().map(|e| &e.complete));
     drop(h);
     k.rec.event(
         me,
@@ -226,7 +229,7 @@ pub fn idempotent_init_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> (Ret, 
         file: file.to_string(),
         owner: me,
         complete: Completion::new(format!("the idempotent completion of {file}")),
-        ret: Mutex::new(initial),
+        ret: StdMutex::new(initial),
         link: StdMutex::new(Link::Unhashed),
     });
     match idempotent(k, me, &u) {

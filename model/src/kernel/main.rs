@@ -2,7 +2,7 @@
 //! init function (`kernel/module/main.c`).
 
 use super::module::{
-    add_unformed_module, find_module_all, complete_formation, early_mod_check, resolve_symbol_wait,
+    add_unformed_module, complete_formation, find_module_all, resolve_symbol_wait,
     set_module_state, unlink_mod,
 };
 use super::Kernel;
@@ -56,7 +56,21 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Ret {
     let signalled = k.pending_signal(me).is_some();
     // success-means-live looks at the module list as the syscall returns, as
     // modprobe reading /sys/module/NAME/initstate would: under module_mutex.
-    let state = if ret == 0 || ret == -EEXIST {
+    // Where the result itself was decided by reading or writing LIVE under
+    // module_mutex (the winner's init succeeded; the name check saw LIVE), the
+    // module is LIVE now too: nothing in the model takes a module out of LIVE.
+    //
+    // An in-flight waiter's result comes through its completion, which the
+    // winner's idempotent_complete() fires after do_init_module() has stored
+    // LIVE: the engines order that store before this point, so the ghost copy
+    // of the module list is read here without a lock op.
+    let decided_live = (role == FinitRole::Winner && ret == 0)
+        || (role == FinitRole::NameCheck && ret == -EEXIST);
+    let state = if decided_live {
+        Some(ModState::Live)
+    } else if role == FinitRole::IdemWaiter {
+        k.rec.with(|r| r.modules.get(&name).copied())
+    } else if ret == 0 || ret == -EEXIST {
         let list = k.module_mutex.lock();
         find_module_all(&list, &name).map(|m| m.state)
     } else {
@@ -134,17 +148,20 @@ pub fn init_module_from_file(k: &Arc<Kernel>, me: TaskId, file: &str) -> (Ret, F
 }
 
 /// `load_module()`, the steps that matter for concurrency, in kernel order:
-/// `early_mod_check` (name check), `add_unformed_module` (name check again,
-/// UNFORMED on the list), `simplify_symbols` (`resolve_symbol_wait` per
+/// the name check (`early_mod_check`, folded into the next), `add_unformed_module`
+/// (name check, UNFORMED on the list), `simplify_symbols` (`resolve_symbol_wait` per
 /// dependency, while UNFORMED), `complete_formation` (COMING),
 /// `do_init_module`. A failure after the module is on the list unlinks it
 /// and wakes `module_wq` (`unlink_mod:`).
 pub fn load_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> (Ret, FinitRole) {
     let name = &spec.name;
-    let ret = early_mod_check(k, me, name);
-    if ret != 0 {
-        return (ret, FinitRole::NameCheck);
-    }
+    // early_mod_check() (v6.4, 064f4536d139) runs the same
+    // module_patient_check_exists() as add_unformed_module() a little earlier,
+    // with nothing of this load's own in between. The model runs the check
+    // once, at add_unformed_module: a check whose moment is free within the
+    // window has the same set of outcomes as two checks in it, and each
+    // module_mutex section multiplies the interleavings to explore.
+    // `early_mod_check` is kept for proposals that need the two apart.
     let ret = add_unformed_module(k, me, name, &spec.file);
     if ret != 0 {
         return (ret, FinitRole::NameCheck);
@@ -182,7 +199,7 @@ pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
         set_module_state(k, &mut list, name, ModState::Live);
         drop(list);
         k.rec.event(me, "do_init_module", format!("{name}: init returned 0; COMING -> LIVE; wake_up_all(module_wq)"));
-        k.module_wq.wake_up_all(k);
+        k.module_wq.wake_up_all_if_active(k);
         0
     } else {
         let mut list = k.module_mutex.lock();
@@ -201,7 +218,7 @@ pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
         k.ghost_module(name, None);
         drop(list);
         k.rec.event(me, "free_module", format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)"));
-        k.module_wq.wake_up_all(k);
+        k.module_wq.wake_up_all_if_active(k);
         ret
     }
 }

@@ -24,7 +24,8 @@ use crate::scenario::Scenario;
 use crate::sync::{self, Condvar, Mutex};
 use crate::trace::{ModState, Recorder, TaskId, TaskKind, TaskRecord};
 use crate::variant::Variant;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex as StdMutex};
 
 pub use idempotent::IdemHash;
 pub use kmod::KmodState;
@@ -50,16 +51,34 @@ pub enum TaskState {
     Sleeping(Sleep),
 }
 
-/// Per-task kernel state.
+/// Per-task kernel state that changes while the task runs.
 pub struct Task {
     /// Sleep state.
     pub state: TaskState,
     /// Pending signal: `Some(fatal)`.
     pub pending: Option<bool>,
     alive: bool,
-    kernel_task: bool,
     timer_armed: bool,
     timed_out: bool,
+}
+
+impl Task {
+    /// Change the sleep state, keeping each wait queue's sleeper count
+    /// (read by [`WaitQueue::wake_up_all_if_active`]).
+    pub fn set_state(&mut self, new: TaskState) {
+        if let TaskState::Sleeping(old) = &self.state {
+            old.wq.sleepers.fetch_sub(1, Ordering::SeqCst);
+        }
+        if let TaskState::Sleeping(s) = &new {
+            s.wq.sleepers.fetch_add(1, Ordering::SeqCst);
+        }
+        self.state = new;
+    }
+}
+
+/// Per-task facts fixed when the task starts.
+pub struct TaskMeta {
+    kernel_task: bool,
     /// Tasks whose `request_module` led to this one, nearest first. Only the
     /// recursion-aware proposal reads it.
     pub ancestry: Vec<TaskId>,
@@ -85,7 +104,7 @@ impl Sched {
         for t in &mut self.tasks {
             if let TaskState::Sleeping(s) = &t.state {
                 if Arc::ptr_eq(&s.wq, wq) {
-                    t.state = TaskState::Running;
+                    t.set_state(TaskState::Running);
                 }
             }
         }
@@ -109,7 +128,7 @@ impl Sched {
     /// Leave a sleep: running, timer disarmed.
     pub fn finish_wait(&mut self, me: TaskId) {
         let t = &mut self.tasks[me];
-        t.state = TaskState::Running;
+        t.set_state(TaskState::Running);
         t.timer_armed = false;
         t.timed_out = false;
     }
@@ -127,16 +146,12 @@ impl Sched {
         t.timed_out = true;
         if let TaskState::Sleeping(s) = &t.state {
             if s.timed {
-                t.state = TaskState::Running;
+                t.set_state(TaskState::Running);
             }
         }
         Some(id)
     }
 
-    /// Kernel tasks still running.
-    pub fn live_tasks(&self) -> usize {
-        self.tasks.iter().filter(|t| t.kernel_task && t.alive).count()
-    }
 }
 
 /// The kernel: every lock, wait queue and table the model covers.
@@ -160,12 +175,13 @@ pub struct Kernel {
     pub kmod: Mutex<KmodState>,
     /// Environment actors (signal sender, timer) sleep here.
     pub env_wq: Arc<WaitQueue>,
-    /// The reaper (the harness's main thread) sleeps here until all tasks exit.
-    pub reaper_wq: Arc<WaitQueue>,
     /// Task states, signals, timers: see [`Sched`].
     pub sched: Mutex<Sched>,
     /// Sleeping tasks wait here for a waker to mark them runnable.
     pub sched_cv: Condvar,
+    meta: StdMutex<Vec<TaskMeta>>,
+    handles: StdMutex<Vec<(bool, sync::JoinHandle)>>,
+    slots: usize,
     signals: bool,
 }
 
@@ -173,6 +189,7 @@ impl Kernel {
     /// Boot: empty module list, empty tables.
     pub fn boot(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) -> Arc<Kernel> {
         let files = scenario.modules.len();
+        let slots = scenario.max_threads() + 1;
         let signals = scenario
             .actors
             .iter()
@@ -186,11 +203,21 @@ impl Kernel {
             i_writecount: Mutex::new(vec![(0, None); files]),
             kmod: Mutex::new(KmodState::default()),
             env_wq: WaitQueue::new("env_wq"),
-            reaper_wq: WaitQueue::new("the reaper's wait queue"),
             sched: Mutex::new(Sched {
-                tasks: Vec::new(),
+                tasks: (0..slots)
+                    .map(|_| Task {
+                        state: TaskState::Running,
+                        pending: None,
+                        alive: true,
+                        timer_armed: false,
+                        timed_out: false,
+                    })
+                    .collect(),
                 finished: false,
             }),
+            meta: StdMutex::new(Vec::new()),
+            handles: StdMutex::new(Vec::new()),
+            slots,
             sched_cv: Condvar::new(),
             signals,
             scenario,
@@ -198,6 +225,10 @@ impl Kernel {
     }
 
     /// Register a task without starting a thread (the harness's main thread).
+    ///
+    /// Its state slot in [`Sched`] was preallocated at boot, so this is not
+    /// an engine operation unless a signal actor may be waiting for a task to
+    /// exist; then it wakes that actor under the `Sched` lock.
     pub fn register_task(
         &self,
         kind: TaskKind,
@@ -206,28 +237,27 @@ impl Kernel {
         helper_for: Option<String>,
     ) -> TaskId {
         let kernel_task = kind != TaskKind::Environment;
-        let mut s = self.sched.lock();
-        let name = match kind {
-            TaskKind::Environment => label.split(' ').next().unwrap_or("env").to_string(),
-            _ => {
-                let n = s.tasks.iter().filter(|t| t.kernel_task).count() + 1;
-                format!("T{n}")
-            }
+        let id = {
+            let mut meta = self.meta.lock().unwrap_or_else(|e| e.into_inner());
+            let name = match kind {
+                TaskKind::Environment => label.split(' ').next().unwrap_or("env").to_string(),
+                _ => format!("T{}", meta.iter().filter(|m| m.kernel_task).count() + 1),
+            };
+            meta.push(TaskMeta {
+                kernel_task,
+                ancestry,
+                helper_for,
+            });
+            self.rec.with(|r| r.tasks.push(TaskRecord { name, label, kind }));
+            meta.len() - 1
         };
-        s.tasks.push(Task {
-            state: TaskState::Running,
-            pending: None,
-            alive: true,
-            kernel_task,
-            timer_armed: false,
-            timed_out: false,
-            ancestry,
-            helper_for,
-        });
-        let id = s.tasks.len() - 1;
-        self.rec.with(|r| r.tasks.push(TaskRecord { name, label, kind }));
+        assert!(
+            id < self.slots,
+            "task {id} exceeds the {} slots Scenario::max_threads allowed",
+            self.slots
+        );
         if kernel_task && self.signals {
-            // A signal actor may be waiting for this task to exist.
+            let mut s = self.sched.lock();
             s.wake(&self.env_wq);
             self.sched_cv.notify_all();
         }
@@ -235,7 +265,7 @@ impl Kernel {
     }
 
     /// Start a task on a new model thread. Kernel tasks (not environment
-    /// actors) are counted by the reaper, and exit through [`Kernel::task_exit`].
+    /// actors) are reaped by the harness, which joins them all.
     pub fn spawn_task(
         self: &Arc<Self>,
         kind: TaskKind,
@@ -243,45 +273,69 @@ impl Kernel {
         ancestry: Vec<TaskId>,
         helper_for: Option<String>,
         body: impl FnOnce(&Arc<Kernel>, TaskId) + Send + 'static,
-    ) -> (TaskId, sync::JoinHandle) {
+    ) -> TaskId {
         let kernel_task = kind != TaskKind::Environment;
         let id = self.register_task(kind, label, ancestry, helper_for);
         let k = self.clone();
         let h = sync::spawn(move || {
             body(&k, id);
-            if kernel_task {
-                k.task_exit(id);
-            }
+            k.task_exit(id);
         });
-        (id, h)
+        self.handles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((kernel_task, h));
+        id
     }
 
-    /// `do_exit()`: the task is gone; wake the reaper.
+    /// `do_exit()`. Only a signal sender cares that a task is gone (a signal
+    /// to it is lost); without one this is not an engine operation.
     pub fn task_exit(&self, me: TaskId) {
-        let mut s = self.sched.lock();
-        s.tasks[me].alive = false;
-        s.wake(&self.reaper_wq);
-        self.sched_cv.notify_all();
+        if self.signals {
+            self.sched.lock().tasks[me].alive = false;
+        }
     }
 
-    /// Number of kernel tasks still running.
-    pub fn live_tasks(&self) -> usize {
-        self.sched.lock().live_tasks()
+    /// The harness's reaping: join every task thread, kernel tasks first,
+    /// including those started while it waits (usermode helpers, kthreads),
+    /// then mark the run finished so the environment actors exit, and join
+    /// them. A join blocks like a sleep, so a hang is still a deadlock.
+    pub fn reap(&self) {
+        loop {
+            let next = {
+                let mut hs = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+                let i = hs.iter().position(|(kernel, _)| *kernel);
+                i.map(|i| hs.remove(i).1)
+            };
+            match next {
+                Some(h) => h.join(),
+                None => break,
+            }
+        }
+        self.finish();
+        let rest: Vec<_> = std::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
+        for (_, h) in rest {
+            h.join();
+        }
     }
 
     /// The ancestry a helper started by `me` inherits: `me`, then `me`'s.
+    /// Written once before the task starts, so read without an engine lock.
     pub fn ancestry_of(&self, me: TaskId) -> Vec<TaskId> {
-        let s = self.sched.lock();
+        let meta = self.meta.lock().unwrap_or_else(|e| e.into_inner());
         let mut a = vec![me];
-        a.extend(s.tasks[me].ancestry.iter().copied());
+        a.extend(meta[me].ancestry.iter().copied());
         a
     }
 
-    /// The first helper started for `request_module(alias)`.
+    /// The first helper started for `request_module(alias)` (read by the
+    /// signal actor under the `Sched` lock, which registration takes when a
+    /// signal actor exists).
     pub fn helper_for(&self, alias: &str) -> Option<TaskId> {
-        self.sched
+        let _s = self.sched.lock();
+        self.meta
             .lock()
-            .tasks
+            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .position(|t| t.helper_for.as_deref() == Some(alias))
     }
@@ -327,7 +381,7 @@ impl Kernel {
         if let TaskState::Sleeping(sl) = &t.state {
             if sl.mode.broken_by(fatal) {
                 woken = Some(sl.wq.clone());
-                t.state = TaskState::Running;
+                t.set_state(TaskState::Running);
             }
         }
         self.sched_cv.notify_all();

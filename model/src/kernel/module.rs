@@ -177,7 +177,7 @@ pub fn unlink_mod(k: &Kernel, me: TaskId, name: &str) {
     list.retain(|m| m.name != name);
     k.ghost_module(name, None);
     k.rec.event(me, "load_module", format!("unlink_mod: {name} removed from modules"));
-    k.module_wq.wake_up_all(k);
+    k.module_wq.wake_up_all_if_active(k);
     drop(list);
 }
 

@@ -53,7 +53,7 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
     });
     let (helper_done, helper_sub, target) = (done.clone(), sub.clone(), alias.to_string());
     let label = format!("umh modprobe {alias} (started by {})", k.name(me));
-    let (helper, _detached) = k.spawn_task(
+    let helper = k.spawn_task(
         TaskKind::Helper,
         label,
         k.ancestry_of(me),

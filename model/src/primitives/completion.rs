@@ -25,6 +25,16 @@ impl Completion {
         self.add_done(k, u32::MAX / 2);
     }
 
+    /// `complete()` on several completions within one `Sched` section.
+    pub fn complete_each<'a>(k: &Kernel, cs: impl Iterator<Item = &'a Completion>) {
+        let mut s = k.sched.lock();
+        for c in cs {
+            *c.0.done.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+            s.wake(&c.0);
+        }
+        k.sched_cv.notify_all();
+    }
+
     fn add_done(&self, k: &Kernel, n: u32) {
         let mut s = k.sched.lock();
         {

@@ -9,7 +9,22 @@
 
 use crate::kernel::Kernel;
 use crate::primitives::waitqueue::{sleep_until, Cond, WaitMode};
+use crate::scenario::Scenario;
 use crate::trace::{TaskId, WaitFor};
+use crate::variant::{FinitDedup, IdemWait, Variant};
+
+/// Whether any timed wait can be armed when `variant` runs `scenario`. The
+/// model has exactly two timed waits: the 10 s slices of
+/// [`IdemWait::TimeoutWarn`] and the 30 s of `resolve_symbol_wait` (only for a
+/// module with dependencies). Where neither can happen, the timer actor could
+/// only sleep until the end, so [`crate::world::execute`] does not start it:
+/// an exact reduction, not a bound. Keep this in step with every
+/// `sleep_until(.., Some(timeout), ..)` in the model.
+pub fn may_arm_timer(variant: &Variant, scenario: &Scenario) -> bool {
+    let idem_timed = variant.finit == FinitDedup::Idempotent && variant.idem_wait == IdemWait::TimeoutWarn;
+    let resolve_timed = scenario.modules.iter().any(|m| !m.deps.is_empty());
+    scenario.timer && (idem_timed || resolve_timed)
+}
 
 /// Body of the timer actor.
 pub fn timer_actor(k: &Kernel, me: TaskId) {

@@ -3,6 +3,7 @@
 
 use crate::kernel::{Kernel, Sleep, TaskState};
 use crate::trace::{TaskId, WaitFor};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 
 /// The state a task sleeps in (`TASK_*`), which decides what ends the sleep
@@ -56,6 +57,8 @@ pub struct WaitQueue {
     /// Name for the trace (`module_wq`).
     pub name: String,
     pub(crate) done: StdMutex<u32>,
+    /// Tasks marked sleeping here (changed only under the `Sched` lock).
+    pub(crate) sleepers: AtomicU32,
 }
 
 impl WaitQueue {
@@ -64,7 +67,22 @@ impl WaitQueue {
         Arc::new(WaitQueue {
             name: name.into(),
             done: StdMutex::new(0),
+            sleepers: AtomicU32::new(0),
         })
+    }
+
+    /// `if (waitqueue_active(wq)) wake_up_all(wq)`, for `module_wq` only.
+    ///
+    /// Sound here for the reason the kernel's idiom is: every `module_wq`
+    /// sleeper marks itself sleeping *before* testing a condition that takes
+    /// `module_mutex` (`finished_loading`, `resolve_symbol`), and every waker
+    /// calls this *after* a `module_mutex` section that changed the state. A
+    /// sleeper that could miss the change is therefore already counted. An
+    /// empty queue costs no engine operation.
+    pub fn wake_up_all_if_active(self: &Arc<Self>, k: &Kernel) {
+        if self.sleepers.load(Ordering::SeqCst) > 0 {
+            self.wake_up_all(k);
+        }
     }
 
     /// `wake_up_all()`: mark every task sleeping on this queue runnable.
@@ -108,7 +126,7 @@ pub fn sleep_until(
     loop {
         let unlocked_true = match &mut cond {
             Cond::Unlocked(f) => {
-                k.sched.lock().tasks[me].state = TaskState::Sleeping(sleep.clone());
+                k.sched.lock().tasks[me].set_state(TaskState::Sleeping(sleep.clone()));
                 f()
             }
             Cond::Done => false,
@@ -121,7 +139,7 @@ pub fn sleep_until(
                 *done -= 1;
                 res = Some(Woken::Condition);
             } else {
-                s.tasks[me].state = TaskState::Sleeping(sleep.clone());
+                s.tasks[me].set_state(TaskState::Sleeping(sleep.clone()));
             }
         }
         if res.is_none() {
@@ -170,6 +188,29 @@ pub fn sleep_until(
         }
         while s.is_sleeping(me) {
             s = k.sched_cv.wait(s);
+        }
+        if matches!(cond, Cond::Done) {
+            // Everything a completion wait tests is under the Sched lock:
+            // test again without dropping it (one engine operation fewer).
+            let mut done = wq.done.lock().unwrap_or_else(|e| e.into_inner());
+            let res = if *done > 0 {
+                *done -= 1;
+                Some(Woken::Condition)
+            } else {
+                None
+            };
+            drop(done);
+            let res = res.or_else(|| match s.tasks[me].pending {
+                Some(fatal) if mode.broken_by(fatal) => Some(Woken::Signal),
+                _ => (timeout.is_some() && s.take_timeout(me)).then_some(Woken::Timeout),
+            });
+            if let Some(res) = res {
+                s.finish_wait(me);
+                k.rec.with(|r| {
+                    r.blocked.remove(&me);
+                });
+                return res;
+            }
         }
     }
 }

@@ -1,0 +1,49 @@
+//! Shared by the test binaries: check a set of cells once, on all cores.
+
+use kmodcheck::engine::{check_cell, CellResult, CheckOptions, Verdict};
+use kmodcheck::model::{scenario, variant};
+use std::sync::{Arc, Mutex};
+
+/// Check the (variant, scenario) pairs with the default options (loom,
+/// unbounded), in parallel; results in the order asked.
+pub fn check_cells(pairs: &[(&str, &str)]) -> Vec<CellResult> {
+    let opts = CheckOptions::default();
+    let queue = Arc::new(Mutex::new(
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (v, s))| (i, v.to_string(), s.to_string()))
+            .collect::<Vec<_>>(),
+    ));
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads: Vec<_> = (0..workers)
+        .map(|_| {
+            let (queue, out, opts) = (queue.clone(), out.clone(), opts.clone());
+            std::thread::spawn(move || loop {
+                let Some((i, v, s)) = queue.lock().unwrap().pop() else {
+                    return;
+                };
+                let var = variant::by_id(&v).unwrap_or_else(|| panic!("unknown variant {v}"));
+                let sc = scenario::by_name(&s).unwrap_or_else(|| panic!("unknown scenario {s}"));
+                let c = check_cell(var, &sc, &opts).unwrap();
+                out.lock().unwrap().push((i, c));
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut r = std::mem::take(&mut *out.lock().unwrap());
+    r.sort_by_key(|(i, _)| *i);
+    r.into_iter().map(|(_, c)| c).collect()
+}
+
+/// The verdict of one property in a cell.
+pub fn verdict<'a>(c: &'a CellResult, property: &str) -> &'a Verdict {
+    &c.properties
+        .iter()
+        .find(|p| p.property == property)
+        .unwrap_or_else(|| panic!("{} has no property {property}", c.scenario))
+        .verdict
+}
