@@ -8,10 +8,20 @@ fn main() {
     o.max_executions = a.get(4).map(|x| x.parse().unwrap());
     let t = std::time::Instant::now();
     let c = check_cell(v, &s, &o).unwrap();
-    println!("{} execs in {:?} exhaustive={} stopped={:?}", c.executions, t.elapsed(), c.exhaustive, c.stopped);
+    println!(
+        "{} execs in {:?} exhaustive={} stopped={:?}",
+        c.executions,
+        t.elapsed(),
+        c.exhaustive,
+        c.stopped
+    );
     for p in &c.properties {
         println!("{} {}", p.property, p.verdict.kind());
-        if let Some(t) = kmodcheck::report::counterexample_text(&c, p.property) { println!("{t}"); }
-        if let kmodcheck::engine::Verdict::Inconclusive{reason} = &p.verdict { println!("  {reason}"); }
+        if let Some(t) = kmodcheck::report::counterexample_text(&c, p.property) {
+            println!("{t}");
+        }
+        if let kmodcheck::engine::Verdict::Inconclusive { reason } = &p.verdict {
+            println!("  {reason}");
+        }
     }
 }

@@ -217,7 +217,14 @@ struct Acc {
     kept: Vec<usize>,
 }
 
-fn fold(acc: &Mutex<Acc>, props: &[&'static Property], sc: &Scenario, v: &Variant, n: usize, o: Outcome) {
+fn fold(
+    acc: &Mutex<Acc>,
+    props: &[&'static Property],
+    sc: &Scenario,
+    v: &Variant,
+    n: usize,
+    o: Outcome,
+) {
     let mut a = acc.lock().unwrap_or_else(|e| e.into_inner());
     let mut new_violation = false;
     for (i, p) in props.iter().enumerate() {
@@ -267,6 +274,8 @@ struct RunOut {
     engine: EngineKind,
     exhaustive: bool,
     stopped: Option<String>,
+    /// The execution or time budget that ended an unfinished loom run.
+    bounded_by: Option<String>,
     handles: Vec<(usize, String)>,
 }
 
@@ -337,17 +346,19 @@ fn run_engine(
                     executions: opts.max_executions.unwrap_or(opts.samples),
                 },
             };
-            let run = match sync::silently(|| sync::explore_shuttle(&strategy, opts.time_limit, body)) {
-                Ok(r) => r,
-                Err(e) => {
-                    return RunOut {
-                        engine,
-                        exhaustive: false,
-                        stopped: Some(e),
-                        handles: vec![],
+            let run =
+                match sync::silently(|| sync::explore_shuttle(&strategy, opts.time_limit, body)) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return RunOut {
+                            engine,
+                            exhaustive: false,
+                            stopped: Some(e),
+                            bounded_by: None,
+                            handles: vec![],
+                        }
                     }
-                }
-            };
+                };
             let n = acc.lock().unwrap().executions;
             let bounded = engine != EngineKind::ShuttleDfs
                 || opts.max_executions.is_some_and(|m| n >= m)
@@ -359,7 +370,10 @@ fn run_engine(
                 .map(|(k, s)| (k, format!("shuttle:{}:{}:{s}", v.id, sc.name)))
                 .collect();
             if run.stop.is_some() {
-                handles.push((n, format!("shuttle:{}:{}:{}", v.id, sc.name, run.last_schedule)));
+                handles.push((
+                    n,
+                    format!("shuttle:{}:{}:{}", v.id, sc.name, run.last_schedule),
+                ));
             }
             (run.stop, handles, bounded)
         }
@@ -370,11 +384,26 @@ fn run_engine(
         Some(Stop::Deadlock(_)) => {
             let (n, rec) = {
                 let a = acc.lock().unwrap();
-                (a.executions, a.current.as_ref().map(Recorder::snapshot).unwrap_or_default())
+                (
+                    a.executions,
+                    a.current
+                        .as_ref()
+                        .map(Recorder::snapshot)
+                        .unwrap_or_default(),
+                )
             };
             fold(acc, props, sc, &v, n, deadlock_outcome(&rec));
             if engine == EngineKind::Loom {
-                handles.push((n, format!("loom:{}:{}:{n}{}", v.id, sc.name, opts.preemption_bound.map_or(String::new(), |b| format!(":pb={b}")))));
+                handles.push((
+                    n,
+                    format!(
+                        "loom:{}:{}:{n}{}",
+                        v.id,
+                        sc.name,
+                        opts.preemption_bound
+                            .map_or(String::new(), |b| format!(":pb={b}"))
+                    ),
+                ));
             }
             stopped = Some(format!(
                 "{} stopped at the deadlock in execution {n}",
@@ -390,11 +419,28 @@ fn run_engine(
             ));
         }
     }
-    let exhaustive = stopped.is_none() && !bounded && matches!(engine, EngineKind::Loom | EngineKind::ShuttleDfs);
+    let exhaustive = stopped.is_none()
+        && !bounded
+        && matches!(engine, EngineKind::Loom | EngineKind::ShuttleDfs);
+    // An exploration engine (loom, shuttle DFS) cut short by a budget has not
+    // earned "holds": it is inconclusive. Sampling engines are never
+    // exhaustive and report "holds (not exhaustive)".
+    let n = acc.lock().unwrap().executions;
+    let explorer = matches!(engine, EngineKind::Loom | EngineKind::ShuttleDfs);
+    let bounded_by = if !explorer || stopped.is_some() {
+        None
+    } else if opts.max_executions.is_some_and(|m| n >= m) {
+        Some(format!("--max-executions {n}"))
+    } else {
+        opts.time_limit
+            .filter(|t| start.elapsed() >= *t)
+            .map(|t| format!("--time-limit {} s", t.as_secs()))
+    };
     RunOut {
         engine,
         exhaustive,
         stopped,
+        bounded_by,
         handles,
     }
 }
@@ -448,7 +494,17 @@ pub fn check_cell(v: Variant, sc: &Scenario, opts: &CheckOptions) -> Result<Cell
             }))
         } else if let Some(why) = &out.stopped {
             Verdict::Inconclusive {
-                reason: format!("{why}; no violation of {} in {executions} executions before that", p.id),
+                reason: format!(
+                    "{why}; no violation of {} in {executions} executions before that",
+                    p.id
+                ),
+            }
+        } else if let Some(bound) = &out.bounded_by {
+            Verdict::Inconclusive {
+                reason: format!(
+                    "{} explored {executions} executions and stopped at its bound ({bound}) without finishing: no violation, not a proof",
+                    out.engine.name(),
+                )
             }
         } else if !pa.witness {
             Verdict::Inconclusive {
@@ -502,7 +558,8 @@ pub fn replay(handle: &str, scenarios: &[Scenario]) -> Result<Replayed, String> 
             "malformed replay handle; handle={handle}, expected=ENGINE:VARIANT:SCENARIO:WHERE"
         ));
     };
-    let v = variant::by_id(vid).ok_or_else(|| format!("unknown variant; variant={vid}, handle={handle}"))?;
+    let v = variant::by_id(vid)
+        .ok_or_else(|| format!("unknown variant; variant={vid}, handle={handle}"))?;
     let sc = scenarios
         .iter()
         .find(|s| s.name == sname)
@@ -524,19 +581,39 @@ pub fn replay(handle: &str, scenarios: &[Scenario]) -> Result<Replayed, String> 
             for extra in it {
                 match extra.strip_prefix("pb=").and_then(|b| b.parse().ok()) {
                     Some(b) => opts.preemption_bound = Some(b),
-                    None => return Err(format!("unknown handle option; option={extra}, handle={handle}")),
+                    None => {
+                        return Err(format!(
+                            "unknown handle option; option={extra}, handle={handle}"
+                        ))
+                    }
                 }
             }
             opts.max_executions = Some(n);
             run_engine(v, &sc, &props, &opts, EngineKind::Loom, &acc, None);
         }
         "shuttle" => {
-            run_engine(v, &sc, &props, &opts, EngineKind::ShuttleDfs, &acc, Some(rest.to_string()));
+            run_engine(
+                v,
+                &sc,
+                &props,
+                &opts,
+                EngineKind::ShuttleDfs,
+                &acc,
+                Some(rest.to_string()),
+            );
         }
-        _ => return Err(format!("unknown engine in handle; engine={engine}, handle={handle}")),
+        _ => {
+            return Err(format!(
+                "unknown engine in handle; engine={engine}, handle={handle}"
+            ))
+        }
     }
     let a = acc.lock().unwrap();
-    let record = a.current.as_ref().map(Recorder::snapshot).unwrap_or_default();
+    let record = a
+        .current
+        .as_ref()
+        .map(Recorder::snapshot)
+        .unwrap_or_default();
     let last = a.executions;
     let mut violations = Vec::new();
     let mut cycle = None;

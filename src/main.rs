@@ -19,6 +19,10 @@ struct Cli {
     /// Print one JSON object per line per (variant, scenario, property).
     #[arg(long, global = true)]
     json: bool,
+    /// Wall-time budget per cell, in seconds (0: none). A cell that runs out
+    /// is inconclusive and says how far it got; the matrix defaults to 20.
+    #[arg(long, global = true)]
+    time_limit: Option<u64>,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -61,8 +65,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut opts = opts;
+    let budget = |default: Option<u64>| match cli.time_limit.or(default) {
+        Some(0) | None => None,
+        Some(s) => Some(std::time::Duration::from_secs(s)),
+    };
     match cli.cmd.unwrap_or(Cmd::Matrix) {
-        Cmd::Matrix => run_matrix(&opts, cli.json),
+        Cmd::Matrix => {
+            opts.time_limit = budget(Some(20));
+            run_matrix(&opts, cli.json)
+        }
         Cmd::Check {
             variant: vid,
             scenario: sname,
@@ -78,6 +90,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             };
             let mut o = opts.clone();
+            o.time_limit = budget(None);
             if let Some(e) = engine {
                 match EngineKind::parse(&e) {
                     Some(k) => o.engine = Some(k),
@@ -164,7 +177,11 @@ fn print_cell(c: &CellResult) {
         c.scenario,
         c.executions,
         c.engine.name(),
-        if c.exhaustive { "exhaustive, " } else { "not exhaustive, " },
+        if c.exhaustive {
+            "exhaustive, "
+        } else {
+            "not exhaustive, "
+        },
         c.elapsed.as_secs_f64()
     );
     for p in &c.properties {
@@ -172,12 +189,18 @@ fn print_cell(c: &CellResult) {
             Verdict::Holds { exhaustive } => println!(
                 "  {:<24} holds{}",
                 p.property,
-                if *exhaustive { " (proved: every interleaving)" } else { " (in the executions explored; not a proof)" }
+                if *exhaustive {
+                    " (proved: every interleaving)"
+                } else {
+                    " (in the executions explored; not a proof)"
+                }
             ),
             Verdict::Violated(_) => {
                 println!("  {:<24} VIOLATED", p.property);
             }
-            Verdict::Inconclusive { reason } => println!("  {:<24} inconclusive: {reason}", p.property),
+            Verdict::Inconclusive { reason } => {
+                println!("  {:<24} inconclusive: {reason}", p.property)
+            }
         }
     }
     for p in &c.properties {

@@ -88,7 +88,11 @@ pub fn inconclusive_summary(cells: &[CellResult]) -> String {
     for c in cells {
         for p in &c.properties {
             if let Verdict::Inconclusive { reason } = &p.verdict {
-                let _ = writeln!(out, "{} × {} × {}: {reason}", c.variant, c.scenario, p.property);
+                let _ = writeln!(
+                    out,
+                    "{} × {} × {}: {reason}",
+                    c.variant, c.scenario, p.property
+                );
             }
         }
     }

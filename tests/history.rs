@@ -41,23 +41,73 @@ const R: &str = "recursion-aware";
 ///   signal. The aes-arm-bs case the fix was for goes through the self-test,
 ///   and that is `crypto-self-test`, where crypto-async-test is proved.
 const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
-    ("recursive-self-load", &[L, I, W, N], "no-deadlock", Violated),
+    (
+        "recursive-self-load",
+        &[L, I, W, N],
+        "no-deadlock",
+        Violated,
+    ),
     ("recursive-self-load", &[C], "no-deadlock", Violated),
     ("recursive-self-load", &[E, R], "no-deadlock", Proved),
     ("recursive-self-load", &[E, R], "ends-live", Proved),
-    ("recursive-self-load+kill-nested", &[L, N, E, C, R], "terminates-when-killed", Proved),
-    ("recursive-self-load+kill-nested", &[I, W], "terminates-when-killed", Violated),
-    ("recursive-self-load+kill-outer", &[L, E, I, W, N, C, R], "terminates-when-killed", Proved),
+    (
+        "recursive-self-load+kill-nested",
+        &[L, N, E, C, R],
+        "terminates-when-killed",
+        Proved,
+    ),
+    (
+        "recursive-self-load+kill-nested",
+        &[I, W],
+        "terminates-when-killed",
+        Violated,
+    ),
+    (
+        "recursive-self-load+kill-outer",
+        &[L, E, I, W, N, C, R],
+        "terminates-when-killed",
+        Proved,
+    ),
     ("crypto-self-test", &[I], "no-deadlock", Violated),
     ("crypto-self-test", &[C], "no-deadlock", Proved),
     ("crypto-self-test", &[C], "ends-live", Proved),
     ("shared-dependency", &[E], "dependents-load", Violated),
-    ("shared-dependency", &[L, I, N, R], "dependents-load", Proved),
-    ("shared-dependency", &[L, I, N, R], "success-means-live", Proved),
-    ("concurrent-same-file-2", &[I, N, R], "init-at-most-once", Proved),
-    ("concurrent-same-file-2", &[I, N, R], "consistent-result", Proved),
-    ("concurrent-same-file-3", &[I, N, R], "init-at-most-once", Proved),
-    ("concurrent-same-file-3", &[I, N, R], "consistent-result", Proved),
+    (
+        "shared-dependency",
+        &[L, I, N, R],
+        "dependents-load",
+        Proved,
+    ),
+    (
+        "shared-dependency",
+        &[L, I, N, R],
+        "success-means-live",
+        Proved,
+    ),
+    (
+        "concurrent-same-file-2",
+        &[I, N, R],
+        "init-at-most-once",
+        Proved,
+    ),
+    (
+        "concurrent-same-file-2",
+        &[I, N, R],
+        "consistent-result",
+        Proved,
+    ),
+    (
+        "concurrent-same-file-3",
+        &[I, N, R],
+        "init-at-most-once",
+        Proved,
+    ),
+    (
+        "concurrent-same-file-3",
+        &[I, N, R],
+        "consistent-result",
+        Proved,
+    ),
 ];
 
 fn describe(v: &Verdict) -> String {
@@ -104,7 +154,11 @@ fn history_table() {
             }
         }
     }
-    assert!(failures.is_empty(), "history disagrees:\n\n{}", failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "history disagrees:\n\n{}",
+        failures.join("\n\n")
+    );
 
     // The recursive self-load deadlocks end in the cycle "outer waits for the
     // nested helper; nested waits for X".
@@ -123,7 +177,10 @@ fn history_table() {
             "{v}: {cycle:?}"
         );
         assert!(cycle[1].starts_with("T2 waits for "), "{v}: {cycle:?}");
-        assert!(cycle[1].contains("T1's load of aes-arm-bs"), "{v}: {cycle:?}");
+        assert!(
+            cycle[1].contains("T1's load of aes-arm-bs"),
+            "{v}: {cycle:?}"
+        );
     }
 
     // error-out-early's shared-dependency failure is the revert's race: one
@@ -135,8 +192,16 @@ fn history_table() {
     let Verdict::Violated(ce) = verdict(c, "dependents-load") else {
         unreachable!()
     };
-    assert!(ce.message.contains("failed with -ETXTBSY"), "{}", ce.message);
-    assert!(ce.trace.contains("another load holds it: -ETXTBSY"), "{}", ce.trace);
+    assert!(
+        ce.message.contains("failed with -ETXTBSY"),
+        "{}",
+        ce.message
+    );
+    assert!(
+        ce.trace.contains("another load holds it: -ETXTBSY"),
+        "{}",
+        ce.trace
+    );
 
     // idempotent-warn is idempotent plus one warning.
     let c = cells
@@ -194,6 +259,10 @@ fn pinned_execution_counts() {
     let cells = check_cells(&pins.iter().map(|(v, s, _)| (*v, *s)).collect::<Vec<_>>());
     for ((v, s, n), c) in pins.iter().zip(&cells) {
         assert!(c.exhaustive, "{v} × {s} not exhaustive");
-        assert_eq!(c.executions, *n, "{v} × {s}: loom explored {} executions", c.executions);
+        assert_eq!(
+            c.executions, *n,
+            "{v} × {s}: loom explored {} executions",
+            c.executions
+        );
     }
 }

@@ -10,7 +10,7 @@
 //! - [`primitives`]: wait queues, completions, signals, the timer actor.
 //! - [`kernel`]: module list and name check, in-flight table, kmod budget,
 //!   `finit_module`/`load_module`/`do_init_module`, the usermode helper, crypto.
-//! - [`userspace`]: modprobe.
+//! - [`userspace`] holds modprobe.
 //! - [`variant`], [`scenario`]: the catalogue, as data.
 //! - [`trace`]: what one execution records (events, ghost state).
 //! - [`world`]: one execution: boot the kernel, start the actors, wait.

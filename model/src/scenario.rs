@@ -97,14 +97,11 @@ pub struct Scenario {
 impl Scenario {
     /// The module named `name`, or providing alias `name` (modprobe's lookup).
     pub fn resolve(&self, name: &str) -> Option<&ModuleSpec> {
-        self.modules
-            .iter()
-            .find(|m| m.name == name)
-            .or_else(|| {
-                self.modules
-                    .iter()
-                    .find(|m| m.aliases.iter().any(|a| a == name))
-            })
+        self.modules.iter().find(|m| m.name == name).or_else(|| {
+            self.modules
+                .iter()
+                .find(|m| m.aliases.iter().any(|a| a == name))
+        })
     }
 
     /// Module by exact name.

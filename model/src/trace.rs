@@ -163,6 +163,8 @@ pub struct Record {
     pub signal_delivered: bool,
     /// A signal was sent at all.
     pub signal_sent: bool,
+    /// Tasks a signal was delivered to.
+    pub signalled: Vec<TaskId>,
     /// Tasks asleep now, and on what.
     pub blocked: BTreeMap<TaskId, WaitFor>,
     /// printk lines (warnings).
@@ -188,10 +190,7 @@ impl Record {
         for &start in self.blocked.keys() {
             let mut path = vec![start];
             let mut cur = start;
-            loop {
-                let Some(w) = self.blocked.get(&cur) else {
-                    break;
-                };
+            while let Some(w) = self.blocked.get(&cur) {
                 let Some(&next) = w.on.iter().find(|t| self.blocked.contains_key(t)) else {
                     break;
                 };
@@ -222,7 +221,12 @@ impl Record {
         }
         out.push('\n');
         for (i, e) in self.events.iter().enumerate() {
-            let head = format!("{:>3}  {:<4} {:<30} ", i + 1, self.task_name(e.task), e.func);
+            let head = format!(
+                "{:>3}  {:<4} {:<30} ",
+                i + 1,
+                self.task_name(e.task),
+                e.func
+            );
             let width = 100usize.saturating_sub(head.len()).max(30);
             let mut first = true;
             for line in wrap(&e.what, width) {

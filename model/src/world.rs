@@ -65,6 +65,12 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                         SignalTarget::Actor(_) => fixed,
                         SignalTarget::HelperFor(alias) => k.helper_for(alias),
                     };
+                    // One Sched section: the target's registration and the
+                    // end of the run are both published under it.
+                    let ready = || {
+                        let s = k.sched.lock();
+                        resolve().is_some() || s.finished
+                    };
                     sleep_until(
                         k,
                         me,
@@ -75,7 +81,7 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                             what: "its target to exist".into(),
                             on: vec![],
                         },
-                        Cond::Unlocked(&mut || resolve().is_some() || k.finished()),
+                        Cond::Unlocked(&mut || ready()),
                     );
                     if let Some(t) = resolve() {
                         send_sig(k, me, t, fatal);

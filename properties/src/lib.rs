@@ -77,9 +77,7 @@ fn completed(o: &Outcome) -> bool {
 
 fn deadlock_text(o: &Outcome) -> String {
     match &o.end {
-        End::Deadlock {
-            cycle: Some(c), ..
-        } => format!("deadlock: {}", c.join("; ")),
+        End::Deadlock { cycle: Some(c), .. } => format!("deadlock: {}", c.join("; ")),
         End::Deadlock { blocked, .. } => format!("every task asleep: {}", blocked.join("; ")),
         End::Completed => String::new(),
     }
@@ -128,8 +126,8 @@ fn collided_with<'a>(r: &'a Record, c: &FinitCall) -> Option<&'a FinitCall> {
     let w_task = c.against?;
     r.finits
         .iter()
-        .filter(|w| w.task == w_task && w.file == c.file && w.start <= c.end.unwrap_or(usize::MAX))
-        .last()
+        .rev()
+        .find(|w| w.task == w_task && w.file == c.file && w.start <= c.end.unwrap_or(usize::MAX))
 }
 
 fn consistent_result(o: &Outcome, _: &Scenario, _: &Variant) -> Check {

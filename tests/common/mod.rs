@@ -16,7 +16,7 @@ pub fn check_cells(pairs: &[(&str, &str)]) -> Vec<CellResult> {
             .collect::<Vec<_>>(),
     ));
     let out = Arc::new(Mutex::new(Vec::new()));
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = kmodcheck::jobs_from_env();
     let threads: Vec<_> = (0..workers)
         .map(|_| {
             let (queue, out, opts) = (queue.clone(), out.clone(), opts.clone());
@@ -40,6 +40,7 @@ pub fn check_cells(pairs: &[(&str, &str)]) -> Vec<CellResult> {
 }
 
 /// The verdict of one property in a cell.
+#[allow(dead_code)] // not every test binary that includes this module uses it
 pub fn verdict<'a>(c: &'a CellResult, property: &str) -> &'a Verdict {
     &c.properties
         .iter()

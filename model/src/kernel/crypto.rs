@@ -33,18 +33,16 @@ pub fn crypto_register_alg(k: &Arc<Kernel>, me: TaskId, alg: &str, test_requests
                 "crypto_register_alg",
                 format!("{alg}: larval registered; {tester_name} tests it; crypto_wait_for_test waits killably"),
             );
-            let woken = larval.wait(
-                k,
-                me,
-                WaitMode::Killable,
-                None,
-                &|| WaitFor {
-                    what: format!("the self-test of {alg} in {tester_name}"),
-                    on: vec![tester],
-                },
-            );
+            let woken = larval.wait(k, me, WaitMode::Killable, None, &|| WaitFor {
+                what: format!("the self-test of {alg} in {tester_name}"),
+                on: vec![tester],
+            });
             if woken == Woken::Signal {
-                k.rec.event(me, "crypto_wait_for_test", "WARN_ON(err): killed while waiting");
+                k.rec.event(
+                    me,
+                    "crypto_wait_for_test",
+                    "WARN_ON(err): killed while waiting",
+                );
             }
         }
         CryptoTest::Async => {
@@ -62,12 +60,19 @@ pub fn crypto_register_alg(k: &Arc<Kernel>, me: TaskId, alg: &str, test_requests
 /// fallback and so `request_module("crypto-%s")`; then `crypto_alg_tested()`
 /// → `complete_all(&larval->completion)`.
 pub fn cryptomgr_test(k: &Arc<Kernel>, me: TaskId, alg: &str, alias: &str, larval: &Completion) {
-    k.rec.event(me, "alg_test", format!("{alg}: allocating it looks up its fallback: request_module({alias})"));
+    k.rec.event(
+        me,
+        "alg_test",
+        format!("{alg}: allocating it looks up its fallback: request_module({alias})"),
+    );
     let r = super::kmod::request_module(k, me, alias);
     k.rec.event(
         me,
         "crypto_alg_tested",
-        format!("{alg}: test done (request returned {}); complete_all(larval)", Recorder::ret(r)),
+        format!(
+            "{alg}: test done (request returned {}); complete_all(larval)",
+            Recorder::ret(r)
+        ),
     );
     larval.complete_all(k);
 }

@@ -74,12 +74,19 @@ pub struct IdemHash {
 /// the same cookie that was already there (`None`: we are the winner).
 pub fn idempotent(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) -> Option<TaskId> {
     let mut h = k.idem_lock.lock();
-    let existing = h.chain.iter().find(|e| e.cookie == u.cookie).map(|e| e.owner);
+    let existing = h
+        .chain
+        .iter()
+        .find(|e| e.cookie == u.cookie)
+        .map(|e| e.owner);
     u.set_link(Link::Linked);
     h.chain.insert(0, u.clone());
     drop(h);
     let what = match existing {
-        None => format!("{}: no load in flight; links its entry and loads it", u.file),
+        None => format!(
+            "{}: no load in flight; links its entry and loads it",
+            u.file
+        ),
         Some(o) => format!(
             "{}: {}'s load is in flight; links its own entry and waits",
             u.file,
@@ -169,7 +176,8 @@ pub fn idempotent_wait_for_completion(
     match k.variant.idem_wait {
         IdemWait::Uninterruptible => {
             // 9b9879fc0327: wait_for_completion(&idem.complete); return idem.ret;
-            u.complete.wait(k, me, WaitMode::Uninterruptible, None, &why);
+            u.complete
+                .wait(k, me, WaitMode::Uninterruptible, None, &why);
         }
         IdemWait::TimeoutWarn => {
             // cb5b81bc9a44: for (;;) { if (wait_for_completion_timeout(.., 10*HZ))
@@ -185,7 +193,8 @@ pub fn idempotent_wait_for_completion(
                     "idempotent_init_module",
                     format!("module '{}' taking a long time to load", u.file),
                 );
-                u.complete.wait(k, me, WaitMode::Uninterruptible, None, &why);
+                u.complete
+                    .wait(k, me, WaitMode::Uninterruptible, None, &why);
             }
         }
         IdemWait::Interruptible => {

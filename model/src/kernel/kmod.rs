@@ -25,7 +25,7 @@ pub struct KmodState {
 /// modprobe %s" (while `kmod_loop_msg++ < 5`), `atomic_dec` and return
 /// `-ENOMEM`. The model does the increment and the test in one step.
 pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
-    k.rec.event(me, "request_module", format!("{alias}"));
+    k.rec.event(me, "request_module", alias.to_string());
     match k.variant.kmod {
         KmodBudget::FailFast2008 => {
             let limit = k.scenario.kmod_limit;
@@ -49,7 +49,11 @@ pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
                         format!("request_module: runaway loop modprobe {alias}"),
                     );
                 }
-                k.rec.event(me, "request_module", "kmod_concurrent above max_modprobes: -ENOMEM");
+                k.rec.event(
+                    me,
+                    "request_module",
+                    "kmod_concurrent above max_modprobes: -ENOMEM",
+                );
                 return -ENOMEM;
             }
             let ret = super::umh::call_modprobe(k, me, alias);

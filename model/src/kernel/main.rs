@@ -32,7 +32,7 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Ret {
         });
         r.finits.len() - 1
     });
-    k.rec.event(me, "finit_module", format!("{file}"));
+    k.rec.event(me, "finit_module", file.to_string());
     let (ret, role) = match k.variant.finit {
         FinitDedup::NameCheckOnly => init_module_from_file(k, me, file),
         FinitDedup::ExclusiveDenyWrite => {
@@ -53,7 +53,10 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Ret {
         .find(|m| m.file == file)
         .map(|m| m.name.clone())
         .unwrap_or_default();
-    let signalled = k.pending_signal(me).is_some();
+    // Ghost, read without a lock: it only qualifies an -EINTR or
+    // -ERESTARTSYS result, which the caller returns only after it saw the
+    // signal under the Sched lock, where the ghost is written.
+    let signalled = k.rec.with(|r| r.signalled.contains(&me));
     // success-means-live looks at the module list as the syscall returns, as
     // modprobe reading /sys/module/NAME/initstate would: under module_mutex.
     // Where the result itself was decided by reading or writing LIVE under
@@ -64,8 +67,8 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Ret {
     // winner's idempotent_complete() fires after do_init_module() has stored
     // LIVE: the engines order that store before this point, so the ghost copy
     // of the module list is read here without a lock op.
-    let decided_live = (role == FinitRole::Winner && ret == 0)
-        || (role == FinitRole::NameCheck && ret == -EEXIST);
+    let decided_live =
+        (role == FinitRole::Winner && ret == 0) || (role == FinitRole::NameCheck && ret == -EEXIST);
     let state = if decided_live {
         Some(ModState::Live)
     } else if role == FinitRole::IdemWaiter {
@@ -83,8 +86,8 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Ret {
         c.ret = Some(ret);
         c.role = role;
         c.signalled = signalled;
-        if ret == 0 || ret == -EEXIST {
-            if state != Some(ModState::Live) {
+        if (ret == 0 || ret == -EEXIST) && state != Some(ModState::Live) {
+            {
                 let desc = format!(
                     "finit_module({file}) returned {} to {} while {name} was {}",
                     Recorder::ret(ret),
@@ -95,7 +98,11 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Ret {
             }
         }
     });
-    k.rec.event(me, "finit_module", format!("{file} returns {}", Recorder::ret(ret)));
+    k.rec.event(
+        me,
+        "finit_module",
+        format!("{file} returns {}", Recorder::ret(ret)),
+    );
     ret
 }
 
@@ -170,8 +177,11 @@ pub fn load_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> (Ret, Fini
         let ret = resolve_symbol_wait(k, me, name, dep);
         if ret != 0 {
             if ret == -ENOENT {
-                k.rec
-                    .printk(me, "simplify_symbols", format!("{name}: Unknown symbol from {dep} (err -2)"));
+                k.rec.printk(
+                    me,
+                    "simplify_symbols",
+                    format!("{name}: Unknown symbol from {dep} (err -2)"),
+                );
             }
             unlink_mod(k, me, name);
             return (ret, FinitRole::Other);
@@ -191,14 +201,19 @@ pub fn load_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> (Ret, Fini
 /// the orders a reader can observe are the same.
 pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
     let name = &spec.name;
-    k.rec.event(me, "do_init_module", format!("runs {name}'s init"));
+    k.rec
+        .event(me, "do_init_module", format!("runs {name}'s init"));
     let ret = run_init(k, me, spec);
     k.rec.with(|r| r.init_results.push((name.clone(), ret)));
     if ret == 0 {
         let mut list = k.module_mutex.lock();
         set_module_state(k, &mut list, name, ModState::Live);
         drop(list);
-        k.rec.event(me, "do_init_module", format!("{name}: init returned 0; COMING -> LIVE; wake_up_all(module_wq)"));
+        k.rec.event(
+            me,
+            "do_init_module",
+            format!("{name}: init returned 0; COMING -> LIVE; wake_up_all(module_wq)"),
+        );
         k.module_wq.wake_up_all_if_active(k);
         0
     } else {
@@ -208,7 +223,10 @@ pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
         k.rec.event(
             me,
             "do_init_module",
-            format!("{name}: init returned {}; COMING -> GOING", Recorder::ret(ret)),
+            format!(
+                "{name}: init returned {}; COMING -> GOING",
+                Recorder::ret(ret)
+            ),
         );
         let mut list = k.module_mutex.lock();
         set_module_state(k, &mut list, name, ModState::Unformed);
@@ -217,7 +235,11 @@ pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
         list.retain(|m| &m.name != name);
         k.ghost_module(name, None);
         drop(list);
-        k.rec.event(me, "free_module", format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)"));
+        k.rec.event(
+            me,
+            "free_module",
+            format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)"),
+        );
         k.module_wq.wake_up_all_if_active(k);
         ret
     }
@@ -240,7 +262,11 @@ pub fn run_init(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
                 k.rec.event(
                     me,
                     "init",
-                    format!("{}: request_module({alias}) returned {}; carries on", spec.name, Recorder::ret(r)),
+                    format!(
+                        "{}: request_module({alias}) returned {}; carries on",
+                        spec.name,
+                        Recorder::ret(r)
+                    ),
                 );
             }
             InitStep::RegisterAlg { alg, test_requests } => {

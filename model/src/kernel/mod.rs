@@ -57,7 +57,6 @@ pub struct Task {
     pub state: TaskState,
     /// Pending signal: `Some(fatal)`.
     pub pending: Option<bool>,
-    alive: bool,
     timer_armed: bool,
     timed_out: bool,
 }
@@ -151,7 +150,6 @@ impl Sched {
         }
         Some(id)
     }
-
 }
 
 /// The kernel: every lock, wait queue and table the model covers.
@@ -180,9 +178,11 @@ pub struct Kernel {
     /// Sleeping tasks wait here for a waker to mark them runnable.
     pub sched_cv: Condvar,
     meta: StdMutex<Vec<TaskMeta>>,
+    exited: StdMutex<Vec<TaskId>>,
     handles: StdMutex<Vec<(bool, sync::JoinHandle)>>,
     slots: usize,
     signals: bool,
+    signal_waits_for_helper: bool,
 }
 
 impl Kernel {
@@ -194,6 +194,15 @@ impl Kernel {
             .actors
             .iter()
             .any(|a| matches!(a, crate::scenario::Actor::Signal { .. }));
+        let signal_waits_for_helper = scenario.actors.iter().any(|a| {
+            matches!(
+                a,
+                crate::scenario::Actor::Signal {
+                    target: crate::scenario::SignalTarget::HelperFor(_),
+                    ..
+                }
+            )
+        });
         Arc::new(Kernel {
             variant,
             rec,
@@ -208,7 +217,6 @@ impl Kernel {
                     .map(|_| Task {
                         state: TaskState::Running,
                         pending: None,
-                        alive: true,
                         timer_armed: false,
                         timed_out: false,
                     })
@@ -216,10 +224,12 @@ impl Kernel {
                 finished: false,
             }),
             meta: StdMutex::new(Vec::new()),
+            exited: StdMutex::new(Vec::new()),
             handles: StdMutex::new(Vec::new()),
             slots,
             sched_cv: Condvar::new(),
             signals,
+            signal_waits_for_helper,
             scenario,
         })
     }
@@ -248,7 +258,8 @@ impl Kernel {
                 ancestry,
                 helper_for,
             });
-            self.rec.with(|r| r.tasks.push(TaskRecord { name, label, kind }));
+            self.rec
+                .with(|r| r.tasks.push(TaskRecord { name, label, kind }));
             meta.len() - 1
         };
         assert!(
@@ -256,7 +267,7 @@ impl Kernel {
             "task {id} exceeds the {} slots Scenario::max_threads allowed",
             self.slots
         );
-        if kernel_task && self.signals {
+        if kernel_task && self.signal_waits_for_helper {
             let mut s = self.sched.lock();
             s.wake(&self.env_wq);
             self.sched_cv.notify_all();
@@ -288,12 +299,22 @@ impl Kernel {
         id
     }
 
-    /// `do_exit()`. Only a signal sender cares that a task is gone (a signal
-    /// to it is lost); without one this is not an engine operation.
+    /// `do_exit()`. A plain store, not an engine operation: the only reader
+    /// is a signal sender, and a signal to an exited task has no effect
+    /// whichever way the two are ordered (only the trace's wording differs).
     pub fn task_exit(&self, me: TaskId) {
-        if self.signals {
-            self.sched.lock().tasks[me].alive = false;
-        }
+        self.exited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(me);
+    }
+
+    /// Whether `t` has exited (see [`Kernel::task_exit`]).
+    pub fn has_exited(&self, t: TaskId) -> bool {
+        self.exited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&t)
     }
 
     /// The harness's reaping: join every task thread, kernel tasks first,
@@ -313,7 +334,8 @@ impl Kernel {
             }
         }
         self.finish();
-        let rest: Vec<_> = std::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
+        let rest: Vec<_> =
+            std::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
         for (_, h) in rest {
             h.join();
         }
@@ -328,11 +350,10 @@ impl Kernel {
         a
     }
 
-    /// The first helper started for `request_module(alias)` (read by the
-    /// signal actor under the `Sched` lock, which registration takes when a
-    /// signal actor exists).
+    /// The first helper started for `request_module(alias)`. The signal
+    /// actor calls it with the `Sched` lock held (registration takes that
+    /// lock when a signal actor exists), which orders it after registration.
     pub fn helper_for(&self, alias: &str) -> Option<TaskId> {
-        let _s = self.sched.lock();
         self.meta
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -370,12 +391,17 @@ impl Kernel {
     /// `send_sig()` → `signal_wake_up()`: set the pending flag; if the target
     /// sleeps in a state the signal breaks, make it runnable. Returns
     /// whether it was alive, and the queue it was woken from.
-    pub(crate) fn deliver_signal(&self, target: TaskId, fatal: bool) -> (bool, Option<Arc<WaitQueue>>) {
+    pub(crate) fn deliver_signal(
+        &self,
+        target: TaskId,
+        fatal: bool,
+    ) -> (bool, Option<Arc<WaitQueue>>) {
         let mut s = self.sched.lock();
-        let t = &mut s.tasks[target];
-        if !t.alive {
+        if self.has_exited(target) {
             return (false, None);
         }
+        self.rec.with(|r| r.signalled.push(target));
+        let t = &mut s.tasks[target];
         t.pending = Some(t.pending.unwrap_or(false) | fatal);
         let mut woken = None;
         if let TaskState::Sleeping(sl) = &t.state {
@@ -405,7 +431,12 @@ impl Kernel {
     /// holder). `consistent-result` compares the two results.
     pub fn ghost_against(&self, me: TaskId, owner: TaskId) {
         self.rec.with(|r| {
-            if let Some(c) = r.finits.iter_mut().rev().find(|c| c.task == me && c.end.is_none()) {
+            if let Some(c) = r
+                .finits
+                .iter_mut()
+                .rev()
+                .find(|c| c.task == me && c.end.is_none())
+            {
                 c.against.get_or_insert(owner);
             }
         });

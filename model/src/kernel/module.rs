@@ -159,7 +159,11 @@ pub fn add_unformed_module(k: &Kernel, me: TaskId, name: &str, file: &str) -> Re
         loader: me,
     });
     k.ghost_module(name, Some(ModState::Unformed));
-    k.rec.event(me, "add_unformed_module", format!("{name} added to modules: UNFORMED"));
+    k.rec.event(
+        me,
+        "add_unformed_module",
+        format!("{name} added to modules: UNFORMED"),
+    );
     0
 }
 
@@ -167,7 +171,11 @@ pub fn add_unformed_module(k: &Kernel, me: TaskId, name: &str, file: &str) -> Re
 pub fn complete_formation(k: &Kernel, me: TaskId, name: &str) {
     let mut list = k.module_mutex.lock();
     set_module_state(k, &mut list, name, ModState::Coming);
-    k.rec.event(me, "complete_formation", format!("{name}: UNFORMED -> COMING"));
+    k.rec.event(
+        me,
+        "complete_formation",
+        format!("{name}: UNFORMED -> COMING"),
+    );
 }
 
 /// The unlink on `load_module()`'s error paths (`unlink_mod:`): `list_del_rcu`
@@ -176,7 +184,11 @@ pub fn unlink_mod(k: &Kernel, me: TaskId, name: &str) {
     let mut list = k.module_mutex.lock();
     list.retain(|m| m.name != name);
     k.ghost_module(name, None);
-    k.rec.event(me, "load_module", format!("unlink_mod: {name} removed from modules"));
+    k.rec.event(
+        me,
+        "load_module",
+        format!("unlink_mod: {name} removed from modules"),
+    );
     k.module_wq.wake_up_all_if_active(k);
     drop(list);
 }

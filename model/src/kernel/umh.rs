@@ -5,23 +5,23 @@
 use super::Kernel;
 use crate::errno::{Ret, ERESTARTSYS};
 use crate::primitives::{Completion, WaitMode, Woken};
+use crate::sync::Mutex;
 use crate::trace::{TaskId, TaskKind, WaitFor};
 use crate::userspace::modprobe::{modprobe, Exit};
-use crate::sync::Mutex;
 use std::sync::Arc;
 
 /// `struct subprocess_info`, reduced: the `complete` pointer (taken with
 /// `xchg` by whichever of caller and helper gets there first) and `retval`.
 /// Both race between two tasks, so they sit behind an engine lock.
 struct SubprocessInfo {
-    complete: Mutex<bool>,
-    retval: Mutex<Ret>,
+    /// (`complete` still set, `retval`).
+    inner: Mutex<(bool, Ret)>,
 }
 
 impl SubprocessInfo {
     /// `xchg(&sub_info->complete, NULL)`: true if it was still set.
     fn take_complete(&self) -> bool {
-        std::mem::take(&mut *self.complete.lock())
+        std::mem::take(&mut self.inner.lock().0)
     }
 }
 
@@ -48,8 +48,7 @@ fn wait_status(exit: Exit) -> Ret {
 pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
     let done = Completion::new(format!("the umh completion of modprobe {alias}"));
     let sub = Arc::new(SubprocessInfo {
-        complete: Mutex::new(true),
-        retval: Mutex::new(0),
+        inner: Mutex::new((true, 0)),
     });
     let (helper_done, helper_sub, target) = (done.clone(), sub.clone(), alias.to_string());
     let label = format!("umh modprobe {alias} (started by {})", k.name(me));
@@ -60,9 +59,14 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
         Some(alias.to_string()),
         move |k, id| {
             let exit = modprobe(k, id, &target, false);
-            *helper_sub.retval.lock() = wait_status(exit);
-            // umh_complete(): if (xchg(&sub_info->complete, NULL)) complete(comp);
-            if helper_sub.take_complete() {
+            // sub_info->retval = ...; umh_complete(): if (xchg(&sub_info->complete,
+            // NULL)) complete(comp); (the two stores in one engine section)
+            let still_set = {
+                let mut g = helper_sub.inner.lock();
+                g.1 = wait_status(exit);
+                std::mem::take(&mut g.0)
+            };
+            if still_set {
                 helper_done.complete(k);
             }
         },
@@ -88,6 +92,6 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
         }
         done.wait(k, me, WaitMode::Uninterruptible, None, &why);
     }
-    let ret = *sub.retval.lock();
+    let ret = sub.inner.lock().1;
     ret
 }

@@ -21,7 +21,8 @@ use crate::variant::{FinitDedup, IdemWait, Variant};
 /// an exact reduction, not a bound. Keep this in step with every
 /// `sleep_until(.., Some(timeout), ..)` in the model.
 pub fn may_arm_timer(variant: &Variant, scenario: &Scenario) -> bool {
-    let idem_timed = variant.finit == FinitDedup::Idempotent && variant.idem_wait == IdemWait::TimeoutWarn;
+    let idem_timed =
+        variant.finit == FinitDedup::Idempotent && variant.idem_wait == IdemWait::TimeoutWarn;
     let resolve_timed = scenario.modules.iter().any(|m| !m.deps.is_empty());
     scenario.timer && (idem_timed || resolve_timed)
 }
@@ -53,8 +54,11 @@ pub fn timer_actor(k: &Kernel, me: TaskId) {
             k.sched_cv.notify_all();
             drop(s);
             let name = k.name(target);
-            k.rec
-                .event(me, "hrtimer_wakeup", format!("the timeout of {name}'s wait expires"));
+            k.rec.event(
+                me,
+                "hrtimer_wakeup",
+                format!("the timeout of {name}'s wait expires"),
+            );
         }
     }
 }

@@ -123,6 +123,12 @@ pub fn sleep_until(
         mode,
         timed: timeout.is_some(),
     };
+    // wait_event(): `if (condition) break;` before any prepare_to_wait.
+    if let Cond::Unlocked(f) = &mut cond {
+        if f() {
+            return Woken::Condition;
+        }
+    }
     loop {
         let unlocked_true = match &mut cond {
             Cond::Unlocked(f) => {

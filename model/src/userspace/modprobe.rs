@@ -65,30 +65,44 @@ pub fn modprobe(k: &Arc<Kernel>, me: TaskId, target: &str, actor: bool) -> Exit 
         exit
     };
     let Some(spec) = k.scenario.resolve(target) else {
-        k.rec.event(me, "modprobe", format!("FATAL: Module {target} not found"));
+        k.rec
+            .event(me, "modprobe", format!("FATAL: Module {target} not found"));
         return finish(Exit::Failed(-ENOENT));
     };
     let mut order = Vec::new();
     load_order(k, spec, &mut order);
     for m in order {
         if k.fatal_signal_pending(me) {
-            k.rec.event(me, "modprobe", "killed by SIGKILL before its next finit_module");
+            k.rec.event(
+                me,
+                "modprobe",
+                "killed by SIGKILL before its next finit_module",
+            );
             return finish(Exit::Killed);
         }
         let ret = finit_module(k, me, &m.file);
         if k.fatal_signal_pending(me) {
-            k.rec.event(me, "modprobe", "killed by SIGKILL on return from finit_module");
+            k.rec.event(
+                me,
+                "modprobe",
+                "killed by SIGKILL on return from finit_module",
+            );
             return finish(Exit::Killed);
         }
         if ret != 0 && ret != -EEXIST {
             k.rec.event(
                 me,
                 "modprobe",
-                format!("ERROR: could not insert '{}': {}; stops", m.name, Recorder::ret(ret)),
+                format!(
+                    "ERROR: could not insert '{}': {}; stops",
+                    m.name,
+                    Recorder::ret(ret)
+                ),
             );
             return finish(Exit::Failed(ret));
         }
     }
-    k.rec.event(me, "modprobe", format!("{target}: done, exit 0"));
+    k.rec
+        .event(me, "modprobe", format!("{target}: done, exit 0"));
     finish(Exit::Ok)
 }
