@@ -31,7 +31,6 @@ fn every_counterexample_replays() {
         ("idempotent-interruptible", "recursive-self-load"),
         ("crypto-async-test", "recursive-self-load"),
         ("idempotent", "recursive-self-load+kill-nested"),
-        ("idempotent-warn", "recursive-self-load+kill-nested"),
         ("idempotent", "crypto-self-test"),
         ("error-out-early", "shared-dependency"),
     ];

@@ -22,7 +22,7 @@ fn loom_and_shuttle_dfs_agree_where_both_are_exhaustive() {
         ("error-out-early", "concurrent-same-file-2"),
     ];
     let loom = check_cells(&cells);
-    let mut compared = 0;
+    let mut compared = Vec::new();
     for ((v, s), l) in cells.iter().zip(&loom) {
         let opts = CheckOptions {
             engine: Some(EngineKind::ShuttleDfs),

@@ -52,19 +52,13 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
     ("recursive-self-load", &[E, R], "ends-live", Proved),
     (
         "recursive-self-load+kill-nested",
-        &[L, N, E, C, R],
-        "terminates-when-killed",
-        Proved,
-    ),
-    (
-        "recursive-self-load+kill-nested",
-        &[I, W],
+        &[I],
         "terminates-when-killed",
         Violated,
     ),
     (
         "recursive-self-load+kill-outer",
-        &[L, E, I, W, N, C, R],
+        &[E],
         "terminates-when-killed",
         Proved,
     ),
@@ -106,6 +100,35 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
         "concurrent-same-file-3",
         &[I, N, R],
         "consistent-result",
+        Proved,
+    ),
+];
+
+/// Rows of the same table whose loom run does not yet finish within this
+/// suite's budget (the signal scenarios: four or five model threads with a
+/// signal that may land between any two steps; 250,000 to 330,000
+/// executions explored in 20 s without finishing, measured). They are not
+/// reported as proved anywhere. `pending_rows_are_not_contradicted` runs
+/// each under a bounded budget: a row expected to hold must show no
+/// violation there (its verdict is then inconclusive, never "proved").
+/// Finishing them is the performance issue's work.
+const PENDING: &[(&str, &[&str], &str, Expect)] = &[
+    (
+        "recursive-self-load+kill-nested",
+        &[L, N, E, C, R],
+        "terminates-when-killed",
+        Proved,
+    ),
+    (
+        "recursive-self-load+kill-nested",
+        &[W],
+        "terminates-when-killed",
+        Violated,
+    ),
+    (
+        "recursive-self-load+kill-outer",
+        &[L, I, W, N, C, R],
+        "terminates-when-killed",
         Proved,
     ),
 ];
@@ -254,7 +277,9 @@ fn pinned_execution_counts() {
     let pins: &[(&str, &str, usize)] = &[
         (E, "recursive-self-load", 12),
         (R, "recursive-self-load", 12),
-        (I, "concurrent-same-file-2", 1401),
+        (I, "concurrent-same-file-2", 54),
+        (I, "concurrent-same-file-3", 61_689),
+        (L, "shared-dependency", 141_780),
     ];
     let cells = check_cells(&pins.iter().map(|(v, s, _)| (*v, *s)).collect::<Vec<_>>());
     for ((v, s, n), c) in pins.iter().zip(&cells) {
@@ -264,5 +289,39 @@ fn pinned_execution_counts() {
             "{v} × {s}: loom explored {} executions",
             c.executions
         );
+    }
+}
+
+/// The pending rows, each under a bounded loom run: no contradiction.
+#[test]
+fn pending_rows_are_not_contradicted() {
+    use kmodcheck::engine::{check_cell, CheckOptions};
+    use kmodcheck::model::{scenario, variant};
+    let opts = CheckOptions {
+        max_executions: Some(20_000),
+        ..CheckOptions::default()
+    };
+    for (s, vs, p, want) in PENDING {
+        for v in *vs {
+            let c = check_cell(
+                variant::by_id(v).unwrap(),
+                &scenario::by_name(s).unwrap(),
+                &opts,
+            )
+            .unwrap();
+            let got = verdict(&c, p);
+            match (want, got) {
+                (Proved, Verdict::Violated(ce)) => {
+                    panic!(
+                        "{v} × {s} × {p}: history says it holds, found: {}\n{}",
+                        ce.message, ce.trace
+                    )
+                }
+                (_, Verdict::Holds { exhaustive: true }) => {
+                    panic!("{v} × {s} × {p} finished: move it to HISTORY")
+                }
+                _ => {}
+            }
+        }
     }
 }
