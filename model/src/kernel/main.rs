@@ -168,7 +168,6 @@ pub fn load_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> (Ret, Fini
     // once, at add_unformed_module: a check whose moment is free within the
     // window has the same set of outcomes as two checks in it, and each
     // module_mutex section multiplies the interleavings to explore.
-    // `early_mod_check` is kept for proposals that need the two apart.
     let ret = add_unformed_module(k, me, name, &spec.file);
     if ret != 0 {
         return (ret, FinitRole::NameCheck);

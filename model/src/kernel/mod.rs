@@ -361,11 +361,6 @@ impl Kernel {
             .position(|t| t.helper_for.as_deref() == Some(alias))
     }
 
-    /// Whether the harness has seen every kernel task exit.
-    pub fn finished(&self) -> bool {
-        self.sched.lock().finished
-    }
-
     /// Mark the run finished and wake the environment actors.
     pub fn finish(&self) {
         let mut s = self.sched.lock();
@@ -378,14 +373,6 @@ impl Kernel {
     /// scenario no signal can be pending, and the lock is skipped.
     pub fn fatal_signal_pending(&self, me: TaskId) -> bool {
         self.signals && self.sched.lock().tasks[me].pending == Some(true)
-    }
-
-    /// `signal_pending(current)`: `Some(fatal)`.
-    pub fn pending_signal(&self, me: TaskId) -> Option<bool> {
-        if !self.signals {
-            return None;
-        }
-        self.sched.lock().tasks[me].pending
     }
 
     /// `send_sig()` → `signal_wake_up()`: set the pending flag; if the target

@@ -136,14 +136,6 @@ pub fn module_patient_check_exists<'a>(
     (list, ret)
 }
 
-/// `early_mod_check()` (v6.4+, 064f4536d139): the name check before any
-/// allocation, under `module_mutex`.
-pub fn early_mod_check(k: &Kernel, me: TaskId, name: &str) -> Ret {
-    let list = k.module_mutex.lock();
-    let (_list, ret) = module_patient_check_exists(k, me, list, name, "early_mod_check");
-    ret
-}
-
 /// `add_unformed_module()`: state UNFORMED, the name check again, then
 /// `list_add_rcu` onto `modules`, all under `module_mutex`.
 pub fn add_unformed_module(k: &Kernel, me: TaskId, name: &str, file: &str) -> Ret {
