@@ -216,13 +216,20 @@ impl Record {
     /// Fits 100 columns: long descriptions wrap under their own column.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        let nw = self
+            .tasks
+            .iter()
+            .map(|t| t.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         for t in &self.tasks {
-            let _ = writeln!(out, "  {:<4} {}", t.name, t.label);
+            let _ = writeln!(out, "  {:<nw$} {}", t.name, t.label);
         }
         out.push('\n');
         for (i, e) in self.events.iter().enumerate() {
             let head = format!(
-                "{:>3}  {:<4} {:<30} ",
+                "{:>3}  {:<nw$} {:<30} ",
                 i + 1,
                 self.task_name(e.task),
                 e.func

@@ -65,12 +65,8 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                         SignalTarget::Actor(_) => fixed,
                         SignalTarget::HelperFor(alias) => k.helper_for(alias),
                     };
-                    // One Sched section: the target's registration and the
-                    // end of the run are both published under it.
-                    let ready = || {
-                        let s = k.sched.lock();
-                        resolve().is_some() || s.finished
-                    };
+                    // Both are published before a wake-up of env_wq.
+                    let ready = || resolve().is_some() || k.is_finished();
                     sleep_until(
                         k,
                         me,
@@ -90,7 +86,7 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
             );
         }
     }
-    if crate::primitives::timer::may_arm_timer(&variant, &scenario) {
+    if k.time_passes() {
         k.spawn_task(
             TaskKind::Environment,
             "timer (time passes: may expire any timed wait)".into(),

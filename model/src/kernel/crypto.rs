@@ -74,5 +74,5 @@ pub fn cryptomgr_test(k: &Arc<Kernel>, me: TaskId, alg: &str, alias: &str, larva
             Recorder::ret(r)
         ),
     );
-    larval.complete_all(k);
+    larval.complete_all();
 }

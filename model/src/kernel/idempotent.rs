@@ -116,10 +116,10 @@ pub fn idempotent_complete(k: &Kernel, me: TaskId, u: &Arc<Idempotent>, ret: Ret
             woken.push(k.name(pos.owner));
         }
     }
-    // complete(&pos->complete) for each: one Sched section for all of them.
-    // The kernel completes them one by one under idem_lock; which waiter
-    // wakes first is not observable, and each completion stays separate.
-    Completion::complete_each(k, mine.iter().map(|e| &e.complete));
+    // complete(&pos->complete) for each, still under idem_lock.
+    for pos in &mine {
+        pos.complete.complete();
+    }
     drop(h);
     k.rec.event(
         me,

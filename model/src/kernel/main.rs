@@ -213,7 +213,7 @@ pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
             "do_init_module",
             format!("{name}: init returned 0; COMING -> LIVE; wake_up_all(module_wq)"),
         );
-        k.module_wq.wake_up_all_if_active(k);
+        k.module_wq.wake_up_all_if_active();
         0
     } else {
         let mut list = k.module_mutex.lock();
@@ -239,7 +239,7 @@ pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
             "free_module",
             format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)"),
         );
-        k.module_wq.wake_up_all_if_active(k);
+        k.module_wq.wake_up_all_if_active();
         ret
     }
 }

@@ -9,8 +9,12 @@
 //! | [`umh`] | `kernel/umh.c`: `call_usermodehelper_exec` |
 //! | [`crypto`] | `crypto/algapi.c`, `crypto/algboss.c`: registration and the self-test kthread |
 //!
-//! The task table ([`Sched`]) is the part of `task_struct` the model needs
-//! (sleep state, pending signal, timers), under one engine lock.
+//! The task table ([`TaskCell`]) is the part of `task_struct` the model
+//! needs (pending signal, an expired timeout, where the task sleeps), with
+//! one engine lock per task; a sleep is an entry on a wait queue under that
+//! queue's own lock, as in the kernel. Unrelated tasks' sleeps and wake-ups
+//! therefore touch different engine objects, and loom's partial-order
+//! reduction need not order them against each other.
 
 pub mod crypto;
 pub mod idempotent;
@@ -19,12 +23,12 @@ pub mod main;
 pub mod module;
 pub mod umh;
 
-use crate::primitives::{WaitMode, WaitQueue};
+use crate::primitives::{Completion, WaitMode, WaitQueue};
 use crate::scenario::Scenario;
-use crate::sync::{self, Condvar, Mutex};
+use crate::sync::{self, Mutex};
 use crate::trace::{ModState, Recorder, TaskId, TaskKind, TaskRecord};
 use crate::variant::Variant;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 
 pub use idempotent::IdemHash;
@@ -42,36 +46,40 @@ pub struct Sleep {
     pub timed: bool,
 }
 
-/// `current->__state`, reduced to what the model needs.
-#[derive(Clone)]
-pub enum TaskState {
-    /// `TASK_RUNNING`.
-    Running,
-    /// Between `prepare_to_wait` and a wake-up.
-    Sleeping(Sleep),
-}
-
-/// Per-task kernel state that changes while the task runs.
+/// Per-task kernel state that other tasks read or change: the pending
+/// signal (`p->pending`, under `p->sighand->siglock`), whether the task's
+/// timed wait has expired, and where it last went to sleep (what
+/// `signal_wake_up()` and `hrtimer_wakeup()` must wake it from).
+///
+/// A task's sleep itself is its entry on a wait queue (see
+/// [`WaitQueue`]): a waker dequeues it, as `autoremove_wake_function()`
+/// does, and the sleeper sleeps while it is queued. This lock is only taken
+/// where a signal or a timer can be involved; a scenario with neither never
+/// takes it.
 pub struct Task {
-    /// Sleep state.
-    pub state: TaskState,
     /// Pending signal: `Some(fatal)`.
     pub pending: Option<bool>,
-    timer_armed: bool,
-    timed_out: bool,
+    /// The timer actor expired this task's current timed wait.
+    pub timed_out: bool,
+    /// The last sleep the task prepared (it may since have been woken).
+    pub sleeping_on: Option<Sleep>,
 }
 
-impl Task {
-    /// Change the sleep state, keeping each wait queue's sleeper count
-    /// (read by [`WaitQueue::wake_up_all_if_active`]).
-    pub fn set_state(&mut self, new: TaskState) {
-        if let TaskState::Sleeping(old) = &self.state {
-            old.wq.sleepers.fetch_sub(1, Ordering::SeqCst);
+/// A task slot: `p->pi_lock` and `siglock` in one engine lock.
+pub struct TaskCell {
+    /// The lock and what it protects.
+    pub lock: Mutex<Task>,
+}
+
+impl TaskCell {
+    fn new() -> Self {
+        TaskCell {
+            lock: Mutex::new(Task {
+                pending: None,
+                timed_out: false,
+                sleeping_on: None,
+            }),
         }
-        if let TaskState::Sleeping(s) = &new {
-            s.wq.sleepers.fetch_add(1, Ordering::SeqCst);
-        }
-        self.state = new;
     }
 }
 
@@ -83,73 +91,6 @@ pub struct TaskMeta {
     pub ancestry: Vec<TaskId>,
     /// The alias a usermode helper was started for.
     pub helper_for: Option<String>,
-}
-
-/// Everything about tasks, under one lock: the model's stand-in for the
-/// runqueue and `pi_lock` of `try_to_wake_up()` and the per-task `siglock`.
-/// Every cross-task interaction (sleep, wake-up, signal, exit) goes through
-/// this engine lock, so the engines see it and explore its orders; a plain
-/// `std` flag would be invisible to loom's partial-order reduction.
-pub struct Sched {
-    /// Tasks by id.
-    pub tasks: Vec<Task>,
-    /// The harness saw every kernel task exit.
-    pub finished: bool,
-}
-
-impl Sched {
-    /// Mark runnable every task sleeping on `wq`.
-    pub fn wake(&mut self, wq: &Arc<WaitQueue>) {
-        for t in &mut self.tasks {
-            if let TaskState::Sleeping(s) = &t.state {
-                if Arc::ptr_eq(&s.wq, wq) {
-                    t.set_state(TaskState::Running);
-                }
-            }
-        }
-    }
-
-    /// Whether `me` is still marked sleeping.
-    pub fn is_sleeping(&self, me: TaskId) -> bool {
-        matches!(self.tasks[me].state, TaskState::Sleeping(_))
-    }
-
-    /// Take `me`'s expired-timeout flag.
-    pub fn take_timeout(&mut self, me: TaskId) -> bool {
-        std::mem::take(&mut self.tasks[me].timed_out)
-    }
-
-    /// Arm `me`'s timer (the timer actor may now expire it).
-    pub fn arm_timer(&mut self, me: TaskId) {
-        self.tasks[me].timer_armed = true;
-    }
-
-    /// Leave a sleep: running, timer disarmed.
-    pub fn finish_wait(&mut self, me: TaskId) {
-        let t = &mut self.tasks[me];
-        t.set_state(TaskState::Running);
-        t.timer_armed = false;
-        t.timed_out = false;
-    }
-
-    /// The first task with an armed timer.
-    pub fn armed_timer(&self) -> Option<TaskId> {
-        self.tasks.iter().position(|t| t.timer_armed)
-    }
-
-    /// Expire the first armed timer: returns its task.
-    pub fn fire_timer(&mut self) -> Option<TaskId> {
-        let id = self.armed_timer()?;
-        let t = &mut self.tasks[id];
-        t.timer_armed = false;
-        t.timed_out = true;
-        if let TaskState::Sleeping(s) = &t.state {
-            if s.timed {
-                t.set_state(TaskState::Running);
-            }
-        }
-        Some(id)
-    }
 }
 
 /// The kernel: every lock, wait queue and table the model covers.
@@ -173,15 +114,24 @@ pub struct Kernel {
     pub kmod: Mutex<KmodState>,
     /// Environment actors (signal sender, timer) sleep here.
     pub env_wq: Arc<WaitQueue>,
-    /// Task states, signals, timers: see [`Sched`].
-    pub sched: Mutex<Sched>,
-    /// Sleeping tasks wait here for a waker to mark them runnable.
-    pub sched_cv: Condvar,
+    /// Task slots, preallocated for every task the scenario can start: see
+    /// [`Task`].
+    pub tasks: Vec<TaskCell>,
+    /// Tasks whose timed wait has an armed timer, in arming order: the
+    /// timer actor's view of the pending `hrtimer`s.
+    pub timers: Mutex<Vec<TaskId>>,
+    /// Completed once per arming, and for good at the end of the run: the
+    /// timer actor sleeps on it (the hrtimer base's "a timer is queued").
+    pub timer_armed: Completion,
+    /// The harness saw every kernel task exit. Written before `env_wq` is
+    /// woken, read by the environment actors' wait conditions.
+    finished: AtomicBool,
     meta: StdMutex<Vec<TaskMeta>>,
     exited: StdMutex<Vec<TaskId>>,
     handles: StdMutex<Vec<(bool, sync::JoinHandle)>>,
     slots: usize,
     signals: bool,
+    time_passes: bool,
     signal_waits_for_helper: bool,
 }
 
@@ -212,23 +162,16 @@ impl Kernel {
             i_writecount: Mutex::new(vec![(0, None); files]),
             kmod: Mutex::new(KmodState::default()),
             env_wq: WaitQueue::new("env_wq"),
-            sched: Mutex::new(Sched {
-                tasks: (0..slots)
-                    .map(|_| Task {
-                        state: TaskState::Running,
-                        pending: None,
-                        timer_armed: false,
-                        timed_out: false,
-                    })
-                    .collect(),
-                finished: false,
-            }),
+            tasks: (0..slots).map(|_| TaskCell::new()).collect(),
+            timers: Mutex::new(Vec::new()),
+            timer_armed: Completion::new("the hrtimer queue"),
+            finished: AtomicBool::new(false),
             meta: StdMutex::new(Vec::new()),
             exited: StdMutex::new(Vec::new()),
             handles: StdMutex::new(Vec::new()),
             slots,
-            sched_cv: Condvar::new(),
             signals,
+            time_passes: crate::primitives::timer::may_arm_timer(&variant, &scenario),
             signal_waits_for_helper,
             scenario,
         })
@@ -236,9 +179,11 @@ impl Kernel {
 
     /// Register a task without starting a thread (the harness's main thread).
     ///
-    /// Its state slot in [`Sched`] was preallocated at boot, so this is not
-    /// an engine operation unless a signal actor may be waiting for a task to
-    /// exist; then it wakes that actor under the `Sched` lock.
+    /// Its [`TaskCell`] was preallocated at boot, so this is not an engine
+    /// operation unless a signal actor may be waiting for a task to exist;
+    /// then it wakes that actor: the registration (a plain store) comes
+    /// before the wake-up, and the actor tests for it after queueing itself
+    /// on `env_wq`, so the actor cannot miss it.
     pub fn register_task(
         &self,
         kind: TaskKind,
@@ -268,9 +213,7 @@ impl Kernel {
             self.slots
         );
         if kernel_task && self.signal_waits_for_helper {
-            let mut s = self.sched.lock();
-            s.wake(&self.env_wq);
-            self.sched_cv.notify_all();
+            self.env_wq.wake_up_all();
         }
         id
     }
@@ -350,9 +293,8 @@ impl Kernel {
         a
     }
 
-    /// The first helper started for `request_module(alias)`. The signal
-    /// actor calls it with the `Sched` lock held (registration takes that
-    /// lock when a signal actor exists), which orders it after registration.
+    /// The first helper started for `request_module(alias)` (see
+    /// [`Kernel::register_task`] for how the signal actor waits for it).
     pub fn helper_for(&self, alias: &str) -> Option<TaskId> {
         self.meta
             .lock()
@@ -363,16 +305,36 @@ impl Kernel {
 
     /// Mark the run finished and wake the environment actors.
     pub fn finish(&self) {
-        let mut s = self.sched.lock();
-        s.finished = true;
-        s.wake(&self.env_wq);
-        self.sched_cv.notify_all();
+        self.finished.store(true, Ordering::SeqCst);
+        self.env_wq.wake_up_all();
+        if self.time_passes {
+            self.timer_armed.complete_all();
+        }
+    }
+
+    /// Whether [`Kernel::finish`] has run: the environment actors' exit
+    /// condition, tested after they queue themselves on `env_wq`.
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::SeqCst)
+    }
+
+    /// Whether the timer actor runs ([`crate::primitives::timer::may_arm_timer`]):
+    /// only then can a timed wait expire.
+    pub fn time_passes(&self) -> bool {
+        self.time_passes
+    }
+
+    /// Whether a signal can ever be pending for `t`: the scenario has a
+    /// signal actor, and `t` is a kernel task (signals target modprobe runs
+    /// and their helpers, never the harness's environment actors).
+    pub fn signals_possible(&self, t: TaskId) -> bool {
+        self.signals && self.meta.lock().unwrap_or_else(|e| e.into_inner())[t].kernel_task
     }
 
     /// `fatal_signal_pending(current)`. Without a signal actor in the
     /// scenario no signal can be pending, and the lock is skipped.
     pub fn fatal_signal_pending(&self, me: TaskId) -> bool {
-        self.signals && self.sched.lock().tasks[me].pending == Some(true)
+        self.signals && self.tasks[me].lock.lock().pending == Some(true)
     }
 
     /// `send_sig()` → `signal_wake_up()`: set the pending flag; if the target
@@ -383,21 +345,17 @@ impl Kernel {
         target: TaskId,
         fatal: bool,
     ) -> (bool, Option<Arc<WaitQueue>>) {
-        let mut s = self.sched.lock();
-        if self.has_exited(target) {
-            return (false, None);
-        }
-        self.rec.with(|r| r.signalled.push(target));
-        let t = &mut s.tasks[target];
-        t.pending = Some(t.pending.unwrap_or(false) | fatal);
-        let mut woken = None;
-        if let TaskState::Sleeping(sl) = &t.state {
-            if sl.mode.broken_by(fatal) {
-                woken = Some(sl.wq.clone());
-                t.set_state(TaskState::Running);
+        let sleep = {
+            let mut t = self.tasks[target].lock.lock();
+            if self.has_exited(target) {
+                return (false, None);
             }
-        }
-        self.sched_cv.notify_all();
+            self.rec.with(|r| r.signalled.push(target));
+            t.pending = Some(t.pending.unwrap_or(false) | fatal);
+            t.sleeping_on.clone().filter(|sl| sl.mode.broken_by(fatal))
+        };
+        // try_to_wake_up(): dequeue it from where it sleeps, if it still does.
+        let woken = sleep.map(|sl| sl.wq).filter(|wq| wq.wake_one(target));
         (true, woken)
     }
 

@@ -181,7 +181,7 @@ pub fn unlink_mod(k: &Kernel, me: TaskId, name: &str) {
         "load_module",
         format!("unlink_mod: {name} removed from modules"),
     );
-    k.module_wq.wake_up_all_if_active(k);
+    k.module_wq.wake_up_all_if_active();
     drop(list);
 }
 

@@ -67,7 +67,7 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
                 std::mem::take(&mut g.0)
             };
             if still_set {
-                helper_done.complete(k);
+                helper_done.complete();
             }
         },
     );

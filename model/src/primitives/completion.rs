@@ -15,34 +15,20 @@ impl Completion {
         Completion(WaitQueue::new(name))
     }
 
-    /// `complete()`: one `done`, wake the waiter.
-    pub fn complete(&self, k: &Kernel) {
-        self.add_done(k, 1);
+    /// `complete()`: under the queue's lock, one more `done`, and wake the
+    /// waiter (the model wakes every queued waiter; each retests `done`
+    /// under the lock, so only as many proceed as there are `done`s).
+    pub fn complete(&self) {
+        let mut g = self.0.lock.lock();
+        g.done = g.done.saturating_add(1);
+        self.0.wake_locked(&mut g);
     }
 
-    /// `complete_all()`: `done` = UINT_MAX, wake everyone.
-    pub fn complete_all(&self, k: &Kernel) {
-        self.add_done(k, u32::MAX / 2);
-    }
-
-    /// `complete()` on several completions within one `Sched` section.
-    pub fn complete_each<'a>(k: &Kernel, cs: impl Iterator<Item = &'a Completion>) {
-        let mut s = k.sched.lock();
-        for c in cs {
-            *c.0.done.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-            s.wake(&c.0);
-        }
-        k.sched_cv.notify_all();
-    }
-
-    fn add_done(&self, k: &Kernel, n: u32) {
-        let mut s = k.sched.lock();
-        {
-            let mut done = self.0.done.lock().unwrap_or_else(|e| e.into_inner());
-            *done = done.saturating_add(n);
-        }
-        s.wake(&self.0);
-        k.sched_cv.notify_all();
+    /// `complete_all()`: `done` = `UINT_MAX`, never taken again; wake everyone.
+    pub fn complete_all(&self) {
+        let mut g = self.0.lock.lock();
+        g.done = u32::MAX;
+        self.0.wake_locked(&mut g);
     }
 
     /// `wait_for_completion*()`: the one body of `do_wait_for_common()`,

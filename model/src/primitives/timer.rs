@@ -4,11 +4,11 @@
 //! time. A scenario with `timer = true` has this actor: it sleeps until some
 //! task is in a timed wait, then expires that wait, at any moment the engine
 //! chooses. When several timed waits are armed at once it expires them in
-//! task order (a stated limit of the model). Timed waits in a scenario
+//! the order they were armed (a stated limit of the model). Timed waits in a scenario
 //! without the timer never expire.
 
 use crate::kernel::Kernel;
-use crate::primitives::waitqueue::{sleep_until, Cond, WaitMode};
+use crate::primitives::waitqueue::WaitMode;
 use crate::scenario::Scenario;
 use crate::trace::{TaskId, WaitFor};
 use crate::variant::{FinitDedup, IdemWait, Variant};
@@ -27,38 +27,37 @@ pub fn may_arm_timer(variant: &Variant, scenario: &Scenario) -> bool {
     scenario.timer && (idem_timed || resolve_timed)
 }
 
-/// Body of the timer actor.
+/// Body of the timer actor: sleep until a timed wait is armed, then expire
+/// the earliest armed one (`hrtimer_wakeup()`: mark the wait timed out and
+/// wake the task if it sleeps).
 pub fn timer_actor(k: &Kernel, me: TaskId) {
     loop {
-        let env = k.env_wq.clone();
-        sleep_until(
-            k,
-            me,
-            &env,
-            WaitMode::Uninterruptible,
-            None,
-            &|| WaitFor {
+        k.timer_armed
+            .wait(k, me, WaitMode::Uninterruptible, None, &|| WaitFor {
                 what: "a timed wait to expire".into(),
                 on: vec![],
-            },
-            Cond::Unlocked(&mut || {
-                let s = k.sched.lock();
-                s.finished || s.armed_timer().is_some()
-            }),
-        );
-        let mut s = k.sched.lock();
-        if s.finished {
+            });
+        if k.is_finished() {
             return;
         }
-        if let Some(target) = s.fire_timer() {
-            k.sched_cv.notify_all();
-            drop(s);
-            let name = k.name(target);
-            k.rec.event(
-                me,
-                "hrtimer_wakeup",
-                format!("the timeout of {name}'s wait expires"),
-            );
+        let (target, sleep) = {
+            let mut timers = k.timers.lock();
+            if timers.is_empty() {
+                continue;
+            }
+            let target = timers.remove(0);
+            let mut t = k.tasks[target].lock.lock();
+            t.timed_out = true;
+            (target, t.sleeping_on.clone().filter(|sl| sl.timed))
+        };
+        if let Some(sl) = sleep {
+            sl.wq.wake_one(target);
         }
+        let name = k.name(target);
+        k.rec.event(
+            me,
+            "hrtimer_wakeup",
+            format!("the timeout of {name}'s wait expires"),
+        );
     }
 }

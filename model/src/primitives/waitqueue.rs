@@ -1,10 +1,11 @@
 //! `wait_queue_head_t` and the `wait_event*` macros
 //! (`include/linux/wait.h`, `kernel/sched/wait.c`).
 
-use crate::kernel::{Kernel, Sleep, TaskState};
+use crate::kernel::{Kernel, Sleep};
+use crate::sync::{Condvar, Mutex, MutexGuard};
 use crate::trace::{TaskId, WaitFor};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The state a task sleeps in (`TASK_*`), which decides what ends the sleep
 /// besides the condition.
@@ -49,16 +50,51 @@ pub enum Woken {
     Timeout,
 }
 
-/// A wait queue head. Sleepers and wakers synchronise through the kernel's
-/// [`crate::kernel::Sched`] lock; the queue itself is an identity and a name,
-/// plus the `done` count when it backs a [`crate::primitives::Completion`]
-/// (read and written only with the `Sched` lock held).
+/// A wait queue head: `wq_head->lock`, the queued tasks, and the `done`
+/// count when it backs a [`crate::primitives::Completion`] (`x->done` is
+/// protected by `x->wait.lock` in the kernel too).
+///
+/// A queued task is asleep (or about to call `schedule()`); a waker
+/// dequeues it (`autoremove_wake_function()`), and `schedule()` returns
+/// once the task is no longer queued. The engine condition variable stands
+/// for the scheduler: it is notified whenever an entry is dequeued.
 pub struct WaitQueue {
     /// Name for the trace (`module_wq`).
     pub name: String,
-    pub(crate) done: StdMutex<u32>,
-    /// Tasks marked sleeping here (changed only under the `Sched` lock).
-    pub(crate) sleepers: AtomicU32,
+    pub(crate) lock: Mutex<WqInner>,
+    cv: Condvar,
+    /// Bit `t` set while task `t` is queued: a copy of the list, written only
+    /// with `lock` held, for the kernel's lockless peeks (`waitqueue_active`,
+    /// `list_empty_careful` in `finish_wait`).
+    queued: AtomicU64,
+}
+
+/// What `wq_head->lock` protects.
+pub(crate) struct WqInner {
+    list: Vec<TaskId>,
+    /// The completion count.
+    pub(crate) done: u32,
+}
+
+impl WqInner {
+    fn add(&mut self, wq: &WaitQueue, me: TaskId) {
+        if !self.list.contains(&me) {
+            self.list.push(me);
+            wq.queued.fetch_or(1 << me, Ordering::SeqCst);
+        }
+    }
+
+    /// Dequeue `t`; whether it was queued.
+    fn remove(&mut self, wq: &WaitQueue, t: TaskId) -> bool {
+        let before = self.list.len();
+        self.list.retain(|x| *x != t);
+        wq.queued.fetch_and(!(1 << t), Ordering::SeqCst);
+        self.list.len() != before
+    }
+
+    fn is_queued(&self, t: TaskId) -> bool {
+        self.list.contains(&t)
+    }
 }
 
 impl WaitQueue {
@@ -66,48 +102,186 @@ impl WaitQueue {
     pub fn new(name: impl Into<String>) -> Arc<Self> {
         Arc::new(WaitQueue {
             name: name.into(),
-            done: StdMutex::new(0),
-            sleepers: AtomicU32::new(0),
+            lock: Mutex::new(WqInner {
+                list: Vec::new(),
+                done: 0,
+            }),
+            cv: Condvar::new(),
+            queued: AtomicU64::new(0),
         })
+    }
+
+    fn peek_queued(&self, t: TaskId) -> bool {
+        self.queued.load(Ordering::SeqCst) & (1 << t) != 0
     }
 
     /// `if (waitqueue_active(wq)) wake_up_all(wq)`, for `module_wq` only.
     ///
     /// Sound here for the reason the kernel's idiom is: every `module_wq`
-    /// sleeper marks itself sleeping *before* testing a condition that takes
+    /// sleeper queues itself *before* testing a condition that takes
     /// `module_mutex` (`finished_loading`, `resolve_symbol`), and every waker
     /// calls this *after* a `module_mutex` section that changed the state. A
-    /// sleeper that could miss the change is therefore already counted. An
+    /// sleeper that could miss the change is therefore already queued. An
     /// empty queue costs no engine operation.
-    pub fn wake_up_all_if_active(self: &Arc<Self>, k: &Kernel) {
-        if self.sleepers.load(Ordering::SeqCst) > 0 {
-            self.wake_up_all(k);
+    pub fn wake_up_all_if_active(&self) {
+        if self.queued.load(Ordering::SeqCst) != 0 {
+            self.wake_up_all();
         }
     }
 
-    /// `wake_up_all()`: mark every task sleeping on this queue runnable.
-    pub fn wake_up_all(self: &Arc<Self>, k: &Kernel) {
-        let mut s = k.sched.lock();
-        s.wake(self);
-        k.sched_cv.notify_all();
+    /// `wake_up_all()` with `autoremove_wake_function`: under the queue's
+    /// lock, dequeue every task, waking it.
+    pub fn wake_up_all(&self) {
+        let mut g = self.lock.lock();
+        self.wake_locked(&mut g);
+    }
+
+    /// The body of `__wake_up_common()`, with the queue's lock held.
+    pub(crate) fn wake_locked(&self, g: &mut WqInner) {
+        if !g.list.is_empty() {
+            g.list.clear();
+            self.queued.store(0, Ordering::SeqCst);
+            self.cv.notify_all();
+        }
+    }
+
+    /// `try_to_wake_up(t)` of a task that went to sleep here (for a signal or
+    /// an expired timer): dequeue it if it is still queued. Whether it was.
+    /// The lockless peek skips the lock when a waker or the task itself has
+    /// already dequeued it: it then runs, and will see the signal or the
+    /// timeout, which were stored before this call, when it next prepares
+    /// to sleep.
+    pub(crate) fn wake_one(&self, t: TaskId) -> bool {
+        if !self.peek_queued(t) {
+            return false;
+        }
+        let mut g = self.lock.lock();
+        let was = g.remove(self, t);
+        if was {
+            self.cv.notify_all();
+        }
+        was
     }
 }
 
 /// What ends a sleep besides a signal or timeout.
 pub enum Cond<'a> {
     /// A condition evaluated with no lock held (it may take kernel locks,
-    /// as `finished_loading()` takes `module_mutex`).
+    /// as `finished_loading()` takes `module_mutex`): `wait_event*()`.
     Unlocked(&'a mut dyn FnMut() -> bool),
-    /// A completion's `done` count: taken under the `Sched` lock, as
-    /// `do_wait_for_common()` tests `x->done` under `x->wait.lock`.
+    /// A completion's `done` count, tested under the queue's lock:
+    /// `wait_for_completion*()`.
     Done,
 }
 
-/// The body of `___wait_event()` and `do_wait_for_common()`: loop {
-/// `prepare_to_wait_event` (mark sleeping); test the condition; test for a
-/// signal the mode admits; `schedule()` until a waker marks us runnable }.
-/// `timeout` names the timeout for the trace when the wait is timed; the
-/// timer actor may expire it at any moment (loom never times out a wait).
+/// One sleeper's bookkeeping across the iterations of its wait loop.
+struct Waiter<'a> {
+    k: &'a Kernel,
+    me: TaskId,
+    wq: &'a Arc<WaitQueue>,
+    sleep: Sleep,
+    timeout: Option<&'static str>,
+    why: &'a dyn Fn() -> WaitFor,
+    /// A signal or the timer can end this wait: the task's lock is needed.
+    /// Without either, nothing but the condition can, and no other task
+    /// reads or writes this task's state.
+    interruptible: bool,
+    announced: bool,
+    armed: bool,
+}
+
+impl Waiter<'_> {
+    /// With the queue's lock held (`g`): what ends the sleep early, read
+    /// under the task's lock (an expired timeout, then a signal the wait's
+    /// state admits); if nothing, note where the task sleeps.
+    fn interrupted(&self) -> Option<Woken> {
+        if !self.interruptible {
+            return None;
+        }
+        let mut t = self.k.tasks[self.me].lock.lock();
+        let int = if t.timed_out {
+            Some(Woken::Timeout)
+        } else if t
+            .pending
+            .is_some_and(|fatal| self.sleep.mode.broken_by(fatal))
+        {
+            Some(Woken::Signal)
+        } else {
+            None
+        };
+        if int.is_none() {
+            t.sleeping_on = Some(self.sleep.clone());
+        }
+        int
+    }
+
+    /// With the queue's lock held and the task queued: record the first
+    /// sleep (for the trace and the wait-for graph), arm the timer of a
+    /// timed wait, and `schedule()` until dequeued.
+    fn schedule<'g>(&mut self, mut g: MutexGuard<'g, WqInner>) -> MutexGuard<'g, WqInner> {
+        let k = self.k;
+        if !self.announced {
+            self.announced = true;
+            let w = (self.why)();
+            k.rec.event(
+                self.me,
+                "schedule",
+                format!(
+                    "sleeps {} on {}{}: waits for {}",
+                    self.sleep.mode.name(),
+                    self.wq.name,
+                    self.timeout
+                        .map_or(String::new(), |t| format!(" (timeout {t})")),
+                    w.what
+                ),
+            );
+            k.rec.with(|r| {
+                r.slept = true;
+                r.blocked.insert(self.me, w);
+            });
+        }
+        if self.sleep.timed && !self.armed {
+            // schedule_timeout(): the timer is armed for the rest of the
+            // wait (the time left carries over from one sleep to the next).
+            // Lock order: a wait queue, then `timers`, then the timer
+            // actor's completion.
+            self.armed = true;
+            k.timers.lock().push(self.me);
+            k.timer_armed.complete();
+        }
+        while g.is_queued(self.me) {
+            g = self.wq.cv.wait(g);
+        }
+        g
+    }
+
+    /// The wait is over: disarm the timer, leave the wait-for graph.
+    fn end(self, res: Woken) -> Woken {
+        let k = self.k;
+        if self.armed {
+            // del_timer_sync(): after this the timer actor cannot touch us.
+            let mut timers = k.timers.lock();
+            let mut t = k.tasks[self.me].lock.lock();
+            timers.retain(|x| *x != self.me);
+            t.timed_out = false;
+        }
+        if self.announced {
+            k.rec.with(|r| {
+                r.blocked.remove(&self.me);
+            });
+        }
+        res
+    }
+}
+
+/// Sleep on `wq` in `mode` until `cond` holds, a signal the mode admits is
+/// pending, or (for a timed wait, when the scenario lets time pass) the
+/// timer actor expires the wait. `timeout` names the timeout for the trace.
+///
+/// `Cond::Unlocked` is `___wait_event()` (`include/linux/wait.h`): test the
+/// condition; then loop { `prepare_to_wait_event()`; test the condition;
+/// leave on a signal or an expired timeout; `schedule()` }; `finish_wait()`.
+/// `Cond::Done` is `do_wait_for_common()` (`kernel/sched/completion.c`).
 pub fn sleep_until(
     k: &Kernel,
     me: TaskId,
@@ -115,108 +289,88 @@ pub fn sleep_until(
     mode: WaitMode,
     timeout: Option<&'static str>,
     why: &dyn Fn() -> WaitFor,
-    mut cond: Cond<'_>,
+    cond: Cond<'_>,
 ) -> Woken {
-    let mut announced = false;
-    let sleep = Sleep {
-        wq: wq.clone(),
-        mode,
-        timed: timeout.is_some(),
+    let timed = timeout.is_some() && k.time_passes();
+    let mut w = Waiter {
+        k,
+        me,
+        wq,
+        sleep: Sleep {
+            wq: wq.clone(),
+            mode,
+            timed,
+        },
+        timeout,
+        why,
+        interruptible: timed || k.signals_possible(me),
+        announced: false,
+        armed: false,
     };
-    // wait_event(): `if (condition) break;` before any prepare_to_wait.
-    if let Cond::Unlocked(f) = &mut cond {
-        if f() {
-            return Woken::Condition;
-        }
-    }
-    loop {
-        let unlocked_true = match &mut cond {
-            Cond::Unlocked(f) => {
-                k.sched.lock().tasks[me].set_state(TaskState::Sleeping(sleep.clone()));
-                f()
+    let res = match cond {
+        Cond::Unlocked(f) => {
+            // `if (condition) break;` before any prepare_to_wait.
+            if f() {
+                return Woken::Condition;
             }
-            Cond::Done => false,
-        };
-        let mut s = k.sched.lock();
-        let mut res = unlocked_true.then_some(Woken::Condition);
-        if res.is_none() && matches!(cond, Cond::Done) {
-            let mut done = wq.done.lock().unwrap_or_else(|e| e.into_inner());
-            if *done > 0 {
-                *done -= 1;
-                res = Some(Woken::Condition);
-            } else {
-                s.tasks[me].set_state(TaskState::Sleeping(sleep.clone()));
+            let mut g = wq.lock.lock();
+            loop {
+                // prepare_to_wait_event(): if a signal the state admits is
+                // pending, dequeue and report it; else queue the task (the
+                // state is set: it sleeps once it calls schedule()).
+                let int = w.interrupted();
+                if int == Some(Woken::Signal) {
+                    g.remove(wq, me);
+                } else {
+                    g.add(wq, me);
+                }
+                drop(g);
+                // The condition wins over a signal or a timeout that arrived
+                // meanwhile (___wait_cond_timeout).
+                if f() {
+                    break Woken::Condition;
+                }
+                match int {
+                    // prepare_to_wait_event() already dequeued us.
+                    Some(Woken::Signal) => return w.end(Woken::Signal),
+                    Some(other) => break other,
+                    None => {}
+                }
+                g = w.schedule(wq.lock.lock());
             }
         }
-        if res.is_none() {
-            if let Some(fatal) = s.tasks[me].pending {
-                if mode.broken_by(fatal) {
-                    res = Some(Woken::Signal);
+        Cond::Done => {
+            let mut g = wq.lock.lock();
+            let mut res = Woken::Condition;
+            if g.done == 0 {
+                // __add_wait_queue_entry_tail_exclusive(); then loop {
+                // signal_pending_state()? __set_current_state(); unlock;
+                // schedule_timeout(); lock } while (!x->done && timeout).
+                loop {
+                    g.add(wq, me);
+                    if let Some(int) = w.interrupted() {
+                        res = int;
+                        break;
+                    }
+                    g = w.schedule(g);
+                    if g.done > 0 {
+                        break;
+                    }
+                }
+                g.remove(wq, me);
+            }
+            if g.done > 0 {
+                res = Woken::Condition;
+                if g.done != u32::MAX {
+                    g.done -= 1;
                 }
             }
+            return w.end(res);
         }
-        if res.is_none() && timeout.is_some() && s.take_timeout(me) {
-            res = Some(Woken::Timeout);
-        }
-        if let Some(res) = res {
-            s.finish_wait(me);
-            if announced {
-                k.rec.with(|r| {
-                    r.blocked.remove(&me);
-                });
-            }
-            return res;
-        }
-        if !announced {
-            announced = true;
-            let w = why();
-            k.rec.event(
-                me,
-                "schedule",
-                format!(
-                    "sleeps {} on {}{}: waits for {}",
-                    mode.name(),
-                    wq.name,
-                    timeout.map_or(String::new(), |t| format!(" (timeout {t})")),
-                    w.what
-                ),
-            );
-            k.rec.with(|r| {
-                r.slept = true;
-                r.blocked.insert(me, w);
-            });
-            if timeout.is_some() && k.scenario.timer {
-                s.arm_timer(me);
-                // The timer actor sleeps on env_wq until a timed wait is armed.
-                s.wake(&k.env_wq);
-                k.sched_cv.notify_all();
-            }
-        }
-        while s.is_sleeping(me) {
-            s = k.sched_cv.wait(s);
-        }
-        if matches!(cond, Cond::Done) {
-            // Everything a completion wait tests is under the Sched lock:
-            // test again without dropping it (one engine operation fewer).
-            let mut done = wq.done.lock().unwrap_or_else(|e| e.into_inner());
-            let res = if *done > 0 {
-                *done -= 1;
-                Some(Woken::Condition)
-            } else {
-                None
-            };
-            drop(done);
-            let res = res.or_else(|| match s.tasks[me].pending {
-                Some(fatal) if mode.broken_by(fatal) => Some(Woken::Signal),
-                _ => (timeout.is_some() && s.take_timeout(me)).then_some(Woken::Timeout),
-            });
-            if let Some(res) = res {
-                s.finish_wait(me);
-                k.rec.with(|r| {
-                    r.blocked.remove(&me);
-                });
-                return res;
-            }
-        }
+    };
+    // finish_wait(): dequeue, unless a waker already has (list_empty_careful).
+    if wq.peek_queued(me) {
+        wq.lock.lock().remove(wq, me);
     }
+    w.end(res)
 }
