@@ -77,6 +77,21 @@ pub struct CheckOptions {
     pub samples: usize,
     /// PCT bug depth.
     pub pct_depth: usize,
+    /// Called about every [`PROGRESS_EVERY`] while a cell runs.
+    pub progress: Option<Progress>,
+}
+
+/// How often a long run reports progress.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// A progress callback: executions so far, time so far.
+#[derive(Clone)]
+pub struct Progress(pub Arc<dyn Fn(usize, Duration) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
 }
 
 impl Default for CheckOptions {
@@ -90,6 +105,7 @@ impl Default for CheckOptions {
             seed: 0x6b6d6f64,
             samples: 10_000,
             pct_depth: 3,
+            progress: None,
         }
     }
 }
@@ -215,6 +231,8 @@ struct Acc {
     props: Vec<PropAcc>,
     /// Executions whose schedule shuttle keeps (in order).
     kept: Vec<usize>,
+    /// When progress was last reported.
+    reported: Option<Instant>,
 }
 
 fn fold(
@@ -288,14 +306,23 @@ fn run_engine(
     acc: &Arc<Mutex<Acc>>,
     replay_schedule: Option<String>,
 ) -> RunOut {
+    let start = Instant::now();
     let body = {
         let (acc, sc, props) = (acc.clone(), sc.clone(), props.to_vec());
+        let progress = opts.progress.clone();
         move || {
             let rec = Recorder::new();
             let n = {
                 let mut a = acc.lock().unwrap_or_else(|e| e.into_inner());
                 a.executions += 1;
                 a.current = Some(rec.clone());
+                if let Some(p) = &progress {
+                    let last = *a.reported.get_or_insert(start);
+                    if last.elapsed() >= PROGRESS_EVERY {
+                        a.reported = Some(Instant::now());
+                        (p.0)(a.executions, start.elapsed());
+                    }
+                }
                 a.executions
             };
             execute(v, sc.clone(), rec.clone());
@@ -306,7 +333,6 @@ fn run_engine(
             fold(&acc, &props, &sc, &v, n, o);
         }
     };
-    let start = Instant::now();
     let (stop, mut handles, bounded) = match engine {
         EngineKind::Loom => {
             let lo = LoomOptions {

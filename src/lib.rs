@@ -49,7 +49,23 @@ pub fn check_catalogue(opts: &CheckOptions, progress: bool) -> Result<Vec<CellRe
             let Some((i, v, s)) = queue.lock().unwrap().pop() else {
                 return Ok(());
             };
-            let c = check_cell(v, &s, &opts)?;
+            let mut o = opts.clone();
+            if progress {
+                let what = format!("{} × {}", v.id, s.name);
+                o.progress = Some(engine::Progress(Arc::new(move |n, t| {
+                    let line = format!(
+                        "       {what}: {n} executions, {:.0} s, still exploring",
+                        t.as_secs_f64()
+                    );
+                    let mut err = std::io::stderr().lock();
+                    if tty {
+                        let _ = write!(err, "\r\x1b[2K{line}");
+                    } else {
+                        let _ = writeln!(err, "{line}");
+                    }
+                })));
+            }
+            let c = check_cell(v, &s, &o)?;
             let mut d = done.lock().unwrap();
             d.0 += 1;
             d.1 += c.executions;

@@ -4,10 +4,14 @@
 //! scenario × property, with progress on stderr. See `--help`.
 
 use clap::{Parser, Subcommand};
-use kmodcheck::engine::{check_cell, replay, CellResult, CheckOptions, EngineKind, Verdict};
+use kmodcheck::engine::{
+    check_cell, replay, CellResult, CheckOptions, EngineKind, Progress, Verdict,
+};
 use kmodcheck::model::{scenario, variant};
 use kmodcheck::report;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Model checker for Linux module-loading concurrency: the finit_module
@@ -56,6 +60,30 @@ enum Cmd {
     List,
 }
 
+/// Progress of one long cell on stderr: overwritten in place on a
+/// terminal, one line per report otherwise.
+fn progress_line(what: String) -> Progress {
+    Progress(Arc::new(move |n, t| {
+        let line = format!(
+            "  {what}: {n} executions, {:.0} s, still exploring",
+            t.as_secs_f64()
+        );
+        let mut err = std::io::stderr().lock();
+        if err.is_terminal() {
+            let _ = write!(err, "\r\x1b[2K{line}");
+        } else {
+            let _ = writeln!(err, "{line}");
+        }
+    }))
+}
+
+fn clear_progress() {
+    let mut err = std::io::stderr().lock();
+    if err.is_terminal() {
+        let _ = write!(err, "\r\x1b[2K");
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let opts = match CheckOptions::from_env() {
@@ -101,7 +129,10 @@ fn main() -> ExitCode {
                 }
             }
             o.max_executions = max_executions;
-            match check_cell(v, &s, &o) {
+            o.progress = Some(progress_line(format!("{} × {}", v.id, s.name)));
+            let r = check_cell(v, &s, &o);
+            clear_progress();
+            match r {
                 Ok(c) => {
                     if cli.json {
                         for l in report::json_lines(&c) {

@@ -3,7 +3,6 @@
 
 use crate::kernel::Kernel;
 use crate::primitives::signal::send_sig;
-use crate::primitives::timer::timer_actor;
 use crate::primitives::waitqueue::{sleep_until, Cond};
 use crate::primitives::WaitMode;
 use crate::scenario::{Actor, Scenario, SignalTarget};
@@ -15,7 +14,8 @@ use std::sync::Arc;
 /// Run the scenario once under the current engine, recording into `rec`.
 ///
 /// The calling (main) thread plays `init`: it starts the modprobe actors,
-/// then the signal actors and the timer, and joins every kernel task
+/// then the signal actors (the timer actor starts with the first timed
+/// wait), and joins every kernel task
 /// (actors, usermode helpers, kthreads). If they never exit, every thread
 /// ends up blocked and the engine reports a deadlock; the driver reads the
 /// wait-for graph from `rec`.
@@ -85,15 +85,6 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                 },
             );
         }
-    }
-    if k.time_passes() {
-        k.spawn_task(
-            TaskKind::Environment,
-            "timer (time passes: may expire any timed wait)".into(),
-            Vec::new(),
-            None,
-            |k, me| timer_actor(k, me),
-        );
     }
     k.reap();
     rec.with(|r| r.completed = true);

@@ -23,13 +23,14 @@ pub mod main;
 pub mod module;
 pub mod umh;
 
-use crate::primitives::{Completion, WaitMode, WaitQueue};
-use crate::scenario::Scenario;
+use crate::primitives::timer::TimerBase;
+use crate::primitives::{WaitMode, WaitQueue};
+use crate::scenario::{Actor, Scenario, SignalTarget};
 use crate::sync::{self, Mutex};
 use crate::trace::{ModState, Recorder, TaskId, TaskKind, TaskRecord};
 use crate::variant::Variant;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::{Arc, Mutex as StdMutex, Weak};
 
 pub use idempotent::IdemHash;
 pub use kmod::KmodState;
@@ -47,20 +48,16 @@ pub struct Sleep {
 }
 
 /// Per-task kernel state that other tasks read or change: the pending
-/// signal (`p->pending`, under `p->sighand->siglock`), whether the task's
-/// timed wait has expired, and where it last went to sleep (what
-/// `signal_wake_up()` and `hrtimer_wakeup()` must wake it from).
+/// signal (`p->pending`, under `p->sighand->siglock`), and where the task
+/// last went to sleep (what `signal_wake_up()` must wake it from).
 ///
 /// A task's sleep itself is its entry on a wait queue (see
 /// [`WaitQueue`]): a waker dequeues it, as `autoremove_wake_function()`
 /// does, and the sleeper sleeps while it is queued. This lock is only taken
-/// where a signal or a timer can be involved; a scenario with neither never
-/// takes it.
+/// by and for a task some signal actor of the scenario targets.
 pub struct Task {
     /// Pending signal: `Some(fatal)`.
     pub pending: Option<bool>,
-    /// The timer actor expired this task's current timed wait.
-    pub timed_out: bool,
     /// The last sleep the task prepared (it may since have been woken).
     pub sleeping_on: Option<Sleep>,
 }
@@ -76,7 +73,6 @@ impl TaskCell {
         TaskCell {
             lock: Mutex::new(Task {
                 pending: None,
-                timed_out: false,
                 sleeping_on: None,
             }),
         }
@@ -86,6 +82,8 @@ impl TaskCell {
 /// Per-task facts fixed when the task starts.
 pub struct TaskMeta {
     kernel_task: bool,
+    /// A signal actor of the scenario targets this task.
+    signal_target: bool,
     /// Tasks whose `request_module` led to this one, nearest first. Only the
     /// recursion-aware proposal reads it.
     pub ancestry: Vec<TaskId>,
@@ -95,6 +93,7 @@ pub struct TaskMeta {
 
 /// The kernel: every lock, wait queue and table the model covers.
 pub struct Kernel {
+    me: Weak<Kernel>,
     /// The loader variant being checked.
     pub variant: Variant,
     /// The scenario being run.
@@ -117,12 +116,9 @@ pub struct Kernel {
     /// Task slots, preallocated for every task the scenario can start: see
     /// [`Task`].
     pub tasks: Vec<TaskCell>,
-    /// Tasks whose timed wait has an armed timer, in arming order: the
-    /// timer actor's view of the pending `hrtimer`s.
-    pub timers: Mutex<Vec<TaskId>>,
-    /// Completed once per arming, and for good at the end of the run: the
-    /// timer actor sleeps on it (the hrtimer base's "a timer is queued").
-    pub timer_armed: Completion,
+    /// The armed timers of timed waits, and whether a timer actor runs:
+    /// see [`crate::primitives::timer`].
+    pub timers: Mutex<TimerBase>,
     /// The harness saw every kernel task exit. Written before `env_wq` is
     /// woken, read by the environment actors' wait conditions.
     finished: AtomicBool,
@@ -153,7 +149,8 @@ impl Kernel {
                 }
             )
         });
-        Arc::new(Kernel {
+        Arc::new_cyclic(|me| Kernel {
+            me: me.clone(),
             variant,
             rec,
             module_mutex: Mutex::new(Vec::new()),
@@ -163,15 +160,14 @@ impl Kernel {
             kmod: Mutex::new(KmodState::default()),
             env_wq: WaitQueue::new("env_wq"),
             tasks: (0..slots).map(|_| TaskCell::new()).collect(),
-            timers: Mutex::new(Vec::new()),
-            timer_armed: Completion::new("the hrtimer queue"),
+            timers: Mutex::new(TimerBase::default()),
             finished: AtomicBool::new(false),
             meta: StdMutex::new(Vec::new()),
             exited: StdMutex::new(Vec::new()),
             handles: StdMutex::new(Vec::new()),
             slots,
             signals,
-            time_passes: crate::primitives::timer::may_arm_timer(&variant, &scenario),
+            time_passes: scenario.timer,
             signal_waits_for_helper,
             scenario,
         })
@@ -198,8 +194,27 @@ impl Kernel {
                 TaskKind::Environment => label.split(' ').next().unwrap_or("env").to_string(),
                 _ => format!("T{}", meta.iter().filter(|m| m.kernel_task).count() + 1),
             };
+            let signal_target = self.scenario.actors.iter().any(|a| match a {
+                Actor::Signal {
+                    target: SignalTarget::Actor(i),
+                    ..
+                } => {
+                    // The i-th modprobe actor: world::execute registers them
+                    // first, in order, right after the harness.
+                    kind == TaskKind::Modprobe && helper_for.is_none() && meta.len() == 1 + i
+                }
+                Actor::Signal {
+                    target: SignalTarget::HelperFor(alias),
+                    ..
+                } => {
+                    helper_for.as_deref() == Some(alias.as_str())
+                        && !meta.iter().any(|m| m.helper_for.as_deref() == Some(alias))
+                }
+                Actor::Modprobe(_) => false,
+            });
             meta.push(TaskMeta {
                 kernel_task,
+                signal_target,
                 ancestry,
                 helper_for,
             });
@@ -212,7 +227,9 @@ impl Kernel {
             "task {id} exceeds the {} slots Scenario::max_threads allowed",
             self.slots
         );
-        if kernel_task && self.signal_waits_for_helper {
+        if self.signal_waits_for_helper
+            && self.meta.lock().unwrap_or_else(|e| e.into_inner())[id].signal_target
+        {
             self.env_wq.wake_up_all();
         }
         id
@@ -240,6 +257,18 @@ impl Kernel {
             .unwrap_or_else(|e| e.into_inner())
             .push((kernel_task, h));
         id
+    }
+
+    /// Start a timer actor (see [`crate::primitives::timer`]).
+    pub(crate) fn start_timer_actor(&self) {
+        let k = self.me.upgrade().expect("the kernel outlives its tasks");
+        k.spawn_task(
+            TaskKind::Environment,
+            "timer (time passes: may expire any armed timed wait)".into(),
+            Vec::new(),
+            None,
+            |k, me| crate::primitives::timer::timer_actor(k, me),
+        );
     }
 
     /// `do_exit()`. A plain store, not an engine operation: the only reader
@@ -307,9 +336,6 @@ impl Kernel {
     pub fn finish(&self) {
         self.finished.store(true, Ordering::SeqCst);
         self.env_wq.wake_up_all();
-        if self.time_passes {
-            self.timer_armed.complete_all();
-        }
     }
 
     /// Whether [`Kernel::finish`] has run: the environment actors' exit
@@ -318,23 +344,23 @@ impl Kernel {
         self.finished.load(Ordering::SeqCst)
     }
 
-    /// Whether the timer actor runs ([`crate::primitives::timer::may_arm_timer`]):
-    /// only then can a timed wait expire.
+    /// Whether time passes in this scenario: only then can a timed wait
+    /// expire ([`crate::primitives::timer`]).
     pub fn time_passes(&self) -> bool {
         self.time_passes
     }
 
-    /// Whether a signal can ever be pending for `t`: the scenario has a
-    /// signal actor, and `t` is a kernel task (signals target modprobe runs
-    /// and their helpers, never the harness's environment actors).
+    /// Whether a signal can ever be pending for `t`: a signal actor of the
+    /// scenario targets it (fixed when `t` registered). Other tasks never
+    /// take their task lock for signals.
     pub fn signals_possible(&self, t: TaskId) -> bool {
-        self.signals && self.meta.lock().unwrap_or_else(|e| e.into_inner())[t].kernel_task
+        self.signals && self.meta.lock().unwrap_or_else(|e| e.into_inner())[t].signal_target
     }
 
     /// `fatal_signal_pending(current)`. Without a signal actor in the
     /// scenario no signal can be pending, and the lock is skipped.
     pub fn fatal_signal_pending(&self, me: TaskId) -> bool {
-        self.signals && self.tasks[me].lock.lock().pending == Some(true)
+        self.signals_possible(me) && self.tasks[me].lock.lock().pending == Some(true)
     }
 
     /// `send_sig()` → `signal_wake_up()`: set the pending flag; if the target

@@ -1,63 +1,65 @@
 //! The passage of time, as an actor.
 //!
 //! loom's `Condvar::wait_timeout` never times out, and neither engine explores
-//! time. A scenario with `timer = true` has this actor: it sleeps until some
-//! task is in a timed wait, then expires that wait, at any moment the engine
-//! chooses. When several timed waits are armed at once it expires them in
-//! the order they were armed (a stated limit of the model). Timed waits in a scenario
-//! without the timer never expire.
+//! time. In a scenario where time passes, a timed wait arms a timer when it
+//! first sleeps (`schedule_timeout()`); a timer actor expires armed timers,
+//! each at whatever moment the engine chooses, which is every moment. The
+//! actor is started by the first arming, expires the armed timers in the
+//! order they were armed (a stated limit of the model), and exits when none
+//! is left; a later arming starts a new one. A timer whose wait has ended is
+//! skipped (`del_timer_sync()` in effect). So time costs the engines one
+//! thread and a few steps per timed wait, and nothing where no timed wait
+//! sleeps.
+//!
+//! Relative lengths of timeouts are not modelled: any armed timeout may
+//! expire before any other.
 
 use crate::kernel::Kernel;
-use crate::primitives::waitqueue::WaitMode;
-use crate::scenario::Scenario;
-use crate::trace::{TaskId, WaitFor};
-use crate::variant::{FinitDedup, IdemWait, Variant};
+use crate::primitives::WaitQueue;
+use crate::trace::TaskId;
+use std::sync::Arc;
 
-/// Whether any timed wait can be armed when `variant` runs `scenario`. The
-/// model has exactly two timed waits: the 10 s slices of
-/// [`IdemWait::TimeoutWarn`] and the 30 s of `resolve_symbol_wait` (only for a
-/// module with dependencies). Where neither can happen, the timer actor could
-/// only sleep until the end, so [`crate::world::execute`] does not start it:
-/// an exact reduction, not a bound. Keep this in step with every
-/// `sleep_until(.., Some(timeout), ..)` in the model.
-pub fn may_arm_timer(variant: &Variant, scenario: &Scenario) -> bool {
-    let idem_timed =
-        variant.finit == FinitDedup::Idempotent && variant.idem_wait == IdemWait::TimeoutWarn;
-    let resolve_timed = scenario.modules.iter().any(|m| !m.deps.is_empty());
-    scenario.timer && (idem_timed || resolve_timed)
+/// The armed timers (`hrtimer` bases, reduced).
+#[derive(Default)]
+pub struct TimerBase {
+    /// Armed timers in arming order: the waiting task, its queue, and the
+    /// wait's generation (see [`crate::primitives::waitqueue`]).
+    armed: Vec<(TaskId, Arc<WaitQueue>, u64)>,
+    /// A timer actor is running and will look at `armed` again.
+    actor: bool,
 }
 
-/// Body of the timer actor: sleep until a timed wait is armed, then expire
-/// the earliest armed one (`hrtimer_wakeup()`: mark the wait timed out and
-/// wake the task if it sleeps).
+/// Arm a timer for task `t`'s timed wait `gen` on `wq`, starting a timer
+/// actor if none runs. Called by the sleeper, with `wq`'s lock held (lock
+/// order: a wait queue, then the timer base).
+pub(crate) fn arm(k: &Kernel, t: TaskId, wq: &Arc<WaitQueue>, gen: u64) {
+    let mut base = k.timers.lock();
+    base.armed.push((t, wq.clone(), gen));
+    if !base.actor {
+        base.actor = true;
+        k.start_timer_actor();
+    }
+}
+
+/// Body of the timer actor: expire armed timers until none is left
+/// (`hrtimer_wakeup()`: the wait is marked timed out and its task woken).
 pub fn timer_actor(k: &Kernel, me: TaskId) {
     loop {
-        k.timer_armed
-            .wait(k, me, WaitMode::Uninterruptible, None, &|| WaitFor {
-                what: "a timed wait to expire".into(),
-                on: vec![],
-            });
-        if k.is_finished() {
-            return;
-        }
-        let (target, sleep) = {
-            let mut timers = k.timers.lock();
-            if timers.is_empty() {
-                continue;
+        let (t, wq, gen) = {
+            let mut base = k.timers.lock();
+            if base.armed.is_empty() {
+                base.actor = false;
+                return;
             }
-            let target = timers.remove(0);
-            let mut t = k.tasks[target].lock.lock();
-            t.timed_out = true;
-            (target, t.sleeping_on.clone().filter(|sl| sl.timed))
+            base.armed.remove(0)
         };
-        if let Some(sl) = sleep {
-            sl.wq.wake_one(target);
+        if wq.expire(t, gen) {
+            let name = k.name(t);
+            k.rec.event(
+                me,
+                "hrtimer_wakeup",
+                format!("the timeout of {name}'s wait on {} expires", wq.name),
+            );
         }
-        let name = k.name(target);
-        k.rec.event(
-            me,
-            "hrtimer_wakeup",
-            format!("the timeout of {name}'s wait expires"),
-        );
     }
 }

@@ -74,6 +74,12 @@ pub(crate) struct WqInner {
     list: Vec<TaskId>,
     /// The completion count.
     pub(crate) done: u32,
+    /// Timed waits in progress on this queue whose timer is armed: task,
+    /// the wait's generation, and whether the timer has expired. (The
+    /// kernel keeps this on the sleeper's stack, in its `hrtimer_sleeper`;
+    /// here it sits under the queue's lock, which both the sleeper and the
+    /// timer actor take anyway.)
+    timed: Vec<(TaskId, u64, bool)>,
 }
 
 impl WqInner {
@@ -105,6 +111,7 @@ impl WaitQueue {
             lock: Mutex::new(WqInner {
                 list: Vec::new(),
                 done: 0,
+                timed: Vec::new(),
             }),
             cv: Condvar::new(),
             queued: AtomicU64::new(0),
@@ -145,12 +152,26 @@ impl WaitQueue {
         }
     }
 
-    /// `try_to_wake_up(t)` of a task that went to sleep here (for a signal or
-    /// an expired timer): dequeue it if it is still queued. Whether it was.
-    /// The lockless peek skips the lock when a waker or the task itself has
-    /// already dequeued it: it then runs, and will see the signal or the
-    /// timeout, which were stored before this call, when it next prepares
-    /// to sleep.
+    /// `hrtimer_wakeup()` for task `t`'s timed wait `gen` on this queue: if
+    /// that wait is still in progress, mark it timed out and wake the task.
+    /// Whether it was.
+    pub(crate) fn expire(&self, t: TaskId, gen: u64) -> bool {
+        let mut g = self.lock.lock();
+        let Some(e) = g.timed.iter_mut().find(|e| e.0 == t && e.1 == gen) else {
+            return false;
+        };
+        e.2 = true;
+        if g.remove(self, t) {
+            self.cv.notify_all();
+        }
+        true
+    }
+
+    /// `try_to_wake_up(t)` of a task that went to sleep here, for a signal:
+    /// dequeue it if it is still queued. Whether it was. The lockless peek
+    /// skips the lock when a waker or the task itself has already dequeued
+    /// it: it then runs, and will see the signal, which was stored before
+    /// this call, when it next prepares to sleep.
     pub(crate) fn wake_one(&self, t: TaskId) -> bool {
         if !self.peek_queued(t) {
             return false;
@@ -182,37 +203,44 @@ struct Waiter<'a> {
     sleep: Sleep,
     timeout: Option<&'static str>,
     why: &'a dyn Fn() -> WaitFor,
-    /// A signal or the timer can end this wait: the task's lock is needed.
-    /// Without either, nothing but the condition can, and no other task
-    /// reads or writes this task's state.
-    interruptible: bool,
+    /// A signal actor targets this task: the task's lock is needed to see
+    /// a signal. Otherwise no other task reads or writes this task's state.
+    signalled: bool,
+    /// This wait's generation: tells a timer armed for it from one armed
+    /// for an earlier wait of the same task.
+    gen: u64,
     announced: bool,
     armed: bool,
 }
 
+/// Generations of timed waits (a plain counter: each wait takes a fresh one
+/// for itself; no other task reads it before the wait publishes it under a
+/// lock).
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
 impl Waiter<'_> {
-    /// With the queue's lock held (`g`): what ends the sleep early, read
-    /// under the task's lock (an expired timeout, then a signal the wait's
-    /// state admits); if nothing, note where the task sleeps.
-    fn interrupted(&self) -> Option<Woken> {
-        if !self.interruptible {
+    /// With the queue's lock held (`g`): what ends the sleep early: an
+    /// expired timer, then a signal the wait's state admits (read under the
+    /// task's lock, where it notes where it sleeps, for a signal sender).
+    fn interrupted(&self, g: &WqInner) -> Option<Woken> {
+        if self.armed
+            && g.timed
+                .iter()
+                .any(|e| e.0 == self.me && e.1 == self.gen && e.2)
+        {
+            return Some(Woken::Timeout);
+        }
+        if !self.signalled {
             return None;
         }
         let mut t = self.k.tasks[self.me].lock.lock();
-        let int = if t.timed_out {
-            Some(Woken::Timeout)
-        } else if t
-            .pending
+        if t.pending
             .is_some_and(|fatal| self.sleep.mode.broken_by(fatal))
         {
-            Some(Woken::Signal)
-        } else {
-            None
-        };
-        if int.is_none() {
-            t.sleeping_on = Some(self.sleep.clone());
+            return Some(Woken::Signal);
         }
-        int
+        t.sleeping_on = Some(self.sleep.clone());
+        None
     }
 
     /// With the queue's lock held and the task queued: record the first
@@ -243,11 +271,10 @@ impl Waiter<'_> {
         if self.sleep.timed && !self.armed {
             // schedule_timeout(): the timer is armed for the rest of the
             // wait (the time left carries over from one sleep to the next).
-            // Lock order: a wait queue, then `timers`, then the timer
-            // actor's completion.
             self.armed = true;
-            k.timers.lock().push(self.me);
-            k.timer_armed.complete();
+            self.gen = GENERATION.fetch_add(1, Ordering::SeqCst);
+            g.timed.push((self.me, self.gen, false));
+            crate::primitives::timer::arm(k, self.me, self.wq, self.gen);
         }
         while g.is_queued(self.me) {
             g = self.wq.cv.wait(g);
@@ -255,16 +282,18 @@ impl Waiter<'_> {
         g
     }
 
-    /// The wait is over: disarm the timer, leave the wait-for graph.
+    /// With the queue's lock held: the wait is over; its timer, if armed,
+    /// can no longer expire it (`del_timer_sync()`: the timer actor skips
+    /// a wait that is no longer in progress).
+    fn disarm(&self, g: &mut WqInner) {
+        if self.armed {
+            g.timed.retain(|e| !(e.0 == self.me && e.1 == self.gen));
+        }
+    }
+
+    /// The wait is over: leave the wait-for graph.
     fn end(self, res: Woken) -> Woken {
         let k = self.k;
-        if self.armed {
-            // del_timer_sync(): after this the timer actor cannot touch us.
-            let mut timers = k.timers.lock();
-            let mut t = k.tasks[self.me].lock.lock();
-            timers.retain(|x| *x != self.me);
-            t.timed_out = false;
-        }
         if self.announced {
             k.rec.with(|r| {
                 r.blocked.remove(&self.me);
@@ -303,7 +332,8 @@ pub fn sleep_until(
         },
         timeout,
         why,
-        interruptible: timed || k.signals_possible(me),
+        signalled: k.signals_possible(me),
+        gen: 0,
         announced: false,
         armed: false,
     };
@@ -318,7 +348,7 @@ pub fn sleep_until(
                 // prepare_to_wait_event(): if a signal the state admits is
                 // pending, dequeue and report it; else queue the task (the
                 // state is set: it sleeps once it calls schedule()).
-                let int = w.interrupted();
+                let int = w.interrupted(&g);
                 if int == Some(Woken::Signal) {
                     g.remove(wq, me);
                 } else {
@@ -332,7 +362,12 @@ pub fn sleep_until(
                 }
                 match int {
                     // prepare_to_wait_event() already dequeued us.
-                    Some(Woken::Signal) => return w.end(Woken::Signal),
+                    Some(Woken::Signal) => {
+                        if w.armed {
+                            w.disarm(&mut wq.lock.lock());
+                        }
+                        return w.end(Woken::Signal);
+                    }
                     Some(other) => break other,
                     None => {}
                 }
@@ -348,7 +383,7 @@ pub fn sleep_until(
                 // schedule_timeout(); lock } while (!x->done && timeout).
                 loop {
                     g.add(wq, me);
-                    if let Some(int) = w.interrupted() {
+                    if let Some(int) = w.interrupted(&g) {
                         res = int;
                         break;
                     }
@@ -358,6 +393,7 @@ pub fn sleep_until(
                     }
                 }
                 g.remove(wq, me);
+                w.disarm(&mut g);
             }
             if g.done > 0 {
                 res = Woken::Condition;
@@ -369,8 +405,10 @@ pub fn sleep_until(
         }
     };
     // finish_wait(): dequeue, unless a waker already has (list_empty_careful).
-    if wq.peek_queued(me) {
-        wq.lock.lock().remove(wq, me);
+    if wq.peek_queued(me) || w.armed {
+        let mut g = wq.lock.lock();
+        g.remove(wq, me);
+        w.disarm(&mut g);
     }
     w.end(res)
 }
