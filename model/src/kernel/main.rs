@@ -55,7 +55,7 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Ret {
         .unwrap_or_default();
     // Ghost, read without a lock: it only qualifies an -EINTR or
     // -ERESTARTSYS result, which the caller returns only after it saw the
-    // signal under the Sched lock, where the ghost is written.
+    // signal under its task lock, where the ghost is written.
     let signalled = k.rec.with(|r| r.signalled.contains(&me));
     // success-means-live looks at the module list as the syscall returns, as
     // modprobe reading /sys/module/NAME/initstate would: under module_mutex.
