@@ -24,7 +24,7 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
     /// Wall-time budget per cell, in seconds (0: none). A cell that runs out
-    /// is inconclusive and says how far it got; the matrix defaults to 20.
+    /// is inconclusive and says how far it got; the matrix defaults to 120.
     #[arg(long, global = true)]
     time_limit: Option<u64>,
     #[command(subcommand)]
@@ -100,7 +100,7 @@ fn main() -> ExitCode {
     };
     match cli.cmd.unwrap_or(Cmd::Matrix) {
         Cmd::Matrix => {
-            opts.time_limit = budget(Some(20));
+            opts.time_limit = budget(Some(120));
             run_matrix(&opts, cli.json)
         }
         Cmd::Check {
