@@ -188,6 +188,10 @@ fn main() -> ExitCode {
             for v in variant::catalogue() {
                 println!("  {:<26} {:<45} {}", v.id, v.kernel, v.summary);
             }
+            println!("\nkmod budgets (every loader above has kmod-semaphore; pick another with LOADER+BUDGET):");
+            for b in kmodcheck::model::variant::KmodBudget::ALL {
+                println!("  {:<26} {}", b.id(), b.kernel());
+            }
             println!("\nscenarios:");
             for s in scenario::catalogue() {
                 println!("  {:<34} {}", s.name, s.summary);
@@ -276,7 +280,7 @@ fn run_matrix(opts: &CheckOptions, json: bool) -> ExitCode {
     } else {
         print!(
             "{}",
-            report::matrix(variant::catalogue(), &scenario::catalogue(), &cells)
+            report::matrix(&variant::matrix_columns(), &scenario::catalogue(), &cells)
         );
         let execs: usize = cells.iter().map(|c| c.executions).sum();
         println!(

@@ -16,7 +16,21 @@ pub fn column_key(v: &Variant) -> String {
         "idempotent-interruptible" => "N".into(),
         "crypto-async-test" => "C".into(),
         "recursion-aware" => "R".into(),
-        other => other.chars().take(8).collect(),
+        other => match other.split_once('+') {
+            Some((loader, budget)) => {
+                let l = kmodcheck_model::variant::by_id(loader)
+                    .map_or_else(|| loader.to_string(), |lv| column_key(&lv));
+                let b = match budget {
+                    "kmod-2008" => "2008",
+                    "kmod-throttle" => "thr",
+                    "kmod-throttle-timeout" => "thr5s",
+                    "kmod-semaphore" => "sem",
+                    b => b,
+                };
+                format!("{l}+{b}")
+            }
+            None => other.chars().take(8).collect(),
+        },
     }
 }
 
@@ -56,13 +70,29 @@ pub fn matrix(variants: &[Variant], scenarios: &[Scenario], cells: &[CellResult]
     }
     out.push('\n');
     for v in variants {
-        let _ = writeln!(out, "  {} = {:<25} {}", column_key(v), v.id, v.kernel);
+        let kernel = match v.id.split_once('+') {
+            Some((_, _)) => format!(
+                "{}, with the {} budget: {}",
+                v.kernel,
+                v.kmod.id(),
+                v.kmod.kernel()
+            ),
+            None => v.kernel.to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<7} = {:<25} {}",
+            column_key(v),
+            v.id.split('+').next().unwrap_or(v.id),
+            kernel
+        );
     }
     out.push_str(
         "\n  proved   holds in every interleaving (exhaustive, unbounded)\n  \
          sampled  holds in every execution explored, but the run was not exhaustive\n  \
          VIOLATED an execution breaks it: see the counterexample\n  \
-         incon.   neither: a bound was hit, the run stopped early, or it was vacuous\n",
+         incon.   neither: a bound was hit, the run stopped early, or it was vacuous\n  \
+         -        not checked: the budget columns apply to the scenarios about the budget\n",
     );
     out
 }

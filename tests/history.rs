@@ -26,6 +26,10 @@ const W: &str = "idempotent-warn";
 const N: &str = "idempotent-interruptible";
 const C: &str = "crypto-async-test";
 const R: &str = "recursion-aware";
+/// The current loader with each kmod budget (N itself has the semaphore).
+const N2008: &str = "idempotent-interruptible+kmod-2008";
+const NTHR: &str = "idempotent-interruptible+kmod-throttle";
+const NTHR5: &str = "idempotent-interruptible+kmod-throttle-timeout";
 
 /// (scenario, variants, property, expected). One table, one place.
 ///
@@ -108,6 +112,39 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
         "consistent-result",
         Proved,
     ),
+    // §4.6: the chain stops at the budget (-ENOMEM in 2008, -ETIME with a
+    // bounded wait); the first throttle hangs silently.
+    ("runaway-nested", &[N2008, NTHR5, N], "no-deadlock", Proved),
+    ("runaway-nested", &[NTHR], "no-deadlock", Violated),
+    (
+        "runaway-nested",
+        &[N2008, NTHR5, N],
+        "bounded-helpers",
+        Proved,
+    ),
+    (
+        "runaway-nested",
+        &[N2008, NTHR5, N],
+        "budget-respected",
+        Proved,
+    ),
+    // §4.6, the Debian initramfs case: no budget sees it.
+    (
+        "runaway-after-exit",
+        &[N2008, NTHR, NTHR5, N],
+        "bounded-helpers",
+        Violated,
+    ),
+    (
+        "runaway-after-exit",
+        &[N2008, NTHR, NTHR5, N],
+        "budget-respected",
+        Proved,
+    ),
+    // §4.7: as §4.6, with the slot held by the waiting parent.
+    ("deep-recursion", &[N2008, NTHR5, N], "no-deadlock", Proved),
+    ("deep-recursion", &[NTHR], "no-deadlock", Violated),
+    ("deep-recursion", &[N2008, NTHR5, N], "ends-live", Proved),
 ];
 
 fn describe(v: &Verdict) -> String {
@@ -218,6 +255,58 @@ fn history_table() {
         .filter(|l| l.contains("taking a long time to load"))
         .count();
     assert!(warnings <= 1, "pr_warn_once printed {warnings} times");
+
+    // §4.6 in kernel words: how each budget ends the nested chain.
+    let first = |v: &str, s: &str| {
+        kmodcheck::engine::replay(
+            &format!("loom:{v}:{s}:1"),
+            &kmodcheck::model::scenario::catalogue(),
+        )
+        .unwrap()
+        .record
+        .render()
+    };
+    let t = first(N2008, "runaway-nested");
+    assert!(
+        t.contains("request_module: runaway loop modprobe binfmt-0000"),
+        "{t}"
+    );
+    assert!(t.contains("-ENOMEM"), "{t}");
+    for v in [NTHR5, N] {
+        let t = first(v, "runaway-nested");
+        assert!(t.contains("-ETIME"), "{v}: {t}");
+        assert!(t.contains("kmod busy with 2 threads"), "{v}: {t}");
+    }
+    let c = cells
+        .iter()
+        .find(|c| c.variant == NTHR && c.scenario == "runaway-nested")
+        .unwrap();
+    let Verdict::Violated(ce) = verdict(c, "no-deadlock") else {
+        unreachable!()
+    };
+    let cycle = ce.cycle.as_ref().expect("a cycle");
+    assert!(
+        cycle
+            .last()
+            .unwrap()
+            .contains("waits for one of the 2 kmod slots, all held"),
+        "{cycle:?}"
+    );
+    let c = cells
+        .iter()
+        .find(|c| c.variant == N && c.scenario == "runaway-after-exit")
+        .unwrap();
+    let Verdict::Violated(ce) = verdict(c, "bounded-helpers") else {
+        unreachable!()
+    };
+    assert!(
+        ce.message.contains("runaway loop")
+            && ce
+                .message
+                .contains("repeating part: T1 call_usermodehelper_exec: starts T2"),
+        "{}",
+        ce.message
+    );
 }
 
 /// Vacuity: where recursion is refused or survived, X really goes LIVE in

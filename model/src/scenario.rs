@@ -60,6 +60,17 @@ pub enum SignalTarget {
 pub enum Actor {
     /// A userspace `modprobe NAME` run.
     Modprobe(String),
+    /// A kernel path that calls `request_module(alias)` itself: `exec()` of
+    /// a binary in a format no loaded handler knows, which asks for
+    /// `binfmt-XXXX` (`search_binary_handler()`, fs/exec.c). With `repeat`,
+    /// whatever triggered it fires again each time the request returns (the
+    /// module never appears): the Debian initramfs loop.
+    Request {
+        /// What to ask modprobe for.
+        alias: String,
+        /// Ask again after each return; needs the scenario's `helper_bound`.
+        repeat: bool,
+    },
     /// Sends one signal, at any moment after its target exists.
     Signal {
         /// The target task.
@@ -86,8 +97,19 @@ pub struct Scenario {
     /// Whether time passes: a timer actor that may expire any armed timed
     /// wait at any moment. Without it, timed waits never expire.
     pub timer: bool,
-    /// `max_modprobes` of the kmod budget.
+    /// `max_modprobes` of the kmod budget (`MAX_KMOD_CONCURRENT`, 50 in the
+    /// kernel; small here, so that a chain of requests meets it within
+    /// loom's thread limit).
     pub kmod_limit: u32,
+    /// The most modprobe helpers one execution may start (`bounded-helpers`).
+    /// The model does not start one more: it records the runaway and cuts
+    /// that request short.
+    pub helper_bound: Option<usize>,
+    /// Every usermode helper's `exec()` of modprobe first calls
+    /// `request_module(alias)` (the binary's format needs a `binfmt-XXXX`
+    /// handler), while its parent still holds its kmod slot: the 2008
+    /// "runaway loop". The exec then fails with `-ENOEXEC`.
+    pub exec_requests: Option<String>,
     /// Modules that must be LIVE when every task has exited (`ends-live`).
     pub expect_live: Vec<String>,
     /// Property ids checked on this scenario.
@@ -95,6 +117,12 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// A scenario about the kmod budget (it bounds the helpers): the
+    /// matrix checks it under every budget, not only each loader's own.
+    pub fn about_the_budget(&self) -> bool {
+        self.helper_bound.is_some()
+    }
+
     /// The module named `name`, or providing alias `name` (modprobe's lookup).
     pub fn resolve(&self, name: &str) -> Option<&ModuleSpec> {
         self.modules.iter().find(|m| m.name == name).or_else(|| {
@@ -148,8 +176,23 @@ impl Scenario {
         }
         let mut n = 1 + self.actors.len() + usize::from(self.timer);
         for a in &self.actors {
-            if let Actor::Modprobe(target) = a {
-                n += helpers(self, target, &mut Vec::new());
+            match a {
+                Actor::Modprobe(target) => n += helpers(self, target, &mut Vec::new()),
+                // Each request starts a helper; a helper whose exec requests
+                // again holds its slot, so a chain stops at the budget.
+                Actor::Request { alias, repeat } => {
+                    let chain = if self.exec_requests.is_some() {
+                        self.kmod_limit as usize
+                    } else {
+                        1 + helpers(self, alias, &mut Vec::new())
+                    };
+                    n += if *repeat {
+                        self.helper_bound.unwrap_or(1).max(chain)
+                    } else {
+                        chain
+                    };
+                }
+                Actor::Signal { .. } => {}
             }
         }
         n
@@ -196,6 +239,8 @@ fn recursive(name: &str, summary: &str, signal: Option<SignalTarget>, props: &[&
         actors,
         timer: true,
         kmod_limit: 50,
+        helper_bound: None,
+        exec_requests: None,
         expect_live: strings(&["aes-arm-bs"]),
         properties: strings(props),
     }
@@ -210,6 +255,8 @@ fn concurrent_same_file(n: usize) -> Scenario {
         actors: (0..n).map(|_| Actor::Modprobe("x".into())).collect(),
         timer: false,
         kmod_limit: 50,
+        helper_bound: None,
+        exec_requests: None,
         expect_live: strings(&["x"]),
         properties: strings(&[
             "no-deadlock",
@@ -252,6 +299,8 @@ pub fn catalogue() -> Vec<Scenario> {
             actors: vec![Actor::Modprobe("aes-arm-bs".into())],
             timer: true,
             kmod_limit: 50,
+            helper_bound: None,
+            exec_requests: None,
             expect_live: strings(&["aes-arm-bs"]),
             properties: strings(&["no-deadlock", "ends-live"]),
         },
@@ -267,6 +316,8 @@ pub fn catalogue() -> Vec<Scenario> {
             actors: vec![Actor::Modprobe("b".into()), Actor::Modprobe("c".into())],
             timer: false,
             kmod_limit: 50,
+            helper_bound: None,
+            exec_requests: None,
             expect_live: strings(&["a", "b", "c"]),
             properties: strings(&[
                 "no-deadlock",
@@ -277,6 +328,61 @@ pub fn catalogue() -> Vec<Scenario> {
         },
         concurrent_same_file(2),
         concurrent_same_file(3),
+        Scenario {
+            name: "runaway-nested".into(),
+            summary: "exec of a binary needs binfmt-0000; each modprobe helper's own exec asks for it again while its parent holds a kmod slot".into(),
+            reference: "kernel-semantics.md §4.6; the 2008 \"runaway loop\"; 6d7964a722af and its follow-up".into(),
+            modules: vec![],
+            actors: vec![Actor::Request {
+                alias: "binfmt-0000".into(),
+                repeat: false,
+            }],
+            timer: true,
+            kmod_limit: 2,
+            helper_bound: Some(2),
+            exec_requests: Some("binfmt-0000".into()),
+            expect_live: vec![],
+            properties: strings(&["no-deadlock", "budget-respected", "bounded-helpers"]),
+        },
+        Scenario {
+            name: "runaway-after-exit".into(),
+            summary: "a request for a module that never appears fires again each time the helper has exited (the Debian initramfs case)".into(),
+            reference: "kernel-semantics.md §4.6".into(),
+            modules: vec![],
+            actors: vec![Actor::Request {
+                alias: "never-there".into(),
+                repeat: true,
+            }],
+            timer: true,
+            kmod_limit: 1,
+            helper_bound: Some(2),
+            exec_requests: None,
+            expect_live: vec![],
+            properties: strings(&["no-deadlock", "budget-respected", "bounded-helpers"]),
+        },
+        Scenario {
+            name: "deep-recursion".into(),
+            summary: "m0's init requests m1, whose init requests m2: a chain of nested requests longer than the 1 kmod slot".into(),
+            reference: "kernel-semantics.md §4.7".into(),
+            modules: vec![
+                module("m0", &[], &[], vec![InitStep::RequestModule {
+                    alias: "m1".into(),
+                    required: false,
+                }]),
+                module("m1", &[], &[], vec![InitStep::RequestModule {
+                    alias: "m2".into(),
+                    required: false,
+                }]),
+                module("m2", &[], &[], vec![]),
+            ],
+            actors: vec![Actor::Modprobe("m0".into())],
+            timer: true,
+            kmod_limit: 1,
+            helper_bound: Some(2),
+            exec_requests: None,
+            expect_live: strings(&["m0", "m1"]),
+            properties: strings(&["no-deadlock", "budget-respected", "bounded-helpers", "ends-live"]),
+        },
     ]
 }
 

@@ -169,6 +169,23 @@ pub struct Record {
     pub blocked: BTreeMap<TaskId, WaitFor>,
     /// printk lines (warnings).
     pub printk: Vec<String>,
+    /// Tasks holding a kmod slot now.
+    pub kmod_holders: Vec<TaskId>,
+    /// kmod slots taken now, the most ever taken, the fewest (below zero
+    /// only if a slot was given back that was never taken).
+    pub kmod_in_use: i64,
+    /// See `kmod_in_use`.
+    pub kmod_max_in_use: i64,
+    /// See `kmod_in_use`.
+    pub kmod_min_in_use: i64,
+    /// Every kmod slot was taken at some moment.
+    pub kmod_full: bool,
+    /// Where each modprobe helper was started (`call_usermodehelper_exec`):
+    /// the event index at that moment.
+    pub helper_starts: Vec<usize>,
+    /// A helper the scenario's bound did not allow: the runaway, with the
+    /// event index where each helper started.
+    pub runaway: Option<Vec<usize>>,
     /// Every task exited and the reaper saw it.
     pub completed: bool,
 }
@@ -292,6 +309,27 @@ impl Recorder {
     pub fn event(&self, task: TaskId, func: &'static str, what: impl Into<String>) {
         let what = what.into();
         self.with(|r| r.events.push(Event { task, func, what }));
+    }
+
+    /// Ghost: `me` took a kmod slot; `in_use` slots are now taken of `limit`.
+    pub fn kmod_take(&self, me: TaskId, in_use: i64, limit: i64) {
+        self.with(|r| {
+            r.kmod_holders.push(me);
+            r.kmod_in_use = in_use;
+            r.kmod_max_in_use = r.kmod_max_in_use.max(in_use);
+            r.kmod_full |= in_use >= limit;
+        });
+    }
+
+    /// Ghost: `me` gave a kmod slot back; `in_use` are now taken.
+    pub fn kmod_put(&self, me: TaskId, in_use: i64) {
+        self.with(|r| {
+            if let Some(i) = r.kmod_holders.iter().position(|t| *t == me) {
+                r.kmod_holders.remove(i);
+            }
+            r.kmod_in_use = in_use;
+            r.kmod_min_in_use = r.kmod_min_in_use.min(in_use);
+        });
     }
 
     /// Record a printk line, and the step that printed it.

@@ -70,13 +70,67 @@ pub enum CryptoTest {
     Async,
 }
 
-/// The `request_module` budget (`kernel/kmod.c`).
+/// The `request_module` budget (`kernel/kmod.c`; `kernel/module/kmod.c`
+/// since v6.4). A budget combines with any loader variant: `LOADER+BUDGET`
+/// on the command line (`idempotent+kmod-2008`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum KmodBudget {
-    /// 2008 (pre-v4.13): `atomic_inc(&kmod_concurrent)`; above `max_modprobes`
-    /// print "request_module: runaway loop modprobe %s" (at most 5 times),
-    /// decrement and return `-ENOMEM`.
+    /// 2008 (the LWN "runaway loop" code, until v4.13): `atomic_inc(&kmod_concurrent)`;
+    /// above `max_modprobes` print "request_module: runaway loop modprobe %s"
+    /// (at most 5 times), decrement and return `-ENOMEM`.
     FailFast2008,
+    /// 6d7964a722af (v4.13-rc1, "kmod: throttle kmod thread limit"): with no
+    /// slot free, `wait_event_interruptible(kmod_wq,
+    /// atomic_dec_if_positive(&kmod_concurrent_max) >= 0)`, with no timeout
+    /// and its result ignored.
+    Throttle,
+    /// The v4.13-rc follow-up "kmod: fix wait on recursive loop" (commit id
+    /// not verified here): `wait_event_killable_timeout(kmod_wq, ..,
+    /// MAX_KMOD_ALL_BUSY_TIMEOUT * HZ)`, 5 s; a timeout returns `-ETIME`
+    /// ("kmod busy with %d threads for more than %d seconds now"), SIGKILL
+    /// returns `-ERESTARTSYS`.
+    ThrottleTimeout,
+    /// 25a1b5b518f4 (v6.4): `down_timeout(&kmod_concurrent_max,
+    /// MAX_KMOD_ALL_BUSY_TIMEOUT * HZ)`, an uninterruptible 5 s wait for a
+    /// semaphore slot; `-ETIME` on timeout; `up()` after the helper.
+    Semaphore,
+}
+
+impl KmodBudget {
+    /// Every budget, in history order.
+    pub const ALL: [KmodBudget; 4] = [
+        KmodBudget::FailFast2008,
+        KmodBudget::Throttle,
+        KmodBudget::ThrottleTimeout,
+        KmodBudget::Semaphore,
+    ];
+
+    /// Command-line id.
+    pub fn id(self) -> &'static str {
+        match self {
+            KmodBudget::FailFast2008 => "kmod-2008",
+            KmodBudget::Throttle => "kmod-throttle",
+            KmodBudget::ThrottleTimeout => "kmod-throttle-timeout",
+            KmodBudget::Semaphore => "kmod-semaphore",
+        }
+    }
+
+    /// Kernel commit or version.
+    pub fn kernel(self) -> &'static str {
+        match self {
+            KmodBudget::FailFast2008 => "2008, until v4.13",
+            KmodBudget::Throttle => "6d7964a722af (v4.13-rc1)",
+            KmodBudget::ThrottleTimeout => {
+                "\"kmod: fix wait on recursive loop\" (v4.13-rc, id unverified)"
+            }
+            KmodBudget::Semaphore => "25a1b5b518f4 (v6.4)",
+        }
+    }
+
+    /// Look a budget up by id.
+    pub fn by_id(id: &str) -> Option<KmodBudget> {
+        KmodBudget::ALL.into_iter().find(|b| b.id() == id)
+    }
 }
 
 /// Where a variant comes from.
@@ -120,7 +174,8 @@ const BASE: Variant = Variant {
     idem_wait: IdemWait::Uninterruptible,
     recursion: RecursionPolicy::Blind,
     crypto: CryptoTest::WaitForTest,
-    kmod: KmodBudget::FailFast2008,
+    // Every loader variant here is v6.4 or later, which has the semaphore.
+    kmod: KmodBudget::Semaphore,
 };
 
 /// Every built-in variant, in history order.
@@ -185,7 +240,55 @@ pub fn catalogue() -> &'static [Variant] {
     ALL
 }
 
-/// Look a variant up by id.
+/// The matrix's columns: every loader of [`catalogue`] with its own kmod
+/// budget, then the current loader (`idempotent-interruptible`) with each
+/// older budget, for the scenarios about the budget
+/// ([`crate::scenario::Scenario::about_the_budget`]).
+pub fn matrix_columns() -> Vec<Variant> {
+    let mut v: Vec<Variant> = catalogue().to_vec();
+    let current = by_id("idempotent-interruptible").expect("a catalogue loader");
+    for b in KmodBudget::ALL {
+        if b != current.kmod {
+            v.push(current.with_budget(b));
+        }
+    }
+    v
+}
+
+/// Look a variant up by id: a loader of [`catalogue`], or `LOADER+BUDGET`
+/// for that loader with another kmod budget (`idempotent+kmod-2008`).
 pub fn by_id(id: &str) -> Option<Variant> {
-    catalogue().iter().copied().find(|v| v.id == id)
+    match id.split_once('+') {
+        None => catalogue().iter().copied().find(|v| v.id == id),
+        Some((loader, budget)) => {
+            let base = catalogue().iter().copied().find(|v| v.id == loader)?;
+            Some(base.with_budget(KmodBudget::by_id(budget)?))
+        }
+    }
+}
+
+impl Variant {
+    /// This loader with kmod budget `b`, under the id `LOADER+BUDGET` (the
+    /// loader's own budget keeps the plain id).
+    pub fn with_budget(self, b: KmodBudget) -> Variant {
+        if b == self.kmod {
+            return self;
+        }
+        static IDS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+        let id = format!("{}+{}", self.id, b.id());
+        let mut ids = IDS.lock().unwrap_or_else(|e| e.into_inner());
+        let id = match ids.iter().find(|s| **s == id) {
+            Some(s) => *s,
+            None => {
+                let s: &'static str = Box::leak(id.into_boxed_str());
+                ids.push(s);
+                s
+            }
+        };
+        Variant {
+            id,
+            kmod: b,
+            ..self
+        }
+    }
 }

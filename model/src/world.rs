@@ -44,6 +44,35 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
         }
     }
     for actor in &scenario.actors {
+        if let Actor::Request { alias, repeat } = actor {
+            let (alias, repeat) = (alias.clone(), *repeat);
+            assert!(
+                !repeat || scenario.helper_bound.is_some(),
+                "scenario {}: a repeating request needs a helper_bound",
+                scenario.name
+            );
+            k.spawn_task(
+                TaskKind::Kthread,
+                format!(
+                    "exec of a binary that needs {alias}: request_module({alias}){}",
+                    if repeat {
+                        ", again after each return"
+                    } else {
+                        ""
+                    }
+                ),
+                Vec::new(),
+                None,
+                move |k, me| loop {
+                    crate::kernel::kmod::request_module(k, me, &alias);
+                    if !repeat || k.rec.with(|r| r.runaway.is_some()) {
+                        break;
+                    }
+                },
+            );
+        }
+    }
+    for actor in &scenario.actors {
         if let Actor::Signal { target, fatal } = actor {
             let (target, fatal) = (target.clone(), *fatal);
             let fixed = match &target {

@@ -220,6 +220,57 @@ fn ends_live(o: &Outcome, s: &Scenario, _: &Variant) -> Check {
     Check::Ok { witness: true }
 }
 
+fn budget_respected(o: &Outcome, s: &Scenario, _: &Variant) -> Check {
+    let r = &o.record;
+    let limit = i64::from(s.kmod_limit);
+    if r.kmod_max_in_use > limit {
+        return Check::Violated(format!(
+            "{} kmod slots were taken at once; max_modprobes is {limit}",
+            r.kmod_max_in_use
+        ));
+    }
+    if r.kmod_min_in_use < 0 {
+        return Check::Violated(format!(
+            "a slot was given back that was never taken: the budget now allows {} requests at once, not {limit}",
+            limit - r.kmod_min_in_use
+        ));
+    }
+    if !completed(o) {
+        return Check::Unknown;
+    }
+    if r.kmod_in_use != 0 {
+        return Check::Violated(format!(
+            "every task exited with {} kmod slots still taken",
+            r.kmod_in_use
+        ));
+    }
+    Check::Ok {
+        witness: r.kmod_full,
+    }
+}
+
+fn bounded_helpers(o: &Outcome, s: &Scenario, _: &Variant) -> Check {
+    let r = &o.record;
+    let bound = s.helper_bound.unwrap_or(usize::MAX);
+    if let Some(starts) = &r.runaway {
+        // The repeating part: from the first helper's start to the second's.
+        let part = match starts.as_slice() {
+            [a, b, ..] => r.events[*a..*b]
+                .iter()
+                .map(|e| format!("{} {}: {}", r.task_name(e.task), e.func, e.what))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            _ => String::new(),
+        };
+        return Check::Violated(format!(
+            "runaway loop: a helper past the bound of {bound} was about to start; repeating part: {part}"
+        ));
+    }
+    Check::Ok {
+        witness: !r.helper_starts.is_empty(),
+    }
+}
+
 /// Every property, in report order.
 pub fn catalogue() -> &'static [Property] {
     const ALL: &[Property] = &[
@@ -271,6 +322,20 @@ pub fn catalogue() -> &'static [Property] {
             rationale: "the load a user asked for happened (kernel-semantics §4.1: \"X goes LIVE\")",
             witness: "an execution in which every task exited",
             check: ends_live,
+        },
+        Property {
+            id: "budget-respected",
+            statement: "kmod slots taken never exceed max_modprobes, none is given back that was not taken, and all are back when every task has exited",
+            rationale: "the budget is what stops a request loop (the 2008 \"runaway loop\"; 6d7964a722af, 25a1b5b518f4); one that leaks or inflates stops nothing",
+            witness: "every kmod slot was taken at some moment",
+            check: budget_respected,
+        },
+        Property {
+            id: "bounded-helpers",
+            statement: "an execution starts no more modprobe helpers than the scenario's bound",
+            rationale: "more helpers than any bound is the runaway loop (kernel-semantics §4.6): each helper's request starts another",
+            witness: "a modprobe helper was started",
+            check: bounded_helpers,
         },
     ];
     ALL

@@ -1,69 +1,201 @@
 //! `__request_module()` (`kernel/kmod.c`; `kernel/module/kmod.c` since v6.4)
-//! and its budget.
+//! and its budget, one arm per [`KmodBudget`].
 
 use super::Kernel;
-use crate::errno::{Ret, ENOMEM};
-use crate::trace::{Recorder, TaskId};
+use crate::errno::{Ret, ENOMEM, ERESTARTSYS, ETIME};
+use crate::primitives::waitqueue::{sleep_until, Cond};
+use crate::primitives::{WaitMode, Woken};
+use crate::trace::{Recorder, TaskId, WaitFor};
 use crate::variant::KmodBudget;
 use std::sync::Arc;
 
-/// The budget's state.
+/// The budget's state, under the `kmod` lock (the kernel uses an atomic or
+/// a semaphore; each test-and-change is one step here, as it is one atomic
+/// operation there).
 #[derive(Default, Debug, Clone)]
 pub struct KmodState {
-    /// `kmod_concurrent` (2008): requests holding a slot.
-    pub kmod_concurrent: u32,
-    /// `kmod_loop_msg`: how many "runaway loop" messages were printed.
+    /// Slots taken: `kmod_concurrent` (2008), `MAX_KMOD_CONCURRENT -
+    /// kmod_concurrent_max` (throttle), or `max_modprobes` minus the
+    /// semaphore's count. Signed: the 2017 throttle can give back a slot it
+    /// never took.
+    pub in_use: i64,
+    /// `kmod_loop_msg`: how many "runaway loop" messages were printed (2008).
     pub kmod_loop_msg: u32,
+}
+
+/// Take a slot if one is free (`atomic_dec_if_positive(&kmod_concurrent_max)
+/// >= 0`, or the fast path of `down()`): one step under the `kmod` lock.
+fn try_take_slot(k: &Kernel, me: TaskId) -> bool {
+    let limit = i64::from(k.scenario.kmod_limit);
+    let mut g = k.kmod.lock();
+    if g.in_use < limit {
+        g.in_use += 1;
+        let in_use = g.in_use;
+        drop(g);
+        k.rec.kmod_take(me, in_use, limit);
+        true
+    } else {
+        false
+    }
+}
+
+/// Give a slot back (`atomic_dec(&kmod_concurrent)`, `atomic_inc(&kmod_concurrent_max);
+/// wake_up(&kmod_wq)`, or `up()`).
+fn put_slot(k: &Kernel, me: TaskId) {
+    let in_use = {
+        let mut g = k.kmod.lock();
+        g.in_use -= 1;
+        g.in_use
+    };
+    k.rec.kmod_put(me, in_use);
+    if k.variant.kmod != KmodBudget::FailFast2008 {
+        k.kmod_wq.wake_up_all_if_active();
+    }
+}
+
+/// Sleep on `kmod_wq` until a slot is free and taken (the slot is taken by
+/// the condition itself, as `atomic_dec_if_positive` is in the kernel's).
+fn wait_for_slot(k: &Kernel, me: TaskId, mode: WaitMode, timeout: Option<&'static str>) -> Woken {
+    let limit = k.scenario.kmod_limit;
+    let why = || WaitFor {
+        what: format!("one of the {limit} kmod slots, all held"),
+        on: k.rec.with(|r| r.kmod_holders.clone()),
+    };
+    sleep_until(
+        k,
+        me,
+        &k.kmod_wq.clone(),
+        mode,
+        timeout,
+        &why,
+        Cond::Unlocked(&mut || try_take_slot(k, me)),
+    )
 }
 
 /// `__request_module(wait = true, "%s", alias)`: take a slot of the budget,
 /// run modprobe as a usermode helper and wait for it (killable), give the
-/// slot back. One arm per [`KmodBudget`].
-///
-/// 2008 (pre-v4.13, the LWN "runaway loop" code): `atomic_inc(&kmod_concurrent)`;
-/// if it is now above `max_modprobes`, print "request_module: runaway loop
-/// modprobe %s" (while `kmod_loop_msg++ < 5`), `atomic_dec` and return
-/// `-ENOMEM`. The model does the increment and the test in one step.
+/// slot back.
 pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
     k.rec.event(me, "request_module", alias.to_string());
+    let limit = k.scenario.kmod_limit;
     match k.variant.kmod {
         KmodBudget::FailFast2008 => {
-            let limit = k.scenario.kmod_limit;
-            let (over, print) = {
+            // atomic_inc(&kmod_concurrent); if (atomic_read(&kmod_concurrent)
+            // > max_modprobes) { if (kmod_loop_msg < 5) { printk(..); kmod_loop_msg++; }
+            // atomic_dec(&kmod_concurrent); return -ENOMEM; }
+            let over = {
                 let mut g = k.kmod.lock();
-                g.kmod_concurrent += 1;
-                if g.kmod_concurrent > limit {
-                    g.kmod_concurrent -= 1;
+                g.in_use += 1;
+                if g.in_use > i64::from(limit) {
+                    g.in_use -= 1;
                     let print = g.kmod_loop_msg < 5;
                     g.kmod_loop_msg += 1;
-                    (true, print)
+                    Some(print)
                 } else {
-                    (false, false)
+                    None
                 }
             };
-            if over {
-                if print {
-                    k.rec.printk(
+            match over {
+                Some(print) => {
+                    if print {
+                        k.rec.printk(
+                            me,
+                            "request_module",
+                            format!("request_module: runaway loop modprobe {alias}"),
+                        );
+                    }
+                    k.rec.event(
                         me,
                         "request_module",
-                        format!("request_module: runaway loop modprobe {alias}"),
+                        format!("kmod_concurrent above max_modprobes ({limit}): -ENOMEM"),
                     );
+                    return -ENOMEM;
                 }
-                k.rec.event(
+                None => {
+                    let in_use = k.kmod.lock().in_use;
+                    k.rec.kmod_take(me, in_use, i64::from(limit));
+                }
+            }
+        }
+        KmodBudget::Throttle => {
+            if !try_take_slot(k, me) {
+                k.rec.printk(
                     me,
                     "request_module",
-                    "kmod_concurrent above max_modprobes: -ENOMEM",
+                    format!("request_module: kmod_concurrent_max (0) close to 0 (max_modprobes: {limit}), for module {alias}, throttling..."),
                 );
-                return -ENOMEM;
+                // wait_event_interruptible(): its result is not looked at. A
+                // signal ends the wait without a slot, and the caller goes on
+                // to run the helper and to give back a slot it never took.
+                if wait_for_slot(k, me, WaitMode::Interruptible, None) == Woken::Signal {
+                    k.rec.event(
+                        me,
+                        "request_module",
+                        "wait for a kmod slot interrupted; goes on without one",
+                    );
+                }
             }
-            let ret = super::umh::call_modprobe(k, me, alias);
-            k.kmod.lock().kmod_concurrent -= 1;
-            k.rec.event(
-                me,
-                "request_module",
-                format!("{alias}: returns {}", Recorder::ret(ret)),
-            );
-            ret
+        }
+        KmodBudget::ThrottleTimeout => {
+            if !try_take_slot(k, me) {
+                k.rec.printk(
+                    me,
+                    "request_module",
+                    format!("request_module: kmod_concurrent_max (0) close to 0 (max_modprobes: {limit}), for module {alias}, throttling..."),
+                );
+                match wait_for_slot(k, me, WaitMode::Killable, Some("5 s")) {
+                    Woken::Condition => {}
+                    Woken::Timeout => {
+                        k.rec.printk(
+                            me,
+                            "request_module",
+                            format!("request_module: modprobe {alias} cannot be processed, kmod busy with {limit} threads for more than 5 seconds now"),
+                        );
+                        k.rec
+                            .event(me, "request_module", format!("{alias}: returns -ETIME"));
+                        return -ETIME;
+                    }
+                    Woken::Signal => {
+                        k.rec.printk(
+                            me,
+                            "request_module",
+                            format!("request_module: sigkill sent for modprobe {alias}, giving up"),
+                        );
+                        k.rec.event(
+                            me,
+                            "request_module",
+                            format!("{alias}: returns -ERESTARTSYS"),
+                        );
+                        return -ERESTARTSYS;
+                    }
+                }
+            }
+        }
+        KmodBudget::Semaphore => {
+            // down_timeout(): the fast path takes a free count; otherwise an
+            // uninterruptible timed sleep until up() (the kernel hands the
+            // count to the first waiter; here each woken waiter tries to take
+            // it, which gives the same counts).
+            if !try_take_slot(k, me)
+                && wait_for_slot(k, me, WaitMode::Uninterruptible, Some("5 s")) == Woken::Timeout
+            {
+                k.rec.printk(
+                    me,
+                    "request_module",
+                    format!("request_module: modprobe {alias} cannot be processed, kmod busy with {limit} threads for more than 5 seconds now"),
+                );
+                k.rec
+                    .event(me, "request_module", format!("{alias}: returns -ETIME"));
+                return -ETIME;
+            }
         }
     }
+    let ret = super::umh::call_modprobe(k, me, alias);
+    put_slot(k, me);
+    k.rec.event(
+        me,
+        "request_module",
+        format!("{alias}: returns {}", Recorder::ret(ret)),
+    );
+    ret
 }

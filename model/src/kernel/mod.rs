@@ -111,6 +111,8 @@ pub struct Kernel {
     pub i_writecount: Mutex<Vec<(i32, Option<TaskId>)>>,
     /// The kmod budget.
     pub kmod: Mutex<KmodState>,
+    /// `kmod_wq`: requests waiting for a kmod slot (throttle, semaphore).
+    pub kmod_wq: Arc<WaitQueue>,
     /// Environment actors (signal sender, timer) sleep here.
     pub env_wq: Arc<WaitQueue>,
     /// Task slots, preallocated for every task the scenario can start: see
@@ -158,6 +160,7 @@ impl Kernel {
             idem_lock: Mutex::new(IdemHash::default()),
             i_writecount: Mutex::new(vec![(0, None); files]),
             kmod: Mutex::new(KmodState::default()),
+            kmod_wq: WaitQueue::new("kmod_wq"),
             env_wq: WaitQueue::new("env_wq"),
             tasks: (0..slots).map(|_| TaskCell::new()).collect(),
             timers: Mutex::new(TimerBase::default()),
@@ -210,7 +213,7 @@ impl Kernel {
                     helper_for.as_deref() == Some(alias.as_str())
                         && !meta.iter().any(|m| m.helper_for.as_deref() == Some(alias))
                 }
-                Actor::Modprobe(_) => false,
+                Actor::Modprobe(_) | Actor::Request { .. } => false,
             });
             meta.push(TaskMeta {
                 kernel_task,

@@ -3,7 +3,7 @@
 //! `UMH_WAIT_PROC | UMH_KILLABLE`.
 
 use super::Kernel;
-use crate::errno::{Ret, ERESTARTSYS};
+use crate::errno::{Ret, ENOEXEC, ENOMEM, ERESTARTSYS};
 use crate::primitives::{Completion, WaitMode, Woken};
 use crate::sync::Mutex;
 use crate::trace::{TaskId, TaskKind, WaitFor};
@@ -46,6 +46,24 @@ fn wait_status(exit: Exit) -> Ret {
 /// The helper inherits the caller's request ancestry; only the
 /// recursion-aware proposal reads it.
 pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
+    // The scenario's bound on helpers (bounded-helpers): the model does not
+    // start one more; it records the runaway and cuts the request short.
+    let started = k.rec.with(|r| {
+        let n = r.events.len();
+        r.helper_starts.push(n);
+        r.helper_starts.len()
+    });
+    if let Some(bound) = k.scenario.helper_bound {
+        if started > bound {
+            k.rec.with(|r| r.runaway = Some(r.helper_starts.clone()));
+            k.rec.event(
+                me,
+                "call_usermodehelper_exec",
+                format!("would start helper #{started} (modprobe -q -- {alias}): past the scenario's bound of {bound}; the model stops this chain here"),
+            );
+            return -ENOMEM;
+        }
+    }
     let done = Completion::new(format!("the umh completion of modprobe {alias}"));
     let sub = Arc::new(SubprocessInfo {
         inner: Mutex::new((true, 0)),
@@ -58,12 +76,30 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
         k.ancestry_of(me),
         Some(alias.to_string()),
         move |k, id| {
-            let exit = modprobe(k, id, &target, false);
+            // exec(): a binary whose format needs a handler module asks for
+            // it first (search_binary_handler()); none is found: -ENOEXEC.
+            let exit = match &k.scenario.exec_requests {
+                Some(binfmt) => {
+                    k.rec.event(
+                        id,
+                        "search_binary_handler",
+                        format!("exec of modprobe: unknown binary format; asks for {binfmt}"),
+                    );
+                    super::kmod::request_module(k, id, binfmt);
+                    k.rec.event(
+                        id,
+                        "search_binary_handler",
+                        "no handler: exec fails with -ENOEXEC",
+                    );
+                    None
+                }
+                None => Some(modprobe(k, id, &target, false)),
+            };
             // sub_info->retval = ...; umh_complete(): if (xchg(&sub_info->complete,
             // NULL)) complete(comp); (the two stores in one engine section)
             let still_set = {
                 let mut g = helper_sub.inner.lock();
-                g.1 = wait_status(exit);
+                g.1 = exit.map_or(-ENOEXEC, wait_status);
                 std::mem::take(&mut g.0)
             };
             if still_set {
