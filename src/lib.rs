@@ -27,13 +27,13 @@ use std::time::Instant;
 /// stderr; return the cells in catalogue order.
 pub fn check_catalogue(opts: &CheckOptions, progress: bool) -> Result<Vec<CellResult>, String> {
     let loaders = variant::catalogue();
-    let columns = variant::matrix_columns();
+    let budgets = variant::budget_columns();
     let scenarios = scenario::catalogue();
     let jobs: Vec<(usize, variant::Variant, scenario::Scenario)> = scenarios
         .iter()
         .flat_map(|s| {
             let vs: &[variant::Variant] = if s.about_the_budget() {
-                &columns
+                &budgets
             } else {
                 loaders
             };

@@ -246,13 +246,23 @@ pub fn catalogue() -> &'static [Variant] {
 /// ([`crate::scenario::Scenario::about_the_budget`]).
 pub fn matrix_columns() -> Vec<Variant> {
     let mut v: Vec<Variant> = catalogue().to_vec();
-    let current = by_id("idempotent-interruptible").expect("a catalogue loader");
-    for b in KmodBudget::ALL {
-        if b != current.kmod {
-            v.push(current.with_budget(b));
+    for b in budget_columns() {
+        if !v.contains(&b) {
+            v.push(b);
         }
     }
     v
+}
+
+/// The columns a scenario about the budget is checked under: the current
+/// loader (`idempotent-interruptible`, which has the semaphore) with every
+/// budget. Its own column comes first.
+pub fn budget_columns() -> Vec<Variant> {
+    let current = by_id("idempotent-interruptible").expect("a catalogue loader");
+    KmodBudget::ALL
+        .into_iter()
+        .map(|b| current.with_budget(b))
+        .collect()
 }
 
 /// Look a variant up by id: a loader of [`catalogue`], or `LOADER+BUDGET`
