@@ -112,6 +112,27 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
         "consistent-result",
         Proved,
     ),
+    // §4.4: no waiter reports success; under I, W, N the winner's error.
+    (
+        "failing-init",
+        &[L, I, W, N, R],
+        "consistent-result",
+        Proved,
+    ),
+    ("failing-init", &[L, I, W, N, R], "no-deadlock", Proved),
+    // §4.9: the in-flight table keys on the file, so the name check decides.
+    (
+        "same-name-different-files",
+        &[L, E, I, W, N, C, R],
+        "consistent-result",
+        Proved,
+    ),
+    (
+        "same-name-different-files",
+        &[L, E, I, W, N, C, R],
+        "success-means-live",
+        Proved,
+    ),
     // §4.6: the chain stops at the budget (-ENOMEM in 2008, -ETIME with a
     // bounded wait); the first throttle hangs silently.
     ("runaway-nested", &[N2008, NTHR5, N], "no-deadlock", Proved),

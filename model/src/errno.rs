@@ -31,6 +31,8 @@ pub const EDEADLK: Ret = 35;
 pub const ETIME: Ret = 62;
 /// Exec format error.
 pub const ENOEXEC: Ret = 8;
+/// No such device: what a driver's init returns when its hardware is absent.
+pub const ENODEV: Ret = 19;
 /// Kernel-internal: a wait broken by a signal; the syscall restarts or the task dies.
 pub const ERESTARTSYS: Ret = 512;
 
@@ -40,6 +42,7 @@ const NAMES: &[(Ret, &str)] = &[
     (EINTR, "EINTR"),
     (ENOEXEC, "ENOEXEC"),
     (ENOMEM, "ENOMEM"),
+    (ENODEV, "ENODEV"),
     (EBUSY, "EBUSY"),
     (EEXIST, "EEXIST"),
     (EINVAL, "EINVAL"),

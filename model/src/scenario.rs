@@ -329,6 +329,56 @@ pub fn catalogue() -> Vec<Scenario> {
         concurrent_same_file(2),
         concurrent_same_file(3),
         Scenario {
+            name: "failing-init".into(),
+            summary: "2 modprobe runs of one module file whose init fails with -ENODEV".into(),
+            reference: "kernel-semantics.md §4.4".into(),
+            modules: vec![module("x", &[], &[], vec![InitStep::Fail(crate::errno::ENODEV)])],
+            actors: vec![Actor::Modprobe("x".into()), Actor::Modprobe("x".into())],
+            timer: false,
+            kmod_limit: 50,
+            helper_bound: None,
+            exec_requests: None,
+            expect_live: vec![],
+            // "No waiter may report success" is consistent-result here: a
+            // waiter's result must be the failed load's (or the name
+            // check's -EBUSY, or -EINTR where the variant allows it).
+            properties: strings(&["no-deadlock", "init-at-most-once", "consistent-result"]),
+        },
+        Scenario {
+            name: "same-name-different-files".into(),
+            summary: "modprobe x-a and modprobe x-b together: two files whose modules are both named x".into(),
+            reference: "kernel-semantics.md §4.9".into(),
+            modules: vec![
+                ModuleSpec {
+                    name: "x".into(),
+                    file: "x-a.ko".into(),
+                    aliases: strings(&["x-a"]),
+                    deps: vec![],
+                    init: vec![],
+                },
+                ModuleSpec {
+                    name: "x".into(),
+                    file: "x-b.ko".into(),
+                    aliases: strings(&["x-b"]),
+                    deps: vec![],
+                    init: vec![],
+                },
+            ],
+            actors: vec![Actor::Modprobe("x-a".into()), Actor::Modprobe("x-b".into())],
+            timer: false,
+            kmod_limit: 50,
+            helper_bound: None,
+            exec_requests: None,
+            expect_live: strings(&["x"]),
+            properties: strings(&[
+                "no-deadlock",
+                "init-at-most-once",
+                "consistent-result",
+                "success-means-live",
+                "ends-live",
+            ]),
+        },
+        Scenario {
             name: "runaway-nested".into(),
             summary: "exec of a binary needs binfmt-0000; each modprobe helper's own exec asks for it again while its parent holds a kmod slot".into(),
             reference: "kernel-semantics.md §4.6; the 2008 \"runaway loop\"; 6d7964a722af and its follow-up".into(),

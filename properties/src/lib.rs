@@ -121,23 +121,30 @@ fn init_at_most_once(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
     }
 }
 
-/// The call of `w_task` on `c`'s file that `c` ran into.
-fn collided_with<'a>(r: &'a Record, c: &FinitCall) -> Option<&'a FinitCall> {
+/// The call of `w_task` that `c` ran into: a load of the same module (the
+/// same file, or another file of a module with the same name, which the
+/// name check compares).
+fn collided_with<'a>(r: &'a Record, s: &Scenario, c: &FinitCall) -> Option<&'a FinitCall> {
     let w_task = c.against?;
-    r.finits
-        .iter()
-        .rev()
-        .find(|w| w.task == w_task && w.file == c.file && w.start <= c.end.unwrap_or(usize::MAX))
+    let name = |file: &str| {
+        s.modules
+            .iter()
+            .find(|m| m.file == file)
+            .map(|m| m.name.as_str())
+    };
+    r.finits.iter().rev().find(|w| {
+        w.task == w_task && name(&w.file) == name(&c.file) && w.start <= c.end.unwrap_or(usize::MAX)
+    })
 }
 
-fn consistent_result(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
+fn consistent_result(o: &Outcome, s: &Scenario, _: &Variant) -> Check {
     if !completed(o) {
         return Check::Unknown;
     }
     let r = &o.record;
     let mut witness = false;
     for c in &r.finits {
-        let Some(w) = collided_with(r, c) else {
+        let Some(w) = collided_with(r, s, c) else {
             continue;
         };
         let (Some(wr), Some(cr)) = (w.ret, c.ret) else {
