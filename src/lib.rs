@@ -26,18 +26,13 @@ use std::time::Instant;
 /// Check every cell of the catalogue on all cores, printing progress to
 /// stderr; return the cells in catalogue order.
 pub fn check_catalogue(opts: &CheckOptions, progress: bool) -> Result<Vec<CellResult>, String> {
-    let loaders = variant::catalogue();
-    let budgets = variant::budget_columns();
     let scenarios = scenario::catalogue();
     let jobs: Vec<(usize, variant::Variant, scenario::Scenario)> = scenarios
         .iter()
         .flat_map(|s| {
-            let vs: &[variant::Variant] = if s.about_the_budget() {
-                &budgets
-            } else {
-                loaders
-            };
-            vs.iter().map(move |v| (*v, s.clone()))
+            variant::columns_for(s)
+                .into_iter()
+                .map(move |v| (v, s.clone()))
         })
         .enumerate()
         .map(|(i, (v, s))| (i, v, s))
@@ -110,6 +105,68 @@ pub fn check_catalogue(opts: &CheckOptions, progress: bool) -> Result<Vec<CellRe
     let mut r = std::mem::take(&mut *results.lock().unwrap());
     r.sort_by_key(|(i, _)| *i);
     Ok(r.into_iter().map(|(_, c)| c).collect())
+}
+
+/// The per-cell execution bound of the main job and of `reports/`: a
+/// deterministic bound (the same verdicts and counts on every run and
+/// machine), above the largest exhaustive cell of the catalogue
+/// (idempotent-warn × recursive-self-load+kill-outer, 1,024,335).
+pub const CATALOGUE_BOUND: usize = 1_100_000;
+
+/// The options of the main job and of `report`: the environment's engine
+/// settings, and [`CATALOGUE_BOUND`] executions per cell.
+pub fn catalogue_options() -> Result<CheckOptions, String> {
+    let mut o = CheckOptions::from_env()?;
+    o.max_executions = Some(CATALOGUE_BOUND);
+    Ok(o)
+}
+
+/// The files of `reports/` for these cells (see [`report::report_files`]).
+pub fn reports(cells: &[CellResult]) -> std::collections::BTreeMap<String, String> {
+    report::report_files(&variant::matrix_columns(), &scenario::catalogue(), cells)
+}
+
+/// Write `files` under `dir`, removing counterexamples that no longer exist.
+pub fn write_reports(
+    dir: &std::path::Path,
+    files: &std::collections::BTreeMap<String, String>,
+) -> std::io::Result<()> {
+    let ce = dir.join("counterexamples");
+    std::fs::create_dir_all(&ce)?;
+    for e in std::fs::read_dir(&ce)? {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "md") {
+            std::fs::remove_file(p)?;
+        }
+    }
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text)?;
+    }
+    Ok(())
+}
+
+/// Paths under `dir` that differ from `files`, are missing, or are extra.
+pub fn stale_reports(
+    dir: &std::path::Path,
+    files: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut stale = Vec::new();
+    for (name, text) in files {
+        match std::fs::read_to_string(dir.join(name)) {
+            Ok(t) if &t == text => {}
+            Ok(_) => stale.push(format!("{name} differs")),
+            Err(_) => stale.push(format!("{name} is missing")),
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir(dir.join("counterexamples")) {
+        for e in rd.flatten() {
+            let name = format!("counterexamples/{}", e.file_name().to_string_lossy());
+            if !files.contains_key(&name) {
+                stale.push(format!("{name} is no longer generated"));
+            }
+        }
+    }
+    stale
 }
 
 /// Cells checked at once: `KMODCHECK_JOBS`, default 1. loom allocates a

@@ -24,7 +24,7 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
     /// Wall-time budget per cell, in seconds (0: none). A cell that runs out
-    /// is inconclusive and says how far it got; the matrix defaults to 120.
+    /// is inconclusive and says how far it got. The matrix and report bound each cell by executions instead (kmodcheck::CATALOGUE_BOUND), which gives the same result on every machine.
     #[arg(long, global = true)]
     time_limit: Option<u64>,
     #[command(subcommand)]
@@ -35,6 +35,22 @@ struct Cli {
 enum Cmd {
     /// Check the whole built-in catalogue and print the verdict matrix (the default).
     Matrix,
+    /// Check every scenario under two variants and list the verdicts that
+    /// differ, with the counterexample of each new violation: what a
+    /// reviewer reads first about a fix.
+    Diff {
+        /// The variant before the change (e.g. idempotent-interruptible).
+        old: String,
+        /// The variant after it (e.g. recursion-aware, or LOADER+BUDGET).
+        new: String,
+    },
+    /// Check the whole catalogue and write reports/matrix.md and
+    /// reports/counterexamples/*.md (the test suite checks they are current).
+    Report {
+        /// Directory to write.
+        #[arg(long, default_value = "reports")]
+        dir: std::path::PathBuf,
+    },
     /// Check one variant on one scenario and print its verdicts and counterexamples.
     Check {
         /// Variant id (see `list`).
@@ -100,8 +116,44 @@ fn main() -> ExitCode {
     };
     match cli.cmd.unwrap_or(Cmd::Matrix) {
         Cmd::Matrix => {
-            opts.time_limit = budget(Some(120));
+            opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
+            opts.time_limit = budget(None);
             run_matrix(&opts, cli.json)
+        }
+        Cmd::Diff { old, new } => {
+            let (Some(vo), Some(vn)) = (variant::by_id(&old), variant::by_id(&new)) else {
+                let bad = if variant::by_id(&old).is_none() {
+                    &old
+                } else {
+                    &new
+                };
+                eprintln!("kmodcheck: unknown variant; variant={bad} (see `kmodcheck list`)");
+                return ExitCode::from(2);
+            };
+            opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
+            opts.time_limit = budget(None);
+            run_diff(vo, vn, &opts)
+        }
+        Cmd::Report { dir } => {
+            opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
+            opts.time_limit = budget(None);
+            let cells = match kmodcheck::check_catalogue(&opts, true) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("kmodcheck: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let files = kmodcheck::reports(&cells);
+            if let Err(e) = kmodcheck::write_reports(&dir, &files) {
+                eprintln!(
+                    "kmodcheck: cannot write reports; dir={}, error={e}",
+                    dir.display()
+                );
+                return ExitCode::from(2);
+            }
+            println!("wrote {} files under {}", files.len(), dir.display());
+            ExitCode::SUCCESS
         }
         Cmd::Check {
             variant: vid,
@@ -203,6 +255,69 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+fn verdict_line(c: &CellResult, v: &Verdict) -> String {
+    match v {
+        Verdict::Holds { exhaustive: true } => {
+            format!(
+                "holds (proved: {}, {} executions)",
+                c.engine.name(),
+                c.executions
+            )
+        }
+        Verdict::Holds { exhaustive: false } => format!(
+            "holds in the {} executions explored (not a proof)",
+            c.executions
+        ),
+        Verdict::Violated(ce) => format!("VIOLATED: {}", ce.message),
+        Verdict::Inconclusive { reason } => format!("inconclusive: {reason}"),
+    }
+}
+
+fn run_diff(old: variant::Variant, new: variant::Variant, opts: &CheckOptions) -> ExitCode {
+    let mut changed = 0;
+    let mut new_violations = Vec::new();
+    println!("{} → {}\n", old.id, new.id);
+    for s in scenario::catalogue() {
+        let mut o = opts.clone();
+        let mut cells = Vec::new();
+        for v in [old, new] {
+            o.progress = Some(progress_line(format!("{} × {}", v.id, s.name)));
+            let r = check_cell(v, &s, &o);
+            clear_progress();
+            match r {
+                Ok(c) => cells.push(c),
+                Err(e) => {
+                    eprintln!("kmodcheck: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        let (co, cn) = (&cells[0], &cells[1]);
+        for (po, pn) in co.properties.iter().zip(&cn.properties) {
+            if po.verdict.kind() == pn.verdict.kind() {
+                continue;
+            }
+            changed += 1;
+            println!("{} × {}", s.name, po.property);
+            println!("  {}: {}", old.id, verdict_line(co, &po.verdict));
+            println!("  {}: {}", new.id, verdict_line(cn, &pn.verdict));
+            if matches!(pn.verdict, Verdict::Violated(_)) {
+                new_violations.push((cn.clone(), pn.property));
+            }
+        }
+    }
+    if changed == 0 {
+        println!("no verdict differs");
+    }
+    for (c, p) in &new_violations {
+        println!("\n{}", "-".repeat(100));
+        if let Some(t) = report::counterexample_text(c, p) {
+            println!("{t}");
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn print_cell(c: &CellResult) {

@@ -345,6 +345,31 @@ pub fn catalogue() -> Vec<Scenario> {
             properties: strings(&["no-deadlock", "init-at-most-once", "consistent-result"]),
         },
         Scenario {
+            name: "interrupted-waiter".into(),
+            summary: "2 modprobe runs of one file; a handled signal reaches the second at any moment, racing the winner's idempotent_complete".into(),
+            reference: "kernel-semantics.md §4.5; 2124d84db293".into(),
+            modules: vec![module("x", &[], &[], vec![])],
+            actors: vec![
+                Actor::Modprobe("x".into()),
+                Actor::Modprobe("x".into()),
+                Actor::Signal {
+                    target: SignalTarget::Actor(1),
+                    fatal: false,
+                },
+            ],
+            timer: false,
+            kmod_limit: 50,
+            helper_bound: None,
+            exec_requests: None,
+            expect_live: strings(&["x"]),
+            properties: strings(&[
+                "no-deadlock",
+                "consistent-result",
+                "success-means-live",
+                "idem-memory-safety",
+            ]),
+        },
+        Scenario {
             name: "same-name-different-files".into(),
             summary: "modprobe x-a and modprobe x-b together: two files whose modules are both named x".into(),
             reference: "kernel-semantics.md §4.9".into(),

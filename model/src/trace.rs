@@ -169,6 +169,8 @@ pub struct Record {
     pub blocked: BTreeMap<TaskId, WaitFor>,
     /// printk lines (warnings).
     pub printk: Vec<String>,
+    /// In-flight table memory-safety violations (`idem-memory-safety`).
+    pub idem_unsafe: Vec<String>,
     /// Tasks holding a kmod slot now.
     pub kmod_holders: Vec<TaskId>,
     /// kmod slots taken now, the most ever taken, the fewest (below zero
@@ -329,6 +331,18 @@ impl Recorder {
             }
             r.kmod_in_use = in_use;
             r.kmod_min_in_use = r.kmod_min_in_use.min(in_use);
+        });
+    }
+
+    /// Ghost: an in-flight table memory-safety violation, and the step.
+    pub fn idem_unsafe(&self, me: TaskId, what: String) {
+        self.with(|r| {
+            r.idem_unsafe.push(what.clone());
+            r.events.push(Event {
+                task: me,
+                func: "idem-memory-safety",
+                what: format!("VIOLATION: {what}"),
+            });
         });
     }
 

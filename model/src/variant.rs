@@ -140,6 +140,23 @@ pub enum Origin {
     Kernel,
     /// A proposal that was not merged.
     Proposal,
+    /// A seeded bug the model must catch: not a kernel, never reported as one.
+    Mutant,
+}
+
+/// A seeded bug (a mutant): the one line of a kernel variant it changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Mutant {
+    /// `idempotent_complete()` uses `hlist_del()` (poisoning `pprev`) where
+    /// 2124d84db293 uses `hlist_del_init()`: an interrupted waiter then sees
+    /// its entry as still hashed and unlinks it a second time.
+    CompleterHlistDel,
+    /// The waiter's `ret` starts at 0 instead of `-EINTR`: an interrupted
+    /// waiter reports success for a load that has not finished.
+    RetStartsAtZero,
+    /// `free_module()` leaves out `wake_up_all(&module_wq)`: a name-check
+    /// waiter of a failed load sleeps on (a lost wake-up).
+    NoWakeOnFailedLoad,
 }
 
 /// One loader variant.
@@ -163,6 +180,8 @@ pub struct Variant {
     pub crypto: CryptoTest,
     /// The kmod budget of `request_module`.
     pub kmod: KmodBudget,
+    /// The seeded bug of a mutant (`None` for kernels and proposals).
+    pub mutant: Option<Mutant>,
 }
 
 const BASE: Variant = Variant {
@@ -176,7 +195,56 @@ const BASE: Variant = Variant {
     crypto: CryptoTest::WaitForTest,
     // Every loader variant here is v6.4 or later, which has the semaphore.
     kmod: KmodBudget::Semaphore,
+    mutant: None,
 };
+
+/// The seeded-bug variants, each with the scenarios it is meant to be caught
+/// on. Kept out of [`catalogue`] so no report mistakes one for a kernel.
+pub fn mutants() -> &'static [(Variant, &'static [&'static str])] {
+    const N: Variant = Variant {
+        id: "",
+        kernel: "",
+        summary: "",
+        origin: Origin::Mutant,
+        finit: FinitDedup::Idempotent,
+        idem_wait: IdemWait::Interruptible,
+        ..BASE
+    };
+    const ALL: &[(Variant, &[&str])] = &[
+        (
+            Variant {
+                id: "mutant-hlist-del",
+                kernel: "mutant of 2124d84db293",
+                summary: "idempotent_complete() uses hlist_del, not hlist_del_init",
+                mutant: Some(Mutant::CompleterHlistDel),
+                ..N
+            },
+            &["interrupted-waiter"],
+        ),
+        (
+            Variant {
+                id: "mutant-ret-zero",
+                kernel: "mutant of 2124d84db293",
+                summary: "the waiter's ret starts at 0, not -EINTR",
+                mutant: Some(Mutant::RetStartsAtZero),
+                ..N
+            },
+            &["interrupted-waiter"],
+        ),
+        (
+            Variant {
+                id: "mutant-lost-wakeup",
+                kernel: "mutant of v6.4",
+                summary: "free_module() does not wake module_wq after a failed load",
+                origin: Origin::Mutant,
+                mutant: Some(Mutant::NoWakeOnFailedLoad),
+                ..BASE
+            },
+            &["failing-init"],
+        ),
+    ];
+    ALL
+}
 
 /// Every built-in variant, in history order.
 pub fn catalogue() -> &'static [Variant] {
@@ -251,6 +319,24 @@ pub fn matrix_columns() -> Vec<Variant> {
             v.push(b);
         }
     }
+    v.extend(mutants().iter().map(|(m, _)| *m));
+    v
+}
+
+/// The variants the catalogue checks `scenario` under: every loader, or for
+/// a scenario about the budget the current loader with each budget; plus
+/// the mutants meant to be caught on it.
+pub fn columns_for(scenario: &crate::scenario::Scenario) -> Vec<Variant> {
+    let mut v = if scenario.about_the_budget() {
+        budget_columns()
+    } else {
+        catalogue().to_vec()
+    };
+    for (m, on) in mutants() {
+        if on.contains(&scenario.name.as_str()) {
+            v.push(*m);
+        }
+    }
     v
 }
 
@@ -269,7 +355,11 @@ pub fn budget_columns() -> Vec<Variant> {
 /// for that loader with another kmod budget (`idempotent+kmod-2008`).
 pub fn by_id(id: &str) -> Option<Variant> {
     match id.split_once('+') {
-        None => catalogue().iter().copied().find(|v| v.id == id),
+        None => catalogue()
+            .iter()
+            .copied()
+            .chain(mutants().iter().map(|(m, _)| *m))
+            .find(|v| v.id == id),
         Some((loader, budget)) => {
             let base = catalogue().iter().copied().find(|v| v.id == loader)?;
             Some(base.with_budget(KmodBudget::by_id(budget)?))

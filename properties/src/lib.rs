@@ -278,6 +278,19 @@ fn bounded_helpers(o: &Outcome, s: &Scenario, _: &Variant) -> Check {
     }
 }
 
+fn idem_memory_safety(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
+    let r = &o.record;
+    if let Some(first) = r.idem_unsafe.first() {
+        return Check::Violated(first.clone());
+    }
+    Check::Ok {
+        witness: r
+            .finits
+            .iter()
+            .any(|c| c.role == FinitRole::IdemWaiter && c.signalled),
+    }
+}
+
 /// Every property, in report order.
 pub fn catalogue() -> &'static [Property] {
     const ALL: &[Property] = &[
@@ -329,6 +342,13 @@ pub fn catalogue() -> &'static [Property] {
             rationale: "the load a user asked for happened (kernel-semantics §4.1: \"X goes LIVE\")",
             witness: "an execution in which every task exited",
             check: ends_live,
+        },
+        Property {
+            id: "idem-memory-safety",
+            statement: "no completion, store or unlink touches an in-flight entry whose owner has returned, and no entry is unlinked twice",
+            rationale: "struct idempotent lives on its owner's stack; 2124d84db293 made waiters interruptible, so a waiter can leave while the completer still walks the chain (hlist_del_init, the -EINTR default, the unlink under idem_lock)",
+            witness: "an in-flight waiter was signalled",
+            check: idem_memory_safety,
         },
         Property {
             id: "budget-respected",

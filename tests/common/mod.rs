@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 /// Check the (variant, scenario) pairs with the default options (loom,
 /// unbounded), in parallel; results in the order asked.
+#[allow(dead_code)] // not every test binary uses it
 pub fn check_cells(pairs: &[(&str, &str)]) -> Vec<CellResult> {
     let opts = CheckOptions::default();
     let queue = Arc::new(Mutex::new(

@@ -12,7 +12,7 @@ use super::Kernel;
 use crate::errno::{Ret, EDEADLK, EINTR};
 use crate::primitives::{Completion, WaitMode, Woken};
 use crate::trace::{FinitRole, Recorder, TaskId, WaitFor};
-use crate::variant::{IdemWait, RecursionPolicy};
+use crate::variant::{IdemWait, Mutant, RecursionPolicy};
 use std::sync::{Arc, Mutex as StdMutex};
 
 /// State of `struct hlist_node entry`.
@@ -44,6 +44,11 @@ pub struct Idempotent {
     pub ret: StdMutex<Ret>,
     /// `entry`.
     pub link: StdMutex<Link>,
+    /// Ghost: the owner's `idempotent_init_module()` frame has returned, so
+    /// this memory is gone (`idem-memory-safety`). Set by the owner; read by
+    /// the completer under `idem_lock`, which the owner's last touch of the
+    /// entry (its own unlink, or the completion it waited for) orders.
+    pub returned: std::sync::atomic::AtomicBool,
 }
 
 impl Idempotent {
@@ -104,12 +109,20 @@ pub fn idempotent_complete(k: &Kernel, me: TaskId, u: &Arc<Idempotent>, ret: Ret
     let mut h = k.idem_lock.lock();
     let (mine, rest): (Vec<_>, Vec<_>) = h.chain.drain(..).partition(|e| e.cookie == u.cookie);
     h.chain = rest;
-    let unlinked = match k.variant.idem_wait {
-        IdemWait::Interruptible => Link::Unhashed,
-        IdemWait::Uninterruptible | IdemWait::TimeoutWarn => Link::Poisoned,
+    let unlinked = match (k.variant.idem_wait, k.variant.mutant) {
+        (_, Some(Mutant::CompleterHlistDel)) => Link::Poisoned,
+        (IdemWait::Interruptible, _) => Link::Unhashed,
+        (IdemWait::Uninterruptible | IdemWait::TimeoutWarn, _) => Link::Poisoned,
     };
     let mut woken = Vec::new();
     for pos in &mine {
+        if pos.returned.load(std::sync::atomic::Ordering::SeqCst) {
+            let owner = k.name(pos.owner);
+            k.rec.idem_unsafe(
+                me,
+                format!("idempotent_complete writes ret into {owner}'s entry after {owner} returned: its stack frame is gone"),
+            );
+        }
         pos.set_link(unlinked);
         pos.set_ret(ret);
         if pos.owner != me {
@@ -200,10 +213,20 @@ pub fn idempotent_wait_for_completion(
         IdemWait::Interruptible => {
             // 2124d84db293
             if u.complete.wait(k, me, WaitMode::Interruptible, None, &why) == Woken::Signal {
+                // if (!hlist_unhashed(&u->entry)) hlist_del(&u->entry); under
+                // idem_lock. A poisoned entry looks hashed: hlist_del() would
+                // write through LIST_POISON2.
                 let mut h = k.idem_lock.lock();
-                if u.link() != Link::Unhashed {
-                    u.set_link(Link::Poisoned);
-                    h.chain.retain(|e| !Arc::ptr_eq(e, u));
+                match u.link() {
+                    Link::Unhashed => {}
+                    Link::Linked => {
+                        u.set_link(Link::Poisoned);
+                        h.chain.retain(|e| !Arc::ptr_eq(e, u));
+                    }
+                    Link::Poisoned => k.rec.idem_unsafe(
+                        me,
+                        format!("hlist_del on {}'s own entry, which idempotent_complete already unlinked with hlist_del (pprev = LIST_POISON2): unlinked twice", k.name(me)),
+                    ),
                 }
                 drop(h);
                 k.rec.event(
@@ -229,9 +252,10 @@ pub fn idempotent_wait_for_completion(
 /// `idempotent_init_module(f, uargs, flags)`: the winner loads and completes;
 /// everyone else waits.
 pub fn idempotent_init_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> (Ret, FinitRole) {
-    let initial = match k.variant.idem_wait {
-        IdemWait::Interruptible => -EINTR,
-        IdemWait::Uninterruptible | IdemWait::TimeoutWarn => 0,
+    let initial = match (k.variant.idem_wait, k.variant.mutant) {
+        (_, Some(Mutant::RetStartsAtZero)) => 0,
+        (IdemWait::Interruptible, _) => -EINTR,
+        (IdemWait::Uninterruptible | IdemWait::TimeoutWarn, _) => 0,
     };
     let u = Arc::new(Idempotent {
         cookie: k.scenario.file_index(file),
@@ -240,12 +264,16 @@ pub fn idempotent_init_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> (Ret, 
         complete: Completion::new(format!("the idempotent completion of {file}")),
         ret: StdMutex::new(initial),
         link: StdMutex::new(Link::Unhashed),
+        returned: std::sync::atomic::AtomicBool::new(false),
     });
-    match idempotent(k, me, &u) {
+    let r = match idempotent(k, me, &u) {
         None => {
             let (ret, role) = super::main::init_module_from_file(k, me, file);
             (idempotent_complete(k, me, &u, ret), role)
         }
         Some(owner) => idempotent_wait_for_completion(k, me, &u, owner),
-    }
+    };
+    // The frame holding `struct idempotent idem` is gone.
+    u.returned.store(true, std::sync::atomic::Ordering::SeqCst);
+    r
 }

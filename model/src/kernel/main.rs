@@ -63,15 +63,19 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Ret {
     // module_mutex (the winner's init succeeded; the name check saw LIVE), the
     // module is LIVE now too: nothing in the model takes a module out of LIVE.
     //
-    // An in-flight waiter's result comes through its completion, which the
-    // winner's idempotent_complete() fires after do_init_module() has stored
-    // LIVE: the engines order that store before this point, so the ghost copy
-    // of the module list is read here without a lock op.
+    // An in-flight waiter that no signal can reach gets its result through
+    // its completion, which the winner's idempotent_complete() fires after
+    // do_init_module() has stored LIVE: the engines order that store before
+    // this point, so the ghost copy of the module list is read here without a
+    // lock op. A waiter a signal can reach may return without the completion
+    // (that is where a wrong result hides: the ret-starts-at-0 mutant), so it
+    // reads the list under module_mutex, as an engine operation; a plain read
+    // there would let loom prune the very order that shows the bug.
     let decided_live =
         (role == FinitRole::Winner && ret == 0) || (role == FinitRole::NameCheck && ret == -EEXIST);
     let state = if decided_live {
         Some(ModState::Live)
-    } else if role == FinitRole::IdemWaiter {
+    } else if role == FinitRole::IdemWaiter && !k.signals_possible(me) {
         k.rec.with(|r| r.modules.get(&name).copied())
     } else if ret == 0 || ret == -EEXIST {
         let list = k.module_mutex.lock();
@@ -234,12 +238,20 @@ pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
         list.retain(|m| &m.name != name);
         k.ghost_module(name, None);
         drop(list);
-        k.rec.event(
-            me,
-            "free_module",
-            format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)"),
-        );
-        k.module_wq.wake_up_all_if_active();
+        if k.variant.mutant == Some(crate::variant::Mutant::NoWakeOnFailedLoad) {
+            k.rec.event(
+                me,
+                "free_module",
+                format!("{name}: UNFORMED, unlinked; module_wq not woken (mutant)"),
+            );
+        } else {
+            k.rec.event(
+                me,
+                "free_module",
+                format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)"),
+            );
+            k.module_wq.wake_up_all_if_active();
+        }
         ret
     }
 }
