@@ -456,11 +456,11 @@ fn run_engine(
     let bounded_by = if !explorer || stopped.is_some() {
         None
     } else if opts.max_executions.is_some_and(|m| n >= m) {
-        Some(format!("--max-executions {n}"))
+        Some(format!("{n} executions per cell"))
     } else {
         opts.time_limit
             .filter(|t| start.elapsed() >= *t)
-            .map(|t| format!("--time-limit {} s", t.as_secs()))
+            .map(|t| format!("{} s per cell", t.as_secs()))
     };
     RunOut {
         engine,
