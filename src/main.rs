@@ -127,7 +127,7 @@ fn main() -> ExitCode {
                 } else {
                     &new
                 };
-                eprintln!("kmodcheck: unknown variant; variant={bad} (see `kmodcheck list`)");
+                eprintln!("kmodcheck: {}", unknown_variant(bad));
                 return ExitCode::from(2);
             };
             opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
@@ -162,7 +162,7 @@ fn main() -> ExitCode {
             max_executions,
         } => {
             let Some(v) = variant::by_id(&vid) else {
-                eprintln!("kmodcheck: unknown variant; variant={vid} (see `kmodcheck list`)");
+                eprintln!("kmodcheck: {}", unknown_variant(&vid));
                 return ExitCode::from(2);
             };
             let Some(s) = scenario::by_name(&sname) else {
@@ -254,6 +254,17 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+    }
+}
+
+/// Why `id` names no variant: the loader, or the budget after `+`.
+fn unknown_variant(id: &str) -> String {
+    match id.split_once('+') {
+        Some((loader, budget)) if variant::by_id(loader).is_some() => format!(
+            "unknown kmod budget; variant={id}, budget={budget}, expected=kmod-2008|kmod-throttle|kmod-throttle-timeout|kmod-semaphore"
+        ),
+        Some((loader, _)) => format!("unknown loader; variant={id}, loader={loader} (see `kmodcheck list`)"),
+        None => format!("unknown variant; variant={id} (see `kmodcheck list`)"),
     }
 }
 
