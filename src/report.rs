@@ -37,6 +37,21 @@ pub fn column_key(v: &Variant) -> String {
     }
 }
 
+/// What a column is: the loader's kernel, and the budget when it is not the
+/// loader's own (`LOADER+BUDGET`).
+fn column_kernel(v: &Variant) -> String {
+    if v.id.contains('+') {
+        format!(
+            "{}, with the {} budget: {}",
+            v.kernel,
+            v.kmod.id(),
+            v.kmod.kernel()
+        )
+    } else {
+        v.kernel.to_string()
+    }
+}
+
 /// Short text of a verdict for a matrix cell.
 pub fn cell_text(v: &Verdict) -> &'static str {
     match v {
@@ -73,15 +88,7 @@ pub fn matrix(variants: &[Variant], scenarios: &[Scenario], cells: &[CellResult]
     }
     out.push('\n');
     for v in variants {
-        let kernel = match v.id.split_once('+') {
-            Some((_, _)) => format!(
-                "{}, with the {} budget: {}",
-                v.kernel,
-                v.kmod.id(),
-                v.kmod.kernel()
-            ),
-            None => v.kernel.to_string(),
-        };
+        let kernel = column_kernel(v);
         let _ = writeln!(
             out,
             "  {:<7} = {:<25} {}",
@@ -278,15 +285,7 @@ pub fn matrix_markdown(
     }
     out.push_str("\n## Columns\n\n");
     for v in variants {
-        let kernel = match v.id.split_once('+') {
-            Some(_) => format!(
-                "{}, with the {} budget: {}",
-                v.kernel,
-                v.kmod.id(),
-                v.kmod.kernel()
-            ),
-            None => v.kernel.to_string(),
-        };
+        let kernel = column_kernel(v);
         let _ = writeln!(
             out,
             "- **{}** `{}`: {} — {}",
@@ -297,16 +296,8 @@ pub fn matrix_markdown(
         );
     }
     out.push_str("\n## Inconclusive cells, and why\n\n");
-    for c in cells {
-        for p in &c.properties {
-            if let Verdict::Inconclusive { reason } = &p.verdict {
-                let _ = writeln!(
-                    out,
-                    "- {} × {} × {}: {reason}",
-                    c.variant, c.scenario, p.property
-                );
-            }
-        }
+    for l in inconclusive_summary(cells).lines() {
+        let _ = writeln!(out, "- {l}");
     }
     out
 }

@@ -72,6 +72,34 @@ fn wait_for_slot(k: &Kernel, me: TaskId, mode: WaitMode, timeout: Option<&'stati
     )
 }
 
+/// The throttle's first warning: no slot free, the caller will wait.
+fn throttling(k: &Kernel, me: TaskId, alias: &str) {
+    k.rec.printk(
+        me,
+        "request_module",
+        format!(
+            "request_module: kmod_concurrent_max (0) close to 0 (max_modprobes: {}), for module {alias}, throttling...",
+            k.scenario.kmod_limit
+        ),
+    );
+}
+
+/// The bounded wait for a slot ran out (throttle-timeout, semaphore):
+/// warn and return `-ETIME`.
+fn kmod_busy(k: &Kernel, me: TaskId, alias: &str) -> Ret {
+    k.rec.printk(
+        me,
+        "request_module",
+        format!(
+            "request_module: modprobe {alias} cannot be processed, kmod busy with {} threads for more than 5 seconds now",
+            k.scenario.kmod_limit
+        ),
+    );
+    k.rec
+        .event(me, "request_module", format!("{alias}: returns -ETIME"));
+    -ETIME
+}
+
 /// `__request_module(wait = true, "%s", alias)`: take a slot of the budget,
 /// run modprobe as a usermode helper and wait for it (killable), give the
 /// slot back.
@@ -119,11 +147,7 @@ pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
         }
         KmodBudget::Throttle => {
             if !try_take_slot(k, me) {
-                k.rec.printk(
-                    me,
-                    "request_module",
-                    format!("request_module: kmod_concurrent_max (0) close to 0 (max_modprobes: {limit}), for module {alias}, throttling..."),
-                );
+                throttling(k, me, alias);
                 // wait_event_interruptible(): its result is not looked at. A
                 // signal ends the wait without a slot, and the caller goes on
                 // to run the helper and to give back a slot it never took.
@@ -138,22 +162,11 @@ pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
         }
         KmodBudget::ThrottleTimeout => {
             if !try_take_slot(k, me) {
-                k.rec.printk(
-                    me,
-                    "request_module",
-                    format!("request_module: kmod_concurrent_max (0) close to 0 (max_modprobes: {limit}), for module {alias}, throttling..."),
-                );
+                throttling(k, me, alias);
                 match wait_for_slot(k, me, WaitMode::Killable, Some("5 s")) {
                     Woken::Condition => {}
                     Woken::Timeout => {
-                        k.rec.printk(
-                            me,
-                            "request_module",
-                            format!("request_module: modprobe {alias} cannot be processed, kmod busy with {limit} threads for more than 5 seconds now"),
-                        );
-                        k.rec
-                            .event(me, "request_module", format!("{alias}: returns -ETIME"));
-                        return -ETIME;
+                        return kmod_busy(k, me, alias);
                     }
                     Woken::Signal => {
                         k.rec.printk(
@@ -179,14 +192,7 @@ pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
             if !try_take_slot(k, me)
                 && wait_for_slot(k, me, WaitMode::Uninterruptible, Some("5 s")) == Woken::Timeout
             {
-                k.rec.printk(
-                    me,
-                    "request_module",
-                    format!("request_module: modprobe {alias} cannot be processed, kmod busy with {limit} threads for more than 5 seconds now"),
-                );
-                k.rec
-                    .event(me, "request_module", format!("{alias}: returns -ETIME"));
-                return -ETIME;
+                return kmod_busy(k, me, alias);
             }
         }
     }
