@@ -16,7 +16,9 @@ pub fn column_key(v: &Variant) -> String {
         "idempotent-interruptible" => "N".into(),
         "crypto-async-test" => "C".into(),
         "recursion-aware" => "R".into(),
+        "heap-idempotent" => "H".into(),
         "mutant-hlist-del" => "M:del".into(),
+        "mutant-unlocked-unlink" => "M:unl".into(),
         "mutant-ret-zero" => "M:ret0".into(),
         "mutant-lost-wakeup" => "M:wake".into(),
         other => match other.split_once('+') {

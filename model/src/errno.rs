@@ -15,6 +15,8 @@ pub const EPERM: Ret = 1;
 pub const ENOENT: Ret = 2;
 /// Interrupted system call: an interrupted idempotent waiter (2124d84db293).
 pub const EINTR: Ret = 4;
+/// Operation would block (`EAGAIN`): `delete_module` of a module others use.
+pub const EWOULDBLOCK: Ret = 11;
 /// Out of memory: the 2008 `request_module` "runaway loop" return.
 pub const ENOMEM: Ret = 12;
 /// Device or resource busy: the name check when the old module did not go LIVE.
@@ -41,6 +43,7 @@ const NAMES: &[(Ret, &str)] = &[
     (ENOENT, "ENOENT"),
     (EINTR, "EINTR"),
     (ENOEXEC, "ENOEXEC"),
+    (EWOULDBLOCK, "EWOULDBLOCK"),
     (ENOMEM, "ENOMEM"),
     (ENODEV, "ENODEV"),
     (EBUSY, "EBUSY"),

@@ -29,6 +29,11 @@ pub enum InitStep {
     },
     /// Return this errno (positive number, e.g. `ENODEV`'s value) from init.
     Fail(i32),
+    /// Oops in init (a NULL dereference, say): `die()` -> `make_task_dead(SIGSEGV)`.
+    /// The loading task exits inside `do_one_initcall()` and returns from
+    /// nothing: the module stays COMING, and whatever the task's stack held
+    /// (its `struct idempotent`, under the stack variants) is gone.
+    Oops,
 }
 
 /// A module file.
@@ -71,6 +76,11 @@ pub enum Actor {
         /// Ask again after each return; needs the scenario's `helper_bound`.
         repeat: bool,
     },
+    /// `rmmod -f NAME` (`delete_module(NAME, O_NONBLOCK | O_TRUNC)`), run by
+    /// the administrator once a task has died in a module's init (an oops):
+    /// it waits for that, then makes one attempt. If no task dies, it does
+    /// nothing.
+    ForceUnload(String),
     /// Sends one signal, at any moment after its target exists.
     Signal {
         /// The target task.
@@ -168,13 +178,13 @@ impl Scenario {
                     InitStep::RegisterAlg { test_requests, .. } => {
                         n += 2 + helpers(sc, test_requests, stack)
                     }
-                    InitStep::Fail(_) => {}
+                    InitStep::Fail(_) | InitStep::Oops => {}
                 }
             }
             stack.pop();
             n
         }
-        let mut n = 1 + self.actors.len() + usize::from(self.timer);
+        let mut n = 0;
         for a in &self.actors {
             match a {
                 Actor::Modprobe(target) => n += helpers(self, target, &mut Vec::new()),
@@ -192,10 +202,20 @@ impl Scenario {
                         chain
                     };
                 }
-                Actor::Signal { .. } => {}
+                Actor::Signal { .. } | Actor::ForceUnload(_) => {}
             }
         }
-        n
+        // The model starts no helper past the scenario's bound, so with no
+        // kthread in play (only helpers are started), the bound caps them.
+        let kthreads = self.modules.iter().any(|m| {
+            m.init
+                .iter()
+                .any(|s| matches!(s, InitStep::RegisterAlg { .. }))
+        });
+        if let (Some(bound), false) = (self.helper_bound, kthreads) {
+            n = n.min(bound);
+        }
+        1 + self.actors.len() + usize::from(self.timer) + n
     }
 }
 
@@ -242,6 +262,101 @@ fn recursive(name: &str, summary: &str, signal: Option<SignalTarget>, props: &[&
         helper_bound: None,
         exec_requests: None,
         expect_live: strings(&["aes-arm-bs"]),
+        properties: strings(props),
+    }
+}
+
+/// §4.8: whichever of two loads of x.ko wins dies in x's init. `extra` is
+/// the actor that should free the other one: `rmmod -f` (the heap proposal's
+/// way out), or SIGKILL (with a twin aimed at the other modprobe, since
+/// either may be the one left waiting).
+fn winner_dies(name: &str, summary: &str, extra: Actor, props: &[&str]) -> Scenario {
+    let mut actors = vec![Actor::Modprobe("x".into()), Actor::Modprobe("x".into())];
+    if let Actor::Signal { fatal, .. } = &extra {
+        actors.push(Actor::Signal {
+            target: SignalTarget::Actor(1),
+            fatal: *fatal,
+        });
+    }
+    actors.push(extra);
+    Scenario {
+        name: name.into(),
+        summary: summary.into(),
+        reference:
+            "kernel-semantics.md §4.8; 9b9879fc0327; julian-lagattuta's force-unload series (2025)"
+                .into(),
+        modules: vec![module("x", &[], &[], vec![InitStep::Oops])],
+        actors,
+        timer: false,
+        kmod_limit: 50,
+        helper_bound: None,
+        exec_requests: None,
+        expect_live: vec![],
+        properties: strings(props),
+    }
+}
+
+/// §4.7: m0's init requests m1, whose init requests m2, with one kmod slot.
+/// With `signal`, a handled signal reaches the helper loading m1 at any
+/// moment: under the first throttle (6d7964a722af) it breaks the wait for a
+/// slot, whose result is ignored, and the helper's request runs without one.
+fn deep_recursion(signal: Option<SignalTarget>) -> Scenario {
+    let mut actors = vec![Actor::Modprobe("m0".into())];
+    // With the signal actor, a second helper would be a sixth thread, past
+    // loom's five: the helper bound is 1 there, so a request that gets past
+    // the one slot is cut where its helper would start (after the slot
+    // accounting this scenario is about).
+    let (name, summary, bound, props): (_, _, _, &[&str]) = match &signal {
+        None => (
+            "deep-recursion",
+            "m0's init requests m1, whose init requests m2: a chain of nested requests longer than the 1 kmod slot",
+            2,
+            &["no-deadlock", "budget-respected", "bounded-helpers", "ends-live"],
+        ),
+        Some(_) => (
+            "deep-recursion+signal-nested",
+            "as deep-recursion, and a handled signal reaches the helper loading m1 (which waits for the kmod slot) at any moment",
+            1,
+            &["no-deadlock", "budget-respected"],
+        ),
+    };
+    if let Some(target) = signal {
+        actors.push(Actor::Signal {
+            target,
+            fatal: false,
+        });
+    }
+    Scenario {
+        name: name.into(),
+        summary: summary.into(),
+        reference: "kernel-semantics.md §4.7; 6d7964a722af and its follow-up".into(),
+        modules: vec![
+            module(
+                "m0",
+                &[],
+                &[],
+                vec![InitStep::RequestModule {
+                    alias: "m1".into(),
+                    required: false,
+                }],
+            ),
+            module(
+                "m1",
+                &[],
+                &[],
+                vec![InitStep::RequestModule {
+                    alias: "m2".into(),
+                    required: false,
+                }],
+            ),
+            module("m2", &[], &[], vec![]),
+        ],
+        actors,
+        timer: true,
+        kmod_limit: 1,
+        helper_bound: Some(bound),
+        exec_requests: None,
+        expect_live: strings(&["m0", "m1"]),
         properties: strings(props),
     }
 }
@@ -369,6 +484,21 @@ pub fn catalogue() -> Vec<Scenario> {
                 "idem-memory-safety",
             ]),
         },
+        winner_dies(
+            "winner-dies",
+            "2 modprobe runs of one file whose init oopses; the administrator then runs rmmod -f",
+            Actor::ForceUnload("x".into()),
+            &["no-deadlock", "consistent-result", "idem-memory-safety"],
+        ),
+        winner_dies(
+            "winner-dies+kill-waiter",
+            "2 modprobe runs of one file whose init oopses; SIGKILL goes to each of them at any moment",
+            Actor::Signal {
+                target: SignalTarget::Actor(0),
+                fatal: true,
+            },
+            &["terminates-when-killed", "consistent-result", "idem-memory-safety"],
+        ),
         Scenario {
             name: "same-name-different-files".into(),
             summary: "modprobe x-a and modprobe x-b together: two files whose modules are both named x".into(),
@@ -435,29 +565,8 @@ pub fn catalogue() -> Vec<Scenario> {
             expect_live: vec![],
             properties: strings(&["no-deadlock", "budget-respected", "bounded-helpers"]),
         },
-        Scenario {
-            name: "deep-recursion".into(),
-            summary: "m0's init requests m1, whose init requests m2: a chain of nested requests longer than the 1 kmod slot".into(),
-            reference: "kernel-semantics.md §4.7".into(),
-            modules: vec![
-                module("m0", &[], &[], vec![InitStep::RequestModule {
-                    alias: "m1".into(),
-                    required: false,
-                }]),
-                module("m1", &[], &[], vec![InitStep::RequestModule {
-                    alias: "m2".into(),
-                    required: false,
-                }]),
-                module("m2", &[], &[], vec![]),
-            ],
-            actors: vec![Actor::Modprobe("m0".into())],
-            timer: true,
-            kmod_limit: 1,
-            helper_bound: Some(2),
-            exec_requests: None,
-            expect_live: strings(&["m0", "m1"]),
-            properties: strings(&["no-deadlock", "budget-respected", "bounded-helpers", "ends-live"]),
-        },
+        deep_recursion(None),
+        deep_recursion(Some(SignalTarget::HelperFor("m1".into()))),
     ]
 }
 

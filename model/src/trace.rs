@@ -132,6 +132,8 @@ pub struct ModprobeRun {
     pub ret: Option<Ret>,
     /// Killed by a fatal signal before finishing its work.
     pub killed: bool,
+    /// Died of an oops in a module's init (its `finit_module` never returned).
+    pub oops: bool,
     /// Started by the scenario (not a usermode helper).
     pub actor: bool,
 }
@@ -188,6 +190,11 @@ pub struct Record {
     /// A helper the scenario's bound did not allow: the runaway, with the
     /// event index where each helper started.
     pub runaway: Option<Vec<usize>>,
+    /// Tasks that died in a module's init (an oops).
+    pub died: Vec<TaskId>,
+    /// A `struct idempotent` stayed linked in `idem_hash` after its owner's
+    /// task died: the state `idem-memory-safety` is about in `winner-dies`.
+    pub idem_outlived: bool,
     /// Every task exited and the reaper saw it.
     pub completed: bool,
 }

@@ -59,6 +59,24 @@ pub enum RecursionPolicy {
     AncestryCheck,
 }
 
+/// Where `struct idempotent` lives, and what a forced unload does with a
+/// module whose init crashed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum IdemStorage {
+    /// 9b9879fc0327: on the stack of `idempotent_init_module()`. If the
+    /// winner's task dies in init (an oops), its entry stays linked in
+    /// `idem_hash`, pointing into a dead stack, and nothing ever completes
+    /// it. `delete_module()` refuses a module that is not LIVE (`-EBUSY`).
+    Stack,
+    /// julian-lagattuta's 2025 series "module: enable force unloading of
+    /// modules that have crashed during init" (not merged): the entry is
+    /// `kmalloc`ed and stored in `mod->idempotent`; each owner `kfree`s its
+    /// own after use. `delete_module(O_TRUNC)` of a COMING module whose init
+    /// task is gone unloads it and calls `idempotent_complete(mod->idempotent,
+    /// -EBUSY)`, so the waiters return `-EBUSY`.
+    HeapForceUnload,
+}
+
 /// Whether `crypto_register_alg` waits for the algorithm's self-test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum CryptoTest {
@@ -154,6 +172,10 @@ pub enum Mutant {
     /// The waiter's `ret` starts at 0 instead of `-EINTR`: an interrupted
     /// waiter reports success for a load that has not finished.
     RetStartsAtZero,
+    /// An interrupted waiter tests and unlinks its own entry without
+    /// `idem_lock`: the completer can unlink it in between, and the
+    /// waiter's `hlist_del()` then writes through a NULL `pprev`.
+    SelfUnlinkUnlocked,
     /// `free_module()` leaves out `wake_up_all(&module_wq)`: a name-check
     /// waiter of a failed load sleeps on (a lost wake-up).
     NoWakeOnFailedLoad,
@@ -176,6 +198,8 @@ pub struct Variant {
     pub idem_wait: IdemWait,
     /// Recursion detection (proposals only).
     pub recursion: RecursionPolicy,
+    /// Where the in-flight entry lives (ignored without an in-flight table).
+    pub idem_storage: IdemStorage,
     /// Crypto registration and its self-test.
     pub crypto: CryptoTest,
     /// The kmod budget of `request_module`.
@@ -192,6 +216,7 @@ const BASE: Variant = Variant {
     finit: FinitDedup::NameCheckOnly,
     idem_wait: IdemWait::Uninterruptible,
     recursion: RecursionPolicy::Blind,
+    idem_storage: IdemStorage::Stack,
     crypto: CryptoTest::WaitForTest,
     // Every loader variant here is v6.4 or later, which has the semaphore.
     kmod: KmodBudget::Semaphore,
@@ -227,6 +252,16 @@ pub fn mutants() -> &'static [(Variant, &'static [&'static str])] {
                 kernel: "mutant of 2124d84db293",
                 summary: "the waiter's ret starts at 0, not -EINTR",
                 mutant: Some(Mutant::RetStartsAtZero),
+                ..N
+            },
+            &["interrupted-waiter"],
+        ),
+        (
+            Variant {
+                id: "mutant-unlocked-unlink",
+                kernel: "mutant of 2124d84db293",
+                summary: "an interrupted waiter unlinks its own entry without idem_lock",
+                mutant: Some(Mutant::SelfUnlinkUnlocked),
                 ..N
             },
             &["interrupted-waiter"],
@@ -302,6 +337,16 @@ pub fn catalogue() -> &'static [Variant] {
             finit: FinitDedup::Idempotent,
             idem_wait: IdemWait::Interruptible,
             recursion: RecursionPolicy::AncestryCheck,
+            ..BASE
+        },
+        Variant {
+            id: "heap-idempotent",
+            kernel: "proposal on 2124d84db293 (julian-lagattuta, Sep 2025, not merged)",
+            summary: "struct idempotent on the heap; rmmod -f of a module whose init crashed completes its waiters with -EBUSY",
+            origin: Origin::Proposal,
+            finit: FinitDedup::Idempotent,
+            idem_wait: IdemWait::Interruptible,
+            idem_storage: IdemStorage::HeapForceUnload,
             ..BASE
         },
     ];

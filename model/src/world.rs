@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// Run the scenario once under the current engine, recording into `rec`.
 ///
 /// The calling (main) thread plays `init`: it starts the modprobe actors,
-/// then the signal actors (the timer actor starts with the first timed
+/// then the signal actors and the `rmmod -f` actor (the timer actor starts with the first timed
 /// wait), and joins every kernel task
 /// (actors, usermode helpers, kthreads). If they never exit, every thread
 /// ends up blocked and the engine reports a deadlock; the driver reads the
@@ -110,6 +110,36 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                     );
                     if let Some(t) = resolve() {
                         send_sig(k, me, t, fatal);
+                    }
+                },
+            );
+        }
+    }
+    for actor in &scenario.actors {
+        if let Actor::ForceUnload(module) = actor {
+            let module = module.clone();
+            k.spawn_task(
+                TaskKind::Environment,
+                format!("rmmod -f {module} (once a task has died in init)"),
+                Vec::new(),
+                None,
+                move |k, me| {
+                    // Published by Kernel::task_died before its wake-up of env_wq.
+                    let oops = || k.rec.with(|r| !r.died.is_empty());
+                    sleep_until(
+                        k,
+                        me,
+                        &k.env_wq.clone(),
+                        WaitMode::Uninterruptible,
+                        None,
+                        &|| WaitFor {
+                            what: "an oops in some module's init".into(),
+                            on: vec![],
+                        },
+                        Cond::Unlocked(&mut || oops() || k.is_finished()),
+                    );
+                    if oops() {
+                        crate::kernel::module::delete_module(k, me, &module);
                     }
                 },
             );

@@ -147,7 +147,28 @@ fn consistent_result(o: &Outcome, s: &Scenario, _: &Variant) -> Check {
         let Some(w) = collided_with(r, s, c) else {
             continue;
         };
-        let (Some(wr), Some(cr)) = (w.ret, c.ret) else {
+        let Some(cr) = c.ret else {
+            continue;
+        };
+        let Some(wr) = w.ret else {
+            if !r.died.contains(&w.task) {
+                continue;
+            }
+            // The load died in init (an oops) and returns nothing. Only a
+            // forced unload can answer its waiters (-EBUSY: the heap
+            // proposal's idempotent_complete, or the name check once the
+            // module is GOING or gone), unless a signal interrupted them.
+            witness = true;
+            let interrupted = c.signalled && (cr == -EINTR || cr == -ERESTARTSYS);
+            if cr != -EBUSY && !interrupted {
+                return Check::Violated(format!(
+                    "{} returned {} for {} while {}'s concurrent load of it had died in init (an oops) and returned nothing",
+                    r.task_name(c.task),
+                    ret_name(cr),
+                    c.file,
+                    r.task_name(w.task)
+                ));
+            }
             continue;
         };
         witness = true;
@@ -195,7 +216,7 @@ fn dependents_load(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
     }
     let r = &o.record;
     let inits_ok = r.init_results.iter().all(|(_, ret)| *ret == 0);
-    if !inits_ok || r.signal_sent {
+    if !inits_ok || r.signal_sent || !r.died.is_empty() {
         return Check::Ok { witness: false };
     }
     for m in r.modprobes.iter().filter(|m| m.actor) {
@@ -284,10 +305,10 @@ fn idem_memory_safety(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
         return Check::Violated(first.clone());
     }
     Check::Ok {
-        witness: r
-            .finits
-            .iter()
-            .any(|c| c.role == FinitRole::IdemWaiter && c.signalled),
+        witness: r.idem_outlived
+            || r.finits
+                .iter()
+                .any(|c| c.role == FinitRole::IdemWaiter && c.signalled),
     }
 }
 
@@ -317,7 +338,7 @@ pub fn catalogue() -> &'static [Property] {
         },
         Property {
             id: "consistent-result",
-            statement: "a finit_module that overlaps another's load of the same file returns that load's result (or -EEXIST/-EBUSY from the name check, -EINTR if signalled, -EDEADLK for detected recursion)",
+            statement: "a finit_module that overlaps another's load of the same file returns that load's result (or -EEXIST/-EBUSY from the name check, -EINTR if signalled, -EDEADLK for detected recursion; -EBUSY if that load died in init)",
             rationale: "a waiter that reports failure while the module loads, or success while it fails, misleads modprobe and its dependents (ac2263b588df)",
             witness: "a finit_module ran into another task's load of the same module",
             check: consistent_result,
@@ -345,9 +366,9 @@ pub fn catalogue() -> &'static [Property] {
         },
         Property {
             id: "idem-memory-safety",
-            statement: "no completion, store or unlink touches an in-flight entry whose owner has returned, and no entry is unlinked twice",
-            rationale: "struct idempotent lives on its owner's stack; 2124d84db293 made waiters interruptible, so a waiter can leave while the completer still walks the chain (hlist_del_init, the -EINTR default, the unlink under idem_lock)",
-            witness: "an in-flight waiter was signalled",
+            statement: "no walk, completion, store or unlink touches an in-flight entry whose owner's frame is gone (returned, or died in init), and no entry is unlinked twice",
+            rationale: "struct idempotent lives on its owner's stack; 2124d84db293 made waiters interruptible, so a waiter can leave while the completer still walks the chain (hlist_del_init, the -EINTR default, the unlink under idem_lock); a winner that dies in init leaves its entry in idem_hash on a dead stack (kernel-semantics.md §4.8; the 2025 heap proposal)",
+            witness: "an in-flight waiter was signalled, or a winner died in init with its entry linked",
             check: idem_memory_safety,
         },
         Property {

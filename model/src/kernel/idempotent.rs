@@ -3,16 +3,17 @@
 //! `idempotent_init_module()` (`kernel/module/main.c`, added by 9b9879fc0327
 //! in v6.5; the wait changed in cb5b81bc9a44 and 2124d84db293, v6.11-rc3).
 //!
-//! Each `struct idempotent` lives on its caller's stack. Its hash link, `ret`
+//! Each `struct idempotent` lives on its caller's stack (the 2025 heap
+//! proposal `kmalloc`s it: [`IdemStorage`]). Its hash link, `ret`
 //! and completion are written by the completer under `idem_lock` and read by
 //! the owner without it; the model keeps them in `std` cells of an `Arc`
 //! (the "stack frame"), and the hash chain itself in the engine lock.
 
-use super::Kernel;
+use super::{Kernel, Oops};
 use crate::errno::{Ret, EDEADLK, EINTR};
 use crate::primitives::{Completion, WaitMode, Woken};
 use crate::trace::{FinitRole, Recorder, TaskId, WaitFor};
-use crate::variant::{IdemWait, Mutant, RecursionPolicy};
+use crate::variant::{IdemStorage, IdemWait, Mutant, RecursionPolicy};
 use std::sync::{Arc, Mutex as StdMutex};
 
 /// State of `struct hlist_node entry`.
@@ -42,8 +43,15 @@ pub struct Idempotent {
     /// engine operation (the completion, or the owner's own `idem_lock`
     /// section, after which the completer cannot reach the unlinked entry).
     pub ret: StdMutex<Ret>,
-    /// `entry`.
+    /// `entry`. Every kernel access is under `idem_lock`, which orders
+    /// them, so a plain cell does.
     pub link: StdMutex<Link>,
+    /// The link words as an engine object, so that each read or write of
+    /// them is a step the engines order: only for the self-unlink mutant,
+    /// which reads and then writes them without `idem_lock`. Elsewhere the
+    /// extra steps would only multiply the interleavings (measured: idempotent
+    /// × concurrent-same-file-3 went from 47,201 to 80,474 executions).
+    pub word: Option<crate::sync::Mutex<()>>,
     /// Ghost: the owner's `idempotent_init_module()` frame has returned, so
     /// this memory is gone (`idem-memory-safety`). Set by the owner; read by
     /// the completer under `idem_lock`, which the owner's last touch of the
@@ -53,9 +61,11 @@ pub struct Idempotent {
 
 impl Idempotent {
     fn link(&self) -> Link {
+        let _w = self.word.as_ref().map(crate::sync::Mutex::lock);
         *self.link.lock().unwrap_or_else(|e| e.into_inner())
     }
     fn set_link(&self, l: Link) {
+        let _w = self.word.as_ref().map(crate::sync::Mutex::lock);
         *self.link.lock().unwrap_or_else(|e| e.into_inner()) = l;
     }
     fn ret(&self) -> Ret {
@@ -79,11 +89,20 @@ pub struct IdemHash {
 /// the same cookie that was already there (`None`: we are the winner).
 pub fn idempotent(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) -> Option<TaskId> {
     let mut h = k.idem_lock.lock();
-    let existing = h
-        .chain
-        .iter()
-        .find(|e| e.cookie == u.cookie)
-        .map(|e| e.owner);
+    // hlist_for_each_entry(existing, head, entry): reads each entry up to
+    // the first with this cookie. (Entries of other files may share the
+    // bucket in the kernel or not; the model checks only this file's.)
+    let first = h.chain.iter().find(|e| e.cookie == u.cookie);
+    if let Some(e) = first {
+        if e.returned.load(std::sync::atomic::Ordering::SeqCst) {
+            let owner = k.name(e.owner);
+            k.rec.idem_unsafe(
+                me,
+                format!("idempotent() reads {owner}'s entry for {} in idem_hash, but {owner}'s frame is gone (its task died in init): a pointer into a dead stack", u.file),
+            );
+        }
+    }
+    let existing = first.map(|e| e.owner);
     u.set_link(Link::Linked);
     h.chain.insert(0, u.clone());
     drop(h);
@@ -106,8 +125,37 @@ pub fn idempotent(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) -> Option<TaskId>
 /// `u`'s cookie (`hlist_del`, or `hlist_del_init` since 2124d84db293), store
 /// `ret` in it and `complete()` it.
 pub fn idempotent_complete(k: &Kernel, me: TaskId, u: &Arc<Idempotent>, ret: Ret) -> Ret {
+    complete_cookie(k, me, u.cookie, &u.file, ret);
+    ret
+}
+
+/// The heap proposal's `idempotent_complete(mod->idempotent, -EBUSY)` in
+/// `delete_module()` for a module whose init task died: complete every
+/// entry of the file, then `kfree()` the dead loader's own entry (patch 4/6
+/// frees it at the end of `idempotent_complete()`).
+pub fn complete_crashed_load(k: &Kernel, me: TaskId, file: &str, loader: TaskId, ret: Ret) {
+    let mine = complete_cookie(k, me, k.scenario.file_index(file), file, ret);
+    if let Some(u) = mine.iter().find(|e| e.owner == loader) {
+        // Unlinked above, so nothing can reach it: a plain store.
+        u.returned.store(true, std::sync::atomic::Ordering::SeqCst);
+        k.rec.event(
+            me,
+            "idempotent_complete",
+            format!("kfree({}'s struct idempotent)", k.name(loader)),
+        );
+    }
+}
+
+/// The body of `idempotent_complete()`: returns the entries it unlinked.
+fn complete_cookie(
+    k: &Kernel,
+    me: TaskId,
+    cookie: usize,
+    file: &str,
+    ret: Ret,
+) -> Vec<Arc<Idempotent>> {
     let mut h = k.idem_lock.lock();
-    let (mine, rest): (Vec<_>, Vec<_>) = h.chain.drain(..).partition(|e| e.cookie == u.cookie);
+    let (mine, rest): (Vec<_>, Vec<_>) = h.chain.drain(..).partition(|e| e.cookie == cookie);
     h.chain = rest;
     let unlinked = match (k.variant.idem_wait, k.variant.mutant) {
         (_, Some(Mutant::CompleterHlistDel)) => Link::Poisoned,
@@ -125,7 +173,8 @@ pub fn idempotent_complete(k: &Kernel, me: TaskId, u: &Arc<Idempotent>, ret: Ret
         }
         pos.set_link(unlinked);
         pos.set_ret(ret);
-        if pos.owner != me {
+        // (A dead owner's completion wakes nobody.)
+        if pos.owner != me && !k.has_exited(pos.owner) {
             woken.push(k.name(pos.owner));
         }
     }
@@ -139,7 +188,7 @@ pub fn idempotent_complete(k: &Kernel, me: TaskId, u: &Arc<Idempotent>, ret: Ret
         "idempotent_complete",
         format!(
             "{}: unlinks {} entr{}, stores {}, completes{}",
-            u.file,
+            file,
             mine.len(),
             if mine.len() == 1 { "y" } else { "ies" },
             Recorder::ret(ret),
@@ -150,7 +199,7 @@ pub fn idempotent_complete(k: &Kernel, me: TaskId, u: &Arc<Idempotent>, ret: Ret
             }
         ),
     );
-    ret
+    mine
 }
 
 /// `idempotent_wait_for_completion(u)` and its predecessors: the waiter's
@@ -216,6 +265,10 @@ pub fn idempotent_wait_for_completion(
                 // if (!hlist_unhashed(&u->entry)) hlist_del(&u->entry); under
                 // idem_lock. A poisoned entry looks hashed: hlist_del() would
                 // write through LIST_POISON2.
+                if k.variant.mutant == Some(Mutant::SelfUnlinkUnlocked) {
+                    self_unlink_unlocked(k, me, u);
+                    return (u.ret(), FinitRole::IdemWaiter);
+                }
                 let mut h = k.idem_lock.lock();
                 match u.link() {
                     Link::Unhashed => {}
@@ -241,17 +294,69 @@ pub fn idempotent_wait_for_completion(
         }
     }
     let ret = u.ret();
+    let whose = if k.rec.with(|r| r.died.contains(&owner)) {
+        format!("idem.ret ({owner_name}'s load died in init)")
+    } else {
+        format!("{owner_name}'s result")
+    };
     k.rec.event(
         me,
         "idempotent_wait_for_completion",
-        format!("returns {}'s result: {}", owner_name, Recorder::ret(ret)),
+        format!("returns {whose}: {}", Recorder::ret(ret)),
     );
     (ret, FinitRole::IdemWaiter)
 }
 
+/// The self-unlink mutant: `if (!hlist_unhashed(&u->entry))
+/// hlist_del(&u->entry);` without `idem_lock`. Between the test and the
+/// unlink, `idempotent_complete()` may take the entry off the chain
+/// (`hlist_del_init`: `pprev = NULL`); `hlist_del()` then writes through
+/// the NULL `pprev`.
+fn self_unlink_unlocked(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) {
+    let seen = u.link();
+    if seen == Link::Linked {
+        let now = {
+            let _w = u.word.as_ref().map(crate::sync::Mutex::lock);
+            let mut l = u.link.lock().unwrap_or_else(|e| e.into_inner());
+            let now = *l;
+            if now == Link::Linked {
+                *l = Link::Poisoned;
+            }
+            now
+        };
+        if now == Link::Linked {
+            // The model's copy of the chain: the kernel's unlink rewrites the
+            // neighbours' words; the model drops the entry from its list
+            // under idem_lock, after the racy part.
+            k.idem_lock.lock().chain.retain(|e| !Arc::ptr_eq(e, u));
+        } else {
+            k.rec.idem_unsafe(
+                me,
+                format!(
+                    "{} saw its own entry hashed, then hlist_del ran after idempotent_complete had unlinked it ({}): the self-unlink is outside idem_lock",
+                    k.name(me),
+                    if now == Link::Unhashed { "pprev = NULL: a NULL dereference" } else { "pprev = LIST_POISON2" }
+                ),
+            );
+        }
+    }
+    k.rec.event(
+        me,
+        "idempotent_wait_for_completion",
+        format!(
+            "interrupted; unlinks its own entry without idem_lock (mutant); returns idem.ret = {}",
+            Recorder::ret(u.ret())
+        ),
+    );
+}
+
 /// `idempotent_init_module(f, uargs, flags)`: the winner loads and completes;
 /// everyone else waits.
-pub fn idempotent_init_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> (Ret, FinitRole) {
+pub fn idempotent_init_module(
+    k: &Arc<Kernel>,
+    me: TaskId,
+    file: &str,
+) -> Result<(Ret, FinitRole), Oops> {
     let initial = match (k.variant.idem_wait, k.variant.mutant) {
         (_, Some(Mutant::RetStartsAtZero)) => 0,
         (IdemWait::Interruptible, _) => -EINTR,
@@ -264,16 +369,56 @@ pub fn idempotent_init_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> (Ret, 
         complete: Completion::new(format!("the idempotent completion of {file}")),
         ret: StdMutex::new(initial),
         link: StdMutex::new(Link::Unhashed),
+        word: (k.variant.mutant == Some(Mutant::SelfUnlinkUnlocked))
+            .then(|| crate::sync::Mutex::new(())),
         returned: std::sync::atomic::AtomicBool::new(false),
     });
     let r = match idempotent(k, me, &u) {
         None => {
-            let (ret, role) = super::main::init_module_from_file(k, me, file);
+            let Ok((ret, role)) = super::main::init_module_from_file(k, me, file) else {
+                died_with_entry(k, me, &u);
+                return Err(Oops);
+            };
             (idempotent_complete(k, me, &u, ret), role)
         }
         Some(owner) => idempotent_wait_for_completion(k, me, &u, owner),
     };
-    // The frame holding `struct idempotent idem` is gone.
+    // The frame holding `struct idempotent idem` is gone (the heap
+    // proposal: the owner has kfree()d its entry).
     u.returned.store(true, std::sync::atomic::Ordering::SeqCst);
-    r
+    Ok(r)
+}
+
+/// The winner died in init with its entry linked and never completed.
+/// On the stack (every merged kernel) the entry now lies in a dead stack.
+/// The ghost store is made under `idem_lock`, which the kernel does not take
+/// here: it orders the end of the frame against every walk of the chain, so
+/// the engines explore a later loader's walk on both sides of it.
+fn died_with_entry(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) {
+    k.rec.with(|r| r.idem_outlived = true);
+    match k.variant.idem_storage {
+        IdemStorage::Stack => {
+            let h = k.idem_lock.lock();
+            u.returned.store(true, std::sync::atomic::Ordering::SeqCst);
+            drop(h);
+            k.rec.event(
+                me,
+                "make_task_dead",
+                format!(
+                    "{}'s stack is freed; its struct idempotent for {} stays linked in idem_hash, never completed",
+                    k.name(me),
+                    u.file
+                ),
+            );
+        }
+        IdemStorage::HeapForceUnload => k.rec.event(
+            me,
+            "make_task_dead",
+            format!(
+                "{}'s struct idempotent for {} (kmalloc'ed, in mod->idempotent) stays linked in idem_hash, never completed",
+                k.name(me),
+                u.file
+            ),
+        ),
+    }
 }

@@ -2,10 +2,10 @@
 //! init function (`kernel/module/main.c`).
 
 use super::module::{
-    add_unformed_module, complete_formation, find_module_all, resolve_symbol_wait,
+    add_unformed_module, complete_formation, find_module_all, free_module, resolve_symbol_wait,
     set_module_state, unlink_mod,
 };
-use super::Kernel;
+use super::{Kernel, Oops};
 use crate::errno::{Ret, EEXIST, ENOENT, ETXTBSY};
 use crate::scenario::{InitStep, ModuleSpec};
 use crate::trace::{FinitCall, FinitRole, ModState, Recorder, TaskId};
@@ -18,7 +18,10 @@ use std::sync::Arc;
 /// - 9828ed3f695a: `exclusive_deny_write_access()` first (`-ETXTBSY` if
 ///   another load holds it), `allow_write_access()` after the load.
 /// - 9b9879fc0327+: `idempotent_init_module()`.
-pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Ret {
+///
+/// `Err(Oops)`: the caller died in the module's init and returns nothing;
+/// its call stays open in the trace.
+pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops> {
     let call = k.rec.with(|r| {
         r.finits.push(FinitCall {
             task: me,
@@ -34,17 +37,20 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Ret {
     });
     k.rec.event(me, "finit_module", file.to_string());
     let (ret, role) = match k.variant.finit {
-        FinitDedup::NameCheckOnly => init_module_from_file(k, me, file),
+        FinitDedup::NameCheckOnly => init_module_from_file(k, me, file)?,
         FinitDedup::ExclusiveDenyWrite => {
             if exclusive_deny_write_access(k, me, file) != 0 {
                 (-ETXTBSY, FinitRole::Denied)
             } else {
-                let r = init_module_from_file(k, me, file);
+                // Assumed: nothing on the exit path of a task that dies in
+                // init undoes the deny; 9828ed3f695a pairs it only with this
+                // allow_write_access(), so the file stays denied.
+                let r = init_module_from_file(k, me, file)?;
                 allow_write_access(k, file);
                 r
             }
         }
-        FinitDedup::Idempotent => super::idempotent::idempotent_init_module(k, me, file),
+        FinitDedup::Idempotent => super::idempotent::idempotent_init_module(k, me, file)?,
     };
     let name = k
         .scenario
@@ -71,11 +77,16 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Ret {
     // (that is where a wrong result hides: the ret-starts-at-0 mutant), so it
     // reads the list under module_mutex, as an engine operation; a plain read
     // there would let loom prune the very order that shows the bug.
-    let decided_live =
-        (role == FinitRole::Winner && ret == 0) || (role == FinitRole::NameCheck && ret == -EEXIST);
+    //
+    // Both shortcuts need LIVE to be absorbing; where an rmmod actor can take
+    // a module off the list, the list is read under module_mutex.
+    let absorbing = !k.modules_can_go();
+    let decided_live = absorbing
+        && ((role == FinitRole::Winner && ret == 0)
+            || (role == FinitRole::NameCheck && ret == -EEXIST));
     let state = if decided_live {
         Some(ModState::Live)
-    } else if role == FinitRole::IdemWaiter && !k.signals_possible(me) {
+    } else if absorbing && role == FinitRole::IdemWaiter && !k.signals_possible(me) {
         k.rec.with(|r| r.modules.get(&name).copied())
     } else if ret == 0 || ret == -EEXIST {
         let list = k.module_mutex.lock();
@@ -107,7 +118,7 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Ret {
         "finit_module",
         format!("{file} returns {}", Recorder::ret(ret)),
     );
-    ret
+    Ok(ret)
 }
 
 /// `exclusive_deny_write_access(file)` (9828ed3f695a):
@@ -147,7 +158,11 @@ pub fn allow_write_access(k: &Kernel, file: &str) {
 }
 
 /// `init_module_from_file()`: read the file, then `load_module()`.
-pub fn init_module_from_file(k: &Arc<Kernel>, me: TaskId, file: &str) -> (Ret, FinitRole) {
+pub fn init_module_from_file(
+    k: &Arc<Kernel>,
+    me: TaskId,
+    file: &str,
+) -> Result<(Ret, FinitRole), Oops> {
     let spec = k
         .scenario
         .modules
@@ -164,7 +179,11 @@ pub fn init_module_from_file(k: &Arc<Kernel>, me: TaskId, file: &str) -> (Ret, F
 /// dependency, while UNFORMED), `complete_formation` (COMING),
 /// `do_init_module`. A failure after the module is on the list unlinks it
 /// and wakes `module_wq` (`unlink_mod:`).
-pub fn load_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> (Ret, FinitRole) {
+pub fn load_module(
+    k: &Arc<Kernel>,
+    me: TaskId,
+    spec: &ModuleSpec,
+) -> Result<(Ret, FinitRole), Oops> {
     let name = &spec.name;
     // early_mod_check() (v6.4, 064f4536d139) runs the same
     // module_patient_check_exists() as add_unformed_module() a little earlier,
@@ -174,7 +193,7 @@ pub fn load_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> (Ret, Fini
     // module_mutex section multiplies the interleavings to explore.
     let ret = add_unformed_module(k, me, name, &spec.file);
     if ret != 0 {
-        return (ret, FinitRole::NameCheck);
+        return Ok((ret, FinitRole::NameCheck));
     }
     for dep in &spec.deps {
         let ret = resolve_symbol_wait(k, me, name, dep);
@@ -187,11 +206,11 @@ pub fn load_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> (Ret, Fini
                 );
             }
             unlink_mod(k, me, name);
-            return (ret, FinitRole::Other);
+            return Ok((ret, FinitRole::Other));
         }
     }
     complete_formation(k, me, name);
-    (do_init_module(k, me, spec), FinitRole::Winner)
+    Ok((do_init_module(k, me, spec)?, FinitRole::Winner))
 }
 
 /// `do_init_module()`: run init with no loader lock held. On success: LIVE,
@@ -202,11 +221,11 @@ pub fn load_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> (Ret, Fini
 /// The kernel stores LIVE (and GOING) without `module_mutex`; the model
 /// stores it under the lock. Every reader of the state takes the lock, so
 /// the orders a reader can observe are the same.
-pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
+pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Result<Ret, Oops> {
     let name = &spec.name;
     k.rec
         .event(me, "do_init_module", format!("runs {name}'s init"));
-    let ret = run_init(k, me, spec);
+    let ret = run_init(k, me, spec)?;
     k.rec.with(|r| r.init_results.push((name.clone(), ret)));
     if ret == 0 {
         let mut list = k.module_mutex.lock();
@@ -218,7 +237,7 @@ pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
             format!("{name}: init returned 0; COMING -> LIVE; wake_up_all(module_wq)"),
         );
         k.module_wq.wake_up_all_if_active();
-        0
+        Ok(0)
     } else {
         let mut list = k.module_mutex.lock();
         set_module_state(k, &mut list, name, ModState::Going);
@@ -231,13 +250,7 @@ pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
                 Recorder::ret(ret)
             ),
         );
-        let mut list = k.module_mutex.lock();
-        set_module_state(k, &mut list, name, ModState::Unformed);
-        drop(list);
-        let mut list = k.module_mutex.lock();
-        list.retain(|m| &m.name != name);
-        k.ghost_module(name, None);
-        drop(list);
+        free_module(k, name);
         if k.variant.mutant == Some(crate::variant::Mutant::NoWakeOnFailedLoad) {
             k.rec.event(
                 me,
@@ -252,12 +265,12 @@ pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
             );
             k.module_wq.wake_up_all_if_active();
         }
-        ret
+        Ok(ret)
     }
 }
 
 /// The module's `init` function, as the scenario describes it.
-pub fn run_init(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
+pub fn run_init(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Result<Ret, Oops> {
     for step in &spec.init {
         match step {
             InitStep::RequestModule { alias, required } => {
@@ -268,7 +281,7 @@ pub fn run_init(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
                         "init",
                         format!("{}: no {alias}, init fails: -ENOENT", spec.name),
                     );
-                    return -ENOENT;
+                    return Ok(-ENOENT);
                 }
                 k.rec.event(
                     me,
@@ -283,11 +296,24 @@ pub fn run_init(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Ret {
             InitStep::RegisterAlg { alg, test_requests } => {
                 let r = super::crypto::crypto_register_alg(k, me, alg, test_requests);
                 if r != 0 {
-                    return r;
+                    return Ok(r);
                 }
             }
-            InitStep::Fail(e) => return -e,
+            InitStep::Fail(e) => return Ok(-e),
+            InitStep::Oops => {
+                k.rec.event(
+                    me,
+                    "do_one_initcall",
+                    format!(
+                        "{}'s init: BUG: kernel NULL pointer dereference; Oops; make_task_dead(SIGSEGV): {} exits here, {} stays COMING",
+                        spec.name,
+                        k.name(me),
+                        spec.name
+                    ),
+                );
+                return Err(Oops);
+            }
         }
     }
-    0
+    Ok(0)
 }

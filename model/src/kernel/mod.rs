@@ -36,6 +36,15 @@ pub use idempotent::IdemHash;
 pub use kmod::KmodState;
 pub use module::Module;
 
+/// The task died in a module's init (an oops): `make_task_dead()` does not
+/// return, so every function between `do_one_initcall()` and the task's top
+/// returns this at once and does nothing more: no `idempotent_complete()`,
+/// no `allow_write_access()`, no state change. The model holds no engine
+/// lock at that point (`do_init_module()` runs init with none held), as the
+/// kernel holds none of the loader's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Oops;
+
 /// Where a sleeping task sleeps.
 #[derive(Clone)]
 pub struct Sleep {
@@ -131,6 +140,7 @@ pub struct Kernel {
     signals: bool,
     time_passes: bool,
     signal_waits_for_helper: bool,
+    unload_waits_for_oops: bool,
 }
 
 impl Kernel {
@@ -151,6 +161,10 @@ impl Kernel {
                 }
             )
         });
+        let unload_waits_for_oops = scenario
+            .actors
+            .iter()
+            .any(|a| matches!(a, crate::scenario::Actor::ForceUnload(_)));
         Arc::new_cyclic(|me| Kernel {
             me: me.clone(),
             variant,
@@ -172,6 +186,7 @@ impl Kernel {
             signals,
             time_passes: scenario.timer,
             signal_waits_for_helper,
+            unload_waits_for_oops,
             scenario,
         })
     }
@@ -213,7 +228,7 @@ impl Kernel {
                     helper_for.as_deref() == Some(alias.as_str())
                         && !meta.iter().any(|m| m.helper_for.as_deref() == Some(alias))
                 }
-                Actor::Modprobe(_) | Actor::Request { .. } => false,
+                Actor::Modprobe(_) | Actor::Request { .. } | Actor::ForceUnload(_) => false,
             });
             meta.push(TaskMeta {
                 kernel_task,
@@ -282,6 +297,24 @@ impl Kernel {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(me);
+    }
+
+    /// `make_task_dead()` after an oops in init, once the task's frames are
+    /// gone ([`Oops`] has reached its top): it has exited. Wakes an
+    /// `rmmod -f` actor waiting for it (ghost `died` is published first).
+    pub fn task_died(&self, me: TaskId) {
+        self.rec.with(|r| r.died.push(me));
+        self.task_exit(me);
+        if self.unload_waits_for_oops {
+            self.env_wq.wake_up_all();
+        }
+    }
+
+    /// Whether a LIVE module can leave the list in this scenario: only an
+    /// `rmmod -f` actor removes modules. Without one, LIVE is absorbing, and
+    /// `finit_module`'s ghost reads rely on it.
+    pub fn modules_can_go(&self) -> bool {
+        self.unload_waits_for_oops
     }
 
     /// Whether `t` has exited (see [`Kernel::task_exit`]).

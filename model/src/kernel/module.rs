@@ -2,10 +2,11 @@
 //! (`kernel/module/main.c`).
 
 use super::Kernel;
-use crate::errno::{Ret, EBUSY, EEXIST, ENOENT, ERESTARTSYS};
+use crate::errno::{Ret, EBUSY, EEXIST, ENOENT, ERESTARTSYS, EWOULDBLOCK};
 use crate::primitives::waitqueue::{sleep_until, Cond};
 use crate::primitives::{WaitMode, Woken};
 use crate::trace::{ModState, Recorder, TaskId, WaitFor};
+use crate::variant::IdemStorage;
 
 /// `struct module`, reduced: name, file, state, and the loading task (for
 /// the wait-for graph).
@@ -168,6 +169,112 @@ pub fn complete_formation(k: &Kernel, me: TaskId, name: &str) {
         "complete_formation",
         format!("{name}: UNFORMED -> COMING"),
     );
+}
+
+/// `free_module()`, the part the loader's concurrency sees: UNFORMED under
+/// `module_mutex`, then, in a second section, `list_del_rcu` off `modules`.
+/// The caller wakes `module_wq` after it (`do_init_module()`'s failure path,
+/// `delete_module()`).
+pub fn free_module(k: &Kernel, name: &str) {
+    let mut list = k.module_mutex.lock();
+    set_module_state(k, &mut list, name, ModState::Unformed);
+    drop(list);
+    let mut list = k.module_mutex.lock();
+    list.retain(|m| m.name != name);
+    k.ghost_module(name, None);
+    drop(list);
+}
+
+/// `SYSCALL_DEFINE2(delete_module, name, O_NONBLOCK | O_TRUNC)`, that is
+/// `rmmod -f NAME` (`kernel/module/main.c`, v6.4+), with the heap
+/// proposal's arm ([`IdemStorage`]; patches 2/6 and 5/6 of "module: enable
+/// force unloading of modules that have crashed during init").
+///
+/// Under `module_mutex`: `find_module()` (UNFORMED is skipped: `-ENOENT`);
+/// another module using it (`source_list`) gives `-EWOULDBLOCK`; a module
+/// that is not LIVE gives `-EBUSY` ("Doing init or already dying?"), except
+/// that the proposal lets a COMING module through when its init task is
+/// gone (`get_pid_task(mod->init_pid)` finds nothing). `try_stop_module()`:
+/// the reference count is not zero for a crashed init (the initial
+/// reference is never dropped), so O_TRUNC forces it
+/// (`try_force_unload()`, taints the kernel); GOING. Then, without the
+/// mutex: `mod->exit()` (nothing the model sees), the proposal's
+/// `idempotent_complete(mod->idempotent, -EBUSY)`, `free_module()`,
+/// `wake_up_all(&module_wq)`.
+///
+/// Assumed: the module has an exit function (otherwise `try_force_unload()`
+/// decides earlier, with the same outcome under O_TRUNC); `source_list` is
+/// approximated by "a module on the list that imports from it" (reference
+/// counts are not modelled, which O_TRUNC makes moot).
+pub fn delete_module(k: &Kernel, me: TaskId, name: &str) -> Ret {
+    let mut list = k.module_mutex.lock();
+    let found = find_module_all(&list, name)
+        .filter(|m| m.state != ModState::Unformed)
+        .cloned();
+    let refuse = |list: crate::sync::MutexGuard<'_, Vec<Module>>, ret: Ret, why: String| {
+        drop(list);
+        k.rec.event(
+            me,
+            "delete_module",
+            format!("{name} (O_TRUNC): {why}: {}", Recorder::ret(ret)),
+        );
+        ret
+    };
+    let Some(m) = found else {
+        return refuse(list, -ENOENT, "not loaded".into());
+    };
+    let user = list.iter().find(|o| {
+        o.name != name
+            && k.scenario
+                .modules
+                .iter()
+                .any(|s| s.file == o.file && s.deps.iter().any(|d| d == name))
+    });
+    if let Some(user) = user {
+        let why = format!("{} uses it", user.name);
+        return refuse(list, -EWOULDBLOCK, why);
+    }
+    let mut crashed = false;
+    match (m.state, k.variant.idem_storage) {
+        (ModState::Live, _) => {}
+        (ModState::Coming, IdemStorage::HeapForceUnload) if k.has_exited(m.loader) => {
+            crashed = true;
+        }
+        (ModState::Coming, IdemStorage::HeapForceUnload) => {
+            let why = format!("COMING, and its init task {} is alive", k.name(m.loader));
+            return refuse(list, -EBUSY, why);
+        }
+        (state, _) => {
+            let why = format!("{} (doing init or already dying)", state.name());
+            return refuse(list, -EBUSY, why);
+        }
+    }
+    set_module_state(k, &mut list, name, ModState::Going);
+    drop(list);
+    k.rec.event(
+        me,
+        "delete_module",
+        format!(
+            "{name} (O_TRUNC): try_stop_module forces it{}: {} -> GOING",
+            if crashed {
+                format!(", its init task {} being dead", k.name(m.loader))
+            } else {
+                String::new()
+            },
+            m.state.name()
+        ),
+    );
+    if crashed {
+        super::idempotent::complete_crashed_load(k, me, &m.file, m.loader, -EBUSY);
+    }
+    free_module(k, name);
+    k.rec.event(
+        me,
+        "free_module",
+        format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)"),
+    );
+    k.module_wq.wake_up_all_if_active();
+    0
 }
 
 /// The unlink on `load_module()`'s error paths (`unlink_mod:`): `list_del_rcu`

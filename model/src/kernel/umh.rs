@@ -31,6 +31,8 @@ fn wait_status(exit: Exit) -> Ret {
         Exit::Ok => 0,
         Exit::Failed(_) => 1 << 8,
         Exit::Killed => 9,
+        // make_task_dead(SIGSEGV): the umh kthread's kernel_wait() sees it.
+        Exit::Oops => 11,
     }
 }
 

@@ -10,7 +10,8 @@
 //! returns `-EEXIST`, which modprobe counts as success: the outcome is the
 //! same, with fewer steps. A COMING module is inserted again, as libkmod does.
 //! A task with a fatal signal pending dies on its way back to userspace, so
-//! modprobe stops there.
+//! modprobe stops there. A task that oopses in a module's init never comes
+//! back from `finit_module`.
 
 use crate::errno::{Ret, EEXIST, ENOENT};
 use crate::kernel::main::finit_module;
@@ -28,6 +29,8 @@ pub enum Exit {
     Failed(Ret),
     /// Killed by SIGKILL.
     Killed,
+    /// Died of an oops in a module's init (`make_task_dead(SIGSEGV)`).
+    Oops,
 }
 
 fn load_order<'a>(k: &'a Kernel, spec: &'a ModuleSpec, out: &mut Vec<&'a ModuleSpec>) {
@@ -49,6 +52,7 @@ pub fn modprobe(k: &Arc<Kernel>, me: TaskId, target: &str, actor: bool) -> Exit 
             target: target.to_string(),
             ret: None,
             killed: false,
+            oops: false,
             actor,
         });
         r.modprobes.len() - 1
@@ -60,6 +64,7 @@ pub fn modprobe(k: &Arc<Kernel>, me: TaskId, target: &str, actor: bool) -> Exit 
                 Exit::Ok => m.ret = Some(0),
                 Exit::Failed(e) => m.ret = Some(e),
                 Exit::Killed => m.killed = true,
+                Exit::Oops => m.oops = true,
             }
         });
         exit
@@ -80,7 +85,10 @@ pub fn modprobe(k: &Arc<Kernel>, me: TaskId, target: &str, actor: bool) -> Exit 
             );
             return finish(Exit::Killed);
         }
-        let ret = finit_module(k, me, &m.file);
+        let Ok(ret) = finit_module(k, me, &m.file) else {
+            k.task_died(me);
+            return finish(Exit::Oops);
+        };
         if k.fatal_signal_pending(me) {
             k.rec.event(
                 me,
