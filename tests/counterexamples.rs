@@ -88,3 +88,56 @@ fn shuttle_counterexample_replays() {
     let r = replay(&ce.replay, &scenario::catalogue()).unwrap();
     assert_eq!(r.record.render(), ce.trace);
 }
+
+/// Every counterexample file under `reports/counterexamples/` replays, from
+/// the handle written in it, to the trace written in it and the violation
+/// its first lines name.
+#[test]
+fn every_counterexample_file_replays() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/counterexamples");
+    let scenarios = scenario::catalogue();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("reports/counterexamples exists")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no counterexample files in {dir:?}");
+    for path in &files {
+        let name = path.display();
+        let text = std::fs::read_to_string(path).expect("readable");
+        let title = text.lines().next().unwrap_or("");
+        let property = title
+            .rsplit(" × ")
+            .next()
+            .unwrap_or_else(|| panic!("{name}: no title"));
+        let message = text
+            .lines()
+            .find_map(|l| l.strip_prefix("**Violated:** "))
+            .unwrap_or_else(|| panic!("{name}: no **Violated:** line"));
+        let handle = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Replay: `cargo run --release -- replay '"))
+            .and_then(|l| l.strip_suffix("'`"))
+            .unwrap_or_else(|| panic!("{name}: no Replay: line"));
+        let trace = text
+            .split_once("## Trace\n\n```\n")
+            .and_then(|(_, rest)| rest.split_once("```\n"))
+            .map(|(t, _)| t)
+            .unwrap_or_else(|| panic!("{name}: no trace block"));
+        let r = replay(handle, &scenarios).unwrap_or_else(|e| panic!("{name}: {handle}: {e}"));
+        assert_eq!(
+            r.record.render(),
+            trace,
+            "{name}: {handle} replays another trace"
+        );
+        assert!(
+            r.violations
+                .iter()
+                .any(|(id, m)| *id == property && m == message),
+            "{name}: {handle} does not replay to {property} ({message}): {:?}",
+            r.violations
+        );
+    }
+    eprintln!("{} counterexample files replayed", files.len());
+}

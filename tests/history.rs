@@ -26,6 +26,8 @@ const W: &str = "idempotent-warn";
 const N: &str = "idempotent-interruptible";
 const C: &str = "crypto-async-test";
 const R: &str = "recursion-aware";
+/// The 2025 heap proposal (julian-lagattuta's force-unload series).
+const H: &str = "heap-idempotent";
 /// The current loader with each kmod budget (N itself has the semaphore).
 const N2008: &str = "idempotent-interruptible+kmod-2008";
 const NTHR: &str = "idempotent-interruptible+kmod-throttle";
@@ -186,6 +188,51 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
     ("deep-recursion", &[N2008, NTHR5, N], "no-deadlock", Proved),
     ("deep-recursion", &[NTHR], "no-deadlock", Violated),
     ("deep-recursion", &[N2008, NTHR5, N], "ends-live", Proved),
+    // The first throttle ignores an interrupted wait for a slot: the request
+    // runs without one and gives back a slot it never took (fixed by the
+    // killable, timed wait of its follow-up).
+    (
+        "deep-recursion+signal-nested",
+        &[NTHR],
+        "budget-respected",
+        Violated,
+    ),
+    (
+        "deep-recursion+signal-nested",
+        &[N2008, NTHR5, N],
+        "budget-respected",
+        Proved,
+    ),
+    (
+        "deep-recursion+signal-nested",
+        &[N2008, NTHR, NTHR5, N],
+        "no-deadlock",
+        Proved,
+    ),
+    // §4.8: the winner dies in init. Under I and W the later loader hangs
+    // for good, rmmod -f or not, and no signal frees it; N lets a signal
+    // free it. Every stack variant leaves the entry in idem_hash on a dead
+    // stack, and a later loader's walk reads it. The heap proposal frees the
+    // waiter with -EBUSY after the forced unload, and touches no dead memory.
+    ("winner-dies", &[I, W], "no-deadlock", Violated),
+    ("winner-dies", &[I, W, N], "idem-memory-safety", Violated),
+    ("winner-dies", &[H], "no-deadlock", Proved),
+    // (No signal in this scenario, so "holds" with its witness means a waiter
+    // met the dead load and got -EBUSY from the forced unload.)
+    ("winner-dies", &[H], "consistent-result", Proved),
+    ("winner-dies", &[H], "idem-memory-safety", Proved),
+    (
+        "winner-dies+kill-waiter",
+        &[I, W],
+        "terminates-when-killed",
+        Violated,
+    ),
+    (
+        "winner-dies+kill-waiter",
+        &[N, H],
+        "terminates-when-killed",
+        Proved,
+    ),
 ];
 
 /// Seeded bugs the model must catch (kernel-semantics §4.5, and a lost
@@ -200,6 +247,11 @@ const MUST_CATCH: &[(&str, &str, &str)] = &[
         "mutant-ret-zero",
         "interrupted-waiter",
         "success-means-live",
+    ),
+    (
+        "mutant-unlocked-unlink",
+        "interrupted-waiter",
+        "idem-memory-safety",
     ),
     ("mutant-lost-wakeup", "failing-init", "no-deadlock"),
 ];
