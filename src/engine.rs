@@ -561,6 +561,19 @@ pub fn check_cell(v: Variant, sc: &Scenario, opts: &CheckOptions) -> Result<Cell
     })
 }
 
+/// Point a cell's replay handles at the scenario file it came from
+/// (`loom:VARIANT:path/to/file.toml:N`), so `replay` can find it: a file's
+/// scenario is not in the built-in catalogue.
+pub fn retarget_handles(c: &mut CellResult, path: &str) {
+    let from = format!(":{}:", c.scenario);
+    let to = format!(":{path}:");
+    for p in &mut c.properties {
+        if let Verdict::Violated(ce) = &mut p.verdict {
+            ce.replay = ce.replay.replacen(&from, &to, 1);
+        }
+    }
+}
+
 /// What replaying a handle produced.
 #[derive(Clone, Debug)]
 pub struct Replayed {
@@ -573,7 +586,8 @@ pub struct Replayed {
 }
 
 /// Replay a counterexample handle: `loom:VARIANT:SCENARIO:N[:pb=K]` (run loom's
-/// deterministic exploration up to execution N) or
+/// deterministic exploration up to execution N; SCENARIO is a built-in name or
+/// a path ending in `.toml`, which must not contain ':') or
 /// `shuttle:VARIANT:SCENARIO:SCHEDULE` (shuttle's replay scheduler).
 pub fn replay(handle: &str, scenarios: &[Scenario]) -> Result<Replayed, String> {
     let mut parts = handle.splitn(4, ':');
@@ -586,10 +600,17 @@ pub fn replay(handle: &str, scenarios: &[Scenario]) -> Result<Replayed, String> 
     };
     let v = variant::by_id(vid)
         .ok_or_else(|| format!("unknown variant; variant={vid}, handle={handle}"))?;
-    let sc = scenarios
-        .iter()
-        .find(|s| s.name == sname)
-        .ok_or_else(|| format!("unknown scenario; scenario={sname}, handle={handle}"))?;
+    let from_file;
+    let sc = if sname.ends_with(".toml") {
+        from_file =
+            crate::scenario_file::load(std::path::Path::new(sname)).map_err(|e| e.to_string())?;
+        &from_file
+    } else {
+        scenarios
+            .iter()
+            .find(|s| s.name == sname)
+            .ok_or_else(|| format!("unknown scenario; scenario={sname}, handle={handle}"))?
+    };
     let props = scenario_properties(sc)?;
     let sc = Arc::new(sc.clone());
     let acc = Arc::new(Mutex::new(Acc {

@@ -13,6 +13,7 @@
 
 pub mod engine;
 pub mod report;
+pub mod scenario_file;
 
 pub use kmodcheck_model as model;
 pub use kmodcheck_properties as properties;

@@ -43,6 +43,10 @@ enum Cmd {
         old: String,
         /// The variant after it (e.g. recursion-aware, or LOADER+BUDGET).
         new: String,
+        /// Only these scenarios (built-in names or FILE.toml), instead of the
+        /// whole catalogue; repeat the flag for several.
+        #[arg(long)]
+        scenario: Vec<String>,
     },
     /// Check the whole catalogue and write reports/matrix.md and
     /// reports/counterexamples/*.md (the test suite checks they are current).
@@ -56,7 +60,8 @@ enum Cmd {
         /// Variant id (see `list`).
         #[arg(long)]
         variant: String,
-        /// Scenario name (see `list`).
+        /// Scenario: a built-in name (see `list`) or a scenario file, FILE.toml
+        /// (format in the README, "Scenario files").
         #[arg(long)]
         scenario: String,
         /// loom, shuttle-dfs, shuttle-pct or shuttle-random (default: loom if
@@ -120,7 +125,7 @@ fn main() -> ExitCode {
             opts.time_limit = budget(None);
             run_matrix(&opts, cli.json)
         }
-        Cmd::Diff { old, new } => {
+        Cmd::Diff { old, new, scenario } => {
             let (Some(vo), Some(vn)) = (variant::by_id(&old), variant::by_id(&new)) else {
                 let bad = if variant::by_id(&old).is_none() {
                     &old
@@ -130,9 +135,27 @@ fn main() -> ExitCode {
                 eprintln!("kmodcheck: {}", unknown_variant(bad));
                 return ExitCode::from(2);
             };
+            let scenarios = if scenario.is_empty() {
+                scenario::catalogue()
+                    .into_iter()
+                    .map(|s| (s, None))
+                    .collect()
+            } else {
+                let mut v = Vec::new();
+                for name in &scenario {
+                    match kmodcheck::scenario_file::resolve(name) {
+                        Ok(s) => v.push((s, name.ends_with(".toml").then(|| name.clone()))),
+                        Err(e) => {
+                            eprintln!("kmodcheck: {e}");
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
+                v
+            };
             opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
             opts.time_limit = budget(None);
-            run_diff(vo, vn, &opts)
+            run_diff(vo, vn, &scenarios, &opts)
         }
         Cmd::Report { dir } => {
             opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
@@ -165,9 +188,12 @@ fn main() -> ExitCode {
                 eprintln!("kmodcheck: {}", unknown_variant(&vid));
                 return ExitCode::from(2);
             };
-            let Some(s) = scenario::by_name(&sname) else {
-                eprintln!("kmodcheck: unknown scenario; scenario={sname} (see `kmodcheck list`)");
-                return ExitCode::from(2);
+            let s = match kmodcheck::scenario_file::resolve(&sname) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("kmodcheck: {e}");
+                    return ExitCode::from(2);
+                }
             };
             let mut o = opts.clone();
             o.time_limit = budget(None);
@@ -185,7 +211,10 @@ fn main() -> ExitCode {
             let r = check_cell(v, &s, &o);
             clear_progress();
             match r {
-                Ok(c) => {
+                Ok(mut c) => {
+                    if sname.ends_with(".toml") {
+                        kmodcheck::engine::retarget_handles(&mut c, &sname);
+                    }
                     if cli.json {
                         for l in report::json_lines(&c) {
                             println!("{l}");
@@ -286,19 +315,29 @@ fn verdict_line(c: &CellResult, v: &Verdict) -> String {
     }
 }
 
-fn run_diff(old: variant::Variant, new: variant::Variant, opts: &CheckOptions) -> ExitCode {
+fn run_diff(
+    old: variant::Variant,
+    new: variant::Variant,
+    scenarios: &[(scenario::Scenario, Option<String>)],
+    opts: &CheckOptions,
+) -> ExitCode {
     let mut changed = 0;
     let mut new_violations = Vec::new();
     println!("{} → {}\n", old.id, new.id);
-    for s in scenario::catalogue() {
+    for (s, path) in scenarios {
         let mut o = opts.clone();
         let mut cells = Vec::new();
         for v in [old, new] {
             o.progress = Some(progress_line(format!("{} × {}", v.id, s.name)));
-            let r = check_cell(v, &s, &o);
+            let r = check_cell(v, s, &o);
             clear_progress();
             match r {
-                Ok(c) => cells.push(c),
+                Ok(mut c) => {
+                    if let Some(p) = path {
+                        kmodcheck::engine::retarget_handles(&mut c, p);
+                    }
+                    cells.push(c)
+                }
                 Err(e) => {
                     eprintln!("kmodcheck: {e}");
                     return ExitCode::from(2);

@@ -55,6 +55,13 @@ const NAMES: &[(Ret, &str)] = &[
     (ERESTARTSYS, "ERESTARTSYS"),
 ];
 
+/// Every errno name the model knows, in number order.
+pub fn errno_names() -> Vec<&'static str> {
+    let mut v: Vec<_> = NAMES.to_vec();
+    v.sort_by_key(|(n, _)| *n);
+    v.into_iter().map(|(_, n)| n).collect()
+}
+
 /// The errno for a name such as `"EBUSY"` (without sign).
 pub fn errno_by_name(name: &str) -> Option<Ret> {
     NAMES.iter().find(|(_, n)| *n == name).map(|(v, _)| *v)

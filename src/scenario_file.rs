@@ -1,0 +1,778 @@
+//! Scenario files: a scenario in TOML, so a reviewer can write the one their
+//! patch is about. `scenarios/*.toml` holds the built-in catalogue in this
+//! format (a test checks each file equals its built-in twin).
+//!
+//! ```toml
+//! name = "recursive-self-load"
+//! summary = "aes-arm-bs's init requests crypto-cbc(aes), an alias of itself"
+//! reference = "kernel-semantics.md §4.1"    # optional
+//! timer = true                # optional, default false: time passes (timed waits may expire)
+//! kmod_limit = 50             # optional, default 50: max_modprobes of the kmod budget
+//! helper_bound = 2            # optional: most usermode helpers one execution may start
+//! exec_requests = "binfmt-0000"  # optional: each helper's exec first requests this alias
+//! absent = ["never-there"]    # optional: aliases requested on purpose that no module provides
+//! expect_live = ["aes-arm-bs"]   # optional: modules that must end LIVE (ends-live)
+//! properties = ["no-deadlock", "ends-live"]
+//!
+//! [[module]]
+//! name = "aes-arm-bs"
+//! file = "aes-arm-bs.ko"
+//! aliases = ["crypto-cbc(aes)", "cbc(aes)"]   # optional
+//! deps = []                                  # optional: modules it imports from
+//! init = [{ request_module = "crypto-cbc(aes)", required = false }]
+//! # init steps: { request_module = ALIAS, required = BOOL }
+//! #             { register_alg = DRIVER, test_requests = ALIAS }
+//! #             { fail = "ENODEV" }           (an errno name)
+//! #             { oops = true }               (the task dies in init)
+//!
+//! [[actor]]
+//! modprobe = "aes-arm-bs"
+//! # other actors: { request = ALIAS, repeat = BOOL }      (a kernel path calling request_module)
+//! #               { signal_modprobe = 0, fatal = BOOL }  (the n-th modprobe actor, from 0)
+//! #               { signal_helper_for = ALIAS, fatal = BOOL }
+//! #               { rmmod_force = MODULE }                (rmmod -f once a task died in init)
+//! ```
+//!
+//! Every mistake is an error that names the file, line and column, what was
+//! wrong and what was expected. Nothing defaults silently: the optional keys
+//! above have the defaults written there, and nothing else is optional.
+
+use crate::engine::LOOM_MAX_THREADS;
+use kmodcheck_model::errno::errno_by_name;
+use kmodcheck_model::scenario::{Actor, InitStep, ModuleSpec, Scenario, SignalTarget};
+use serde::Deserialize;
+use std::fmt;
+use std::ops::Range;
+use toml::Spanned;
+
+/// A bad scenario file: where, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileError {
+    /// The file as given.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// What was wrong, and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for FileError {}
+
+/// The default `kmod_limit`: `MAX_KMOD_CONCURRENT` (kernel/module/kmod.c).
+pub const DEFAULT_KMOD_LIMIT: u32 = 50;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Spanned<String>,
+    summary: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    timer: bool,
+    kmod_limit: Option<Spanned<u32>>,
+    helper_bound: Option<Spanned<usize>>,
+    exec_requests: Option<Spanned<String>>,
+    #[serde(default)]
+    absent: Vec<Spanned<String>>,
+    #[serde(default)]
+    expect_live: Vec<Spanned<String>>,
+    properties: Spanned<Vec<Spanned<String>>>,
+    #[serde(default, rename = "module")]
+    modules: Vec<Spanned<RawModule>>,
+    #[serde(rename = "actor")]
+    actors: Spanned<Vec<Spanned<RawActor>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModule {
+    name: Spanned<String>,
+    file: Spanned<String>,
+    #[serde(default)]
+    aliases: Vec<Spanned<String>>,
+    #[serde(default)]
+    deps: Vec<Spanned<String>>,
+    #[serde(default)]
+    init: Vec<Spanned<RawInit>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInit {
+    request_module: Option<Spanned<String>>,
+    required: Option<bool>,
+    register_alg: Option<String>,
+    test_requests: Option<Spanned<String>>,
+    fail: Option<Spanned<String>>,
+    oops: Option<Spanned<bool>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawActor {
+    modprobe: Option<Spanned<String>>,
+    request: Option<Spanned<String>>,
+    repeat: Option<bool>,
+    signal_modprobe: Option<Spanned<usize>>,
+    signal_helper_for: Option<Spanned<String>>,
+    fatal: Option<bool>,
+    rmmod_force: Option<Spanned<String>>,
+}
+
+/// Parse and check a scenario file's text. `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Scenario, FileError> {
+    let at = |span: Range<usize>, message: String| {
+        let (line, column) = line_col(text, span.start);
+        FileError {
+            file: file.to_string(),
+            line,
+            column,
+            message,
+        }
+    };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| {
+        let message = e.message().trim_end().to_string();
+        at(e.span().unwrap_or(0..0), message)
+    })?;
+    build(raw, &at)
+}
+
+/// Read and parse a scenario file.
+pub fn load(path: &std::path::Path) -> Result<Scenario, FileError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| FileError {
+        file: file.clone(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read the scenario file: {e}"),
+    })?;
+    parse(&text, &file)
+}
+
+/// A scenario given on the command line: a built-in name, or a path ending
+/// in `.toml`.
+pub fn resolve(name_or_path: &str) -> Result<Scenario, String> {
+    if name_or_path.ends_with(".toml") {
+        return load(std::path::Path::new(name_or_path)).map_err(|e| e.to_string());
+    }
+    kmodcheck_model::scenario::by_name(name_or_path).ok_or_else(|| {
+        format!(
+            "unknown scenario {name_or_path:?}: give a built-in name (see `kmodcheck list`) or a path ending in .toml"
+        )
+    })
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+fn one_of<'a>(found: &[(&'a str, bool)], what: &str, expected: &str) -> Result<&'a str, String> {
+    let given: Vec<&str> = found.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect();
+    match given.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!(
+            "{what} has none of the keys that say what it is; expected exactly one of {expected}"
+        )),
+        many => Err(format!(
+            "{what} has {} keys that say what it is ({}); expected exactly one of {expected}",
+            many.len(),
+            many.join(", ")
+        )),
+    }
+}
+
+fn build(
+    raw: RawScenario,
+    at: &dyn Fn(Range<usize>, String) -> FileError,
+) -> Result<Scenario, FileError> {
+    let name = raw.name.get_ref().clone();
+    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == ':') {
+        return Err(at(
+            raw.name.span(),
+            format!("scenario name {name:?} is not usable; expected a non-empty name without spaces or ':' (it appears in replay handles)"),
+        ));
+    }
+    let kmod_limit = raw
+        .kmod_limit
+        .as_ref()
+        .map_or(DEFAULT_KMOD_LIMIT, |l| *l.get_ref());
+    if let Some(l) = raw.kmod_limit.as_ref().filter(|l| *l.get_ref() == 0) {
+        return Err(at(
+            l.span(),
+            "kmod_limit = 0 allows no request at all; expected 1 or more".into(),
+        ));
+    }
+
+    // Modules.
+    let mut modules: Vec<ModuleSpec> = Vec::new();
+    for m in &raw.modules {
+        let m = m.get_ref();
+        if let Some(other) = modules.iter().find(|o| o.file == *m.file.get_ref()) {
+            return Err(at(
+                m.file.span(),
+                format!(
+                    "file {:?} is already module {:?}'s; expected one file per [[module]]",
+                    m.file.get_ref(),
+                    other.name
+                ),
+            ));
+        }
+        let mut init = Vec::new();
+        for step in &m.init {
+            init.push(init_step(step, at)?);
+        }
+        modules.push(ModuleSpec {
+            name: m.name.get_ref().clone(),
+            file: m.file.get_ref().clone(),
+            aliases: m.aliases.iter().map(|a| a.get_ref().clone()).collect(),
+            deps: m.deps.iter().map(|d| d.get_ref().clone()).collect(),
+            init,
+        });
+    }
+    let provided = |alias: &str| {
+        modules
+            .iter()
+            .any(|m| m.name == alias || m.aliases.iter().any(|a| a == alias))
+    };
+    let absent: Vec<String> = raw.absent.iter().map(|a| a.get_ref().clone()).collect();
+    for a in &raw.absent {
+        if provided(a.get_ref()) {
+            return Err(at(
+                a.span(),
+                format!(
+                    "{:?} is listed as absent, but a module provides it; expected only aliases no module provides",
+                    a.get_ref()
+                ),
+            ));
+        }
+    }
+    let known_alias = |alias: &Spanned<String>, role: &str| -> Result<(), FileError> {
+        if provided(alias.get_ref()) || absent.contains(alias.get_ref()) {
+            Ok(())
+        } else {
+            Err(at(
+                alias.span(),
+                format!(
+                    "unknown alias {:?} in {role}; expected a module name or alias of a [[module]], or list it in `absent` if no module is meant to provide it",
+                    alias.get_ref()
+                ),
+            ))
+        }
+    };
+    let known_module = |name: &Spanned<String>, role: &str| -> Result<(), FileError> {
+        if modules.iter().any(|m| m.name == *name.get_ref()) {
+            Ok(())
+        } else {
+            Err(at(
+                name.span(),
+                format!(
+                    "unknown module {:?} in {role}; expected the name of a [[module]] ({})",
+                    name.get_ref(),
+                    module_names(&modules)
+                ),
+            ))
+        }
+    };
+    for m in &raw.modules {
+        let m = m.get_ref();
+        for d in &m.deps {
+            known_module(d, &format!("the deps of {}", m.name.get_ref()))?;
+        }
+        for step in &m.init {
+            let s = step.get_ref();
+            if let Some(a) = &s.request_module {
+                known_alias(a, &format!("{}'s init", m.name.get_ref()))?;
+            }
+            if let Some(a) = &s.test_requests {
+                known_alias(a, &format!("{}'s init", m.name.get_ref()))?;
+            }
+        }
+    }
+    dependency_cycle(&raw, at)?;
+    if let Some(x) = &raw.exec_requests {
+        known_alias(x, "exec_requests")?;
+    }
+    for l in &raw.expect_live {
+        known_module(l, "expect_live")?;
+    }
+
+    // Actors.
+    let mut actors = Vec::new();
+    let modprobes = raw
+        .actors
+        .get_ref()
+        .iter()
+        .filter(|a| a.get_ref().modprobe.is_some())
+        .count();
+    let mut requested: Vec<String> = raw
+        .modules
+        .iter()
+        .flat_map(|m| m.get_ref().init.iter())
+        .flat_map(|s| {
+            let s = s.get_ref();
+            [&s.request_module, &s.test_requests]
+                .into_iter()
+                .flatten()
+                .map(|a| a.get_ref().clone())
+        })
+        .collect();
+    requested.extend(raw.exec_requests.iter().map(|x| x.get_ref().clone()));
+    for a in raw.actors.get_ref() {
+        requested.extend(a.get_ref().request.iter().map(|r| r.get_ref().clone()));
+    }
+    for actor in raw.actors.get_ref() {
+        let span = actor.span();
+        let a = actor.get_ref();
+        let kind = one_of(
+            &[
+                ("modprobe", a.modprobe.is_some()),
+                ("request", a.request.is_some()),
+                ("signal_modprobe", a.signal_modprobe.is_some()),
+                ("signal_helper_for", a.signal_helper_for.is_some()),
+                ("rmmod_force", a.rmmod_force.is_some()),
+            ],
+            "this [[actor]]",
+            "modprobe, request, signal_modprobe, signal_helper_for, rmmod_force",
+        )
+        .map_err(|m| at(span.clone(), m))?;
+        let stray = |key: &str, ok: bool| -> Result<(), FileError> {
+            if ok {
+                Ok(())
+            } else {
+                Err(at(
+                    span.clone(),
+                    format!(
+                        "`{key}` does not apply to a {kind} actor; expected it only with {}",
+                        match key {
+                            "repeat" => "request",
+                            _ => "signal_modprobe or signal_helper_for",
+                        }
+                    ),
+                ))
+            }
+        };
+        stray("repeat", a.repeat.is_none() || kind == "request")?;
+        stray("fatal", a.fatal.is_none() || kind.starts_with("signal"))?;
+        let fatal = || {
+            a.fatal.ok_or_else(|| {
+                at(
+                    span.clone(),
+                    "a signal actor needs `fatal`; expected fatal = true (SIGKILL) or false (a signal with a handler)".into(),
+                )
+            })
+        };
+        actors.push(match kind {
+            "modprobe" => {
+                let t = a.modprobe.as_ref().expect("kind");
+                known_alias(t, "a modprobe actor")?;
+                Actor::Modprobe(t.get_ref().clone())
+            }
+            "request" => {
+                let r = a.request.as_ref().expect("kind");
+                known_alias(r, "a request actor")?;
+                let repeat = a.repeat.unwrap_or(false);
+                if repeat && raw.helper_bound.is_none() {
+                    return Err(at(
+                        span.clone(),
+                        "a request with repeat = true never stops by itself; expected a top-level helper_bound".into(),
+                    ));
+                }
+                Actor::Request {
+                    alias: r.get_ref().clone(),
+                    repeat,
+                }
+            }
+            "signal_modprobe" => {
+                let i = a.signal_modprobe.as_ref().expect("kind");
+                if *i.get_ref() >= modprobes {
+                    return Err(at(
+                        i.span(),
+                        format!(
+                            "signal_modprobe = {} names no actor: this scenario has {modprobes} modprobe actor(s); expected {}",
+                            i.get_ref(),
+                            match modprobes {
+                                0 => "a modprobe actor to aim at".to_string(),
+                                1 => "0".to_string(),
+                                n => format!("0 to {}", n - 1),
+                            }
+                        ),
+                    ));
+                }
+                Actor::Signal {
+                    target: SignalTarget::Actor(*i.get_ref()),
+                    fatal: fatal()?,
+                }
+            }
+            "signal_helper_for" => {
+                let h = a.signal_helper_for.as_ref().expect("kind");
+                if !requested.contains(h.get_ref()) {
+                    return Err(at(
+                        h.span(),
+                        format!(
+                            "signal_helper_for = {:?} has no target: nothing in this scenario requests it, so no helper starts for it; expected an alias some init, request actor or exec_requests asks for",
+                            h.get_ref()
+                        ),
+                    ));
+                }
+                Actor::Signal {
+                    target: SignalTarget::HelperFor(h.get_ref().clone()),
+                    fatal: fatal()?,
+                }
+            }
+            _ => {
+                let m = a.rmmod_force.as_ref().expect("kind");
+                known_module(m, "an rmmod_force actor")?;
+                Actor::ForceUnload(m.get_ref().clone())
+            }
+        });
+    }
+    if !actors
+        .iter()
+        .any(|a| matches!(a, Actor::Modprobe(_) | Actor::Request { .. }))
+    {
+        return Err(at(
+            raw.actors.span(),
+            "nothing starts: expected at least one modprobe or request actor".into(),
+        ));
+    }
+
+    // Properties.
+    if raw.properties.get_ref().is_empty() {
+        return Err(at(
+            raw.properties.span(),
+            "no properties; expected at least one of: ".to_string() + &property_ids(),
+        ));
+    }
+    for p in raw.properties.get_ref() {
+        if kmodcheck_properties::by_id(p.get_ref()).is_none() {
+            return Err(at(
+                p.span(),
+                format!(
+                    "unknown property {:?}; expected one of: {}",
+                    p.get_ref(),
+                    property_ids()
+                ),
+            ));
+        }
+    }
+
+    let sc = Scenario {
+        name,
+        summary: raw.summary,
+        reference: raw.reference,
+        modules,
+        actors,
+        timer: raw.timer,
+        kmod_limit,
+        helper_bound: raw.helper_bound.as_ref().map(|b| *b.get_ref()),
+        exec_requests: raw.exec_requests.as_ref().map(|x| x.get_ref().clone()),
+        expect_live: raw
+            .expect_live
+            .iter()
+            .map(|l| l.get_ref().clone())
+            .collect(),
+        properties: raw
+            .properties
+            .get_ref()
+            .iter()
+            .map(|p| p.get_ref().clone())
+            .collect(),
+    };
+    let threads = sc.max_threads();
+    if threads > LOOM_MAX_THREADS {
+        return Err(at(
+            raw.actors.span(),
+            format!(
+                "this scenario can have {threads} model threads at once (main, {} actor(s){}, and the helpers and kthreads its requests start); loom supports {LOOM_MAX_THREADS}, so it could not be proved: expected fewer actors, a shorter request chain, or a helper_bound",
+                sc.actors.len(),
+                if sc.timer { ", the timer" } else { "" }
+            ),
+        ));
+    }
+    Ok(sc)
+}
+
+fn init_step(
+    step: &Spanned<RawInit>,
+    at: &dyn Fn(Range<usize>, String) -> FileError,
+) -> Result<InitStep, FileError> {
+    let s = step.get_ref();
+    let span = step.span();
+    let kind = one_of(
+        &[
+            ("request_module", s.request_module.is_some()),
+            ("register_alg", s.register_alg.is_some()),
+            ("fail", s.fail.is_some()),
+            ("oops", s.oops.is_some()),
+        ],
+        "this init step",
+        "request_module, register_alg, fail, oops",
+    )
+    .map_err(|m| at(span.clone(), m))?;
+    if s.required.is_some() && kind != "request_module" {
+        return Err(at(
+            span,
+            format!(
+                "`required` does not apply to a {kind} step; expected it only with request_module"
+            ),
+        ));
+    }
+    if s.test_requests.is_some() && kind != "register_alg" {
+        return Err(at(
+            span,
+            format!("`test_requests` does not apply to a {kind} step; expected it only with register_alg"),
+        ));
+    }
+    Ok(match kind {
+        "request_module" => InitStep::RequestModule {
+            alias: s.request_module.as_ref().expect("kind").get_ref().clone(),
+            required: s.required.ok_or_else(|| {
+                at(
+                    span.clone(),
+                    "a request_module step needs `required`; expected required = true (init fails if the request fails) or false (init carries on)".into(),
+                )
+            })?,
+        },
+        "register_alg" => InitStep::RegisterAlg {
+            alg: s.register_alg.clone().expect("kind"),
+            test_requests: s
+                .test_requests
+                .as_ref()
+                .ok_or_else(|| {
+                    at(
+                        span.clone(),
+                        "a register_alg step needs `test_requests`: the alias its self-test asks for (crypto-NAME)".into(),
+                    )
+                })?
+                .get_ref()
+                .clone(),
+        },
+        "fail" => {
+            let e = s.fail.as_ref().expect("kind");
+            let name = e.get_ref().trim_start_matches('-');
+            match errno_by_name(name) {
+                Some(v) => InitStep::Fail(v),
+                None => {
+                    return Err(at(
+                        e.span(),
+                        format!(
+                            "unknown errno {:?}; expected an errno name such as \"ENODEV\" ({})",
+                            e.get_ref(),
+                            kmodcheck_model::errno::errno_names().join(", ")
+                        ),
+                    ))
+                }
+            }
+        }
+        _ => {
+            let o = s.oops.as_ref().expect("kind");
+            if !*o.get_ref() {
+                return Err(at(
+                    o.span(),
+                    "oops = false is not a step; expected oops = true, or leave the step out".into(),
+                ));
+            }
+            InitStep::Oops
+        }
+    })
+}
+
+fn dependency_cycle(
+    raw: &RawScenario,
+    at: &dyn Fn(Range<usize>, String) -> FileError,
+) -> Result<(), FileError> {
+    fn visit<'a>(
+        raw: &'a RawScenario,
+        name: &'a str,
+        path: &mut Vec<&'a str>,
+    ) -> Option<(Vec<String>, Range<usize>)> {
+        for m in raw
+            .modules
+            .iter()
+            .filter(|m| m.get_ref().name.get_ref() == name)
+        {
+            for d in &m.get_ref().deps {
+                let dn = d.get_ref().as_str();
+                if let Some(i) = path.iter().position(|p| *p == dn) {
+                    let mut cycle: Vec<String> = path[i..].iter().map(|s| s.to_string()).collect();
+                    cycle.push(dn.to_string());
+                    return Some((cycle, d.span()));
+                }
+                path.push(dn);
+                if let Some(c) = visit(raw, dn, path) {
+                    return Some(c);
+                }
+                path.pop();
+            }
+        }
+        None
+    }
+    for m in &raw.modules {
+        let n = m.get_ref().name.get_ref().as_str();
+        if let Some((cycle, span)) = visit(raw, n, &mut vec![n]) {
+            return Err(at(
+                span,
+                format!(
+                    "dependency cycle: {}; expected modules.dep to be acyclic (depmod refuses a cycle)",
+                    cycle.join(" -> ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn module_names(modules: &[ModuleSpec]) -> String {
+    if modules.is_empty() {
+        "there is none".into()
+    } else {
+        modules
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn property_ids() -> String {
+    kmodcheck_properties::catalogue()
+        .iter()
+        .map(|p| p.id)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A scenario in the file format: what `scenarios/*.toml` holds. `parse`
+/// of it gives the same scenario back.
+pub fn to_toml(sc: &Scenario) -> String {
+    use std::fmt::Write as _;
+    let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let list = |v: &[String]| {
+        format!(
+            "[{}]",
+            v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")
+        )
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# kmodcheck scenario file: see the README, \"Scenario files\"."
+    );
+    let _ = writeln!(out, "name = {}", q(&sc.name));
+    let _ = writeln!(out, "summary = {}", q(&sc.summary));
+    let _ = writeln!(out, "reference = {}", q(&sc.reference));
+    let _ = writeln!(out, "timer = {}", sc.timer);
+    let _ = writeln!(out, "kmod_limit = {}", sc.kmod_limit);
+    if let Some(b) = sc.helper_bound {
+        let _ = writeln!(out, "helper_bound = {b}");
+    }
+    if let Some(x) = &sc.exec_requests {
+        let _ = writeln!(out, "exec_requests = {}", q(x));
+    }
+    let mut absent: Vec<String> = Vec::new();
+    let mut note = |a: &str| {
+        if sc.resolve(a).is_none() && !absent.iter().any(|x| x == a) {
+            absent.push(a.to_string());
+        }
+    };
+    for m in &sc.modules {
+        for s in &m.init {
+            match s {
+                InitStep::RequestModule { alias, .. } => note(alias),
+                InitStep::RegisterAlg { test_requests, .. } => note(test_requests),
+                InitStep::Fail(_) | InitStep::Oops => {}
+            }
+        }
+    }
+    for a in &sc.actors {
+        match a {
+            Actor::Request { alias, .. } => note(alias),
+            Actor::Modprobe(t) => note(t),
+            _ => {}
+        }
+    }
+    if let Some(x) = &sc.exec_requests {
+        note(x);
+    }
+    if !absent.is_empty() {
+        let _ = writeln!(out, "absent = {}", list(&absent));
+    }
+    if !sc.expect_live.is_empty() {
+        let _ = writeln!(out, "expect_live = {}", list(&sc.expect_live));
+    }
+    let _ = writeln!(out, "properties = {}", list(&sc.properties));
+    for m in &sc.modules {
+        let _ = writeln!(out, "\n[[module]]");
+        let _ = writeln!(out, "name = {}", q(&m.name));
+        let _ = writeln!(out, "file = {}", q(&m.file));
+        if !m.aliases.is_empty() {
+            let _ = writeln!(out, "aliases = {}", list(&m.aliases));
+        }
+        if !m.deps.is_empty() {
+            let _ = writeln!(out, "deps = {}", list(&m.deps));
+        }
+        if !m.init.is_empty() {
+            let steps: Vec<String> = m
+                .init
+                .iter()
+                .map(|s| match s {
+                    InitStep::RequestModule { alias, required } => {
+                        format!("{{ request_module = {}, required = {required} }}", q(alias))
+                    }
+                    InitStep::RegisterAlg { alg, test_requests } => format!(
+                        "{{ register_alg = {}, test_requests = {} }}",
+                        q(alg),
+                        q(test_requests)
+                    ),
+                    InitStep::Fail(e) => format!(
+                        "{{ fail = {} }}",
+                        q(kmodcheck_model::errno::ret_name(-e).trim_start_matches('-'))
+                    ),
+                    InitStep::Oops => "{ oops = true }".to_string(),
+                })
+                .collect();
+            let _ = writeln!(out, "init = [{}]", steps.join(", "));
+        }
+    }
+    for a in &sc.actors {
+        let _ = writeln!(out, "\n[[actor]]");
+        let _ = match a {
+            Actor::Modprobe(t) => writeln!(out, "modprobe = {}", q(t)),
+            Actor::Request { alias, repeat } => {
+                writeln!(out, "request = {}\nrepeat = {repeat}", q(alias))
+            }
+            Actor::Signal {
+                target: SignalTarget::Actor(i),
+                fatal,
+            } => writeln!(out, "signal_modprobe = {i}\nfatal = {fatal}"),
+            Actor::Signal {
+                target: SignalTarget::HelperFor(h),
+                fatal,
+            } => writeln!(out, "signal_helper_for = {}\nfatal = {fatal}", q(h)),
+            Actor::ForceUnload(m) => writeln!(out, "rmmod_force = {}", q(m)),
+        };
+    }
+    out
+}
+
+/// The file a built-in scenario is shipped as under `scenarios/`.
+pub fn file_name(scenario: &str) -> String {
+    format!("{}.toml", scenario.replace('+', "_"))
+}

@@ -1,0 +1,326 @@
+//! Scenario files: the shipped catalogue equals the built-in one, a file
+//! runs end to end through the binary, and every malformed file in
+//! `tests/malformed/` is refused with its location and exit code 2.
+
+use kmodcheck::model::scenario;
+use kmodcheck::scenario_file;
+use std::path::Path;
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn kmodcheck(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kmodcheck"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run kmodcheck")
+}
+
+/// Each built-in scenario is shipped as `scenarios/NAME.toml`, which parses
+/// to exactly the built-in value; no other file sits there.
+#[test]
+fn shipped_files_equal_their_built_in_twins() {
+    let dir = root().join("scenarios");
+    let builtin = scenario::catalogue();
+    for s in &builtin {
+        let path = dir.join(scenario_file::file_name(&s.name));
+        let parsed = scenario_file::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            &parsed,
+            s,
+            "{} differs from its built-in twin",
+            path.display()
+        );
+        // And the writer and the reader agree.
+        let again = scenario_file::parse(&scenario_file::to_toml(s), "generated").unwrap();
+        assert_eq!(&again, s);
+    }
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut expected: Vec<String> = builtin
+        .iter()
+        .map(|s| scenario_file::file_name(&s.name))
+        .collect();
+    expected.sort();
+    assert_eq!(
+        files, expected,
+        "scenarios/ holds files with no built-in twin, or misses some"
+    );
+}
+
+/// A scenario file checks like a built-in name, and its counterexample's
+/// replay handle names the file, so `replay` finds it.
+#[test]
+fn a_file_checks_and_replays_through_the_binary() {
+    let file = "scenarios/recursive-self-load.toml";
+    let out = kmodcheck(&["check", "--variant", "idempotent", "--scenario", file]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("no-deadlock violated"), "{stdout}");
+    let handle = format!("loom:idempotent:{file}:1");
+    assert!(stdout.contains(&handle), "{stdout}");
+    let replayed = kmodcheck(&["replay", &handle]);
+    assert_eq!(replayed.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&replayed.stdout);
+    assert!(
+        text.contains("no-deadlock violated: deadlock: T1 waits for helper T2"),
+        "{text}"
+    );
+}
+
+/// `kmodcheck check --scenario tests/malformed/NAME.toml` exits 2 and says
+/// `FILE:LINE:COLUMN: message`.
+fn refused(name: &str, line: usize, column: usize, message: &str) {
+    let file = format!("tests/malformed/{name}.toml");
+    let out = kmodcheck(&["check", "--variant", "legacy", "--scenario", &file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+    let want = format!("kmodcheck: {file}:{line}:{column}: {message}");
+    assert!(
+        stderr.starts_with(&want),
+        "{file}:\n  want {want}\n  got  {stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{file}: printed results for a bad file"
+    );
+}
+
+macro_rules! malformed {
+    ($test:ident, $name:expr, $line:expr, $col:expr, $msg:expr) => {
+        #[test]
+        fn $test() {
+            refused($name, $line, $col, $msg);
+        }
+    };
+}
+
+malformed!(
+    absent_but_provided,
+    "absent-but-provided",
+    5,
+    11,
+    r#""x" is listed as absent, but a module provides it"#
+);
+malformed!(
+    actor_empty,
+    "actor-empty",
+    12,
+    1,
+    "this [[actor]] has none of the keys that say what it is"
+);
+malformed!(
+    actor_two_kinds,
+    "actor-two-kinds",
+    9,
+    1,
+    "this [[actor]] has 2 keys that say what it is (modprobe, request)"
+);
+malformed!(
+    dependency_cycle,
+    "dependency-cycle",
+    13,
+    9,
+    "dependency cycle: x -> a -> x"
+);
+malformed!(
+    duplicate_file,
+    "duplicate-file",
+    11,
+    8,
+    r#"file "x.ko" is already module "x"'s"#
+);
+malformed!(empty_properties, "empty-properties", 3, 14, "no properties");
+malformed!(
+    init_step_two_kinds,
+    "init-step-two-kinds",
+    8,
+    9,
+    "this init step has 2 keys that say what it is (fail, oops)"
+);
+malformed!(
+    kmod_limit_zero,
+    "kmod-limit-zero",
+    5,
+    14,
+    "kmod_limit = 0 allows no request at all"
+);
+malformed!(
+    missing_actor,
+    "missing-actor",
+    1,
+    1,
+    "missing field `actor`"
+);
+malformed!(missing_name, "missing-name", 1, 1, "missing field `name`");
+malformed!(
+    missing_properties,
+    "missing-properties",
+    1,
+    1,
+    "missing field `properties`"
+);
+malformed!(
+    negative_helper_bound,
+    "negative-helper-bound",
+    5,
+    16,
+    "invalid value: integer `-1`, expected usize"
+);
+malformed!(
+    no_starting_actor,
+    "no-starting-actor",
+    9,
+    1,
+    "nothing starts: expected at least one modprobe or request actor"
+);
+malformed!(
+    repeat_on_modprobe,
+    "repeat-on-modprobe",
+    9,
+    1,
+    "`repeat` does not apply to a modprobe actor"
+);
+malformed!(
+    repeat_without_bound,
+    "repeat-without-bound",
+    9,
+    1,
+    "a request with repeat = true never stops by itself"
+);
+malformed!(
+    request_without_required,
+    "request-without-required",
+    9,
+    9,
+    "a request_module step needs `required`"
+);
+malformed!(
+    rmmod_unknown_module,
+    "rmmod-unknown-module",
+    13,
+    15,
+    r#"unknown module "y" in an rmmod_force actor"#
+);
+malformed!(
+    signal_helper_never_started,
+    "signal-helper-never-started",
+    13,
+    21,
+    r#"signal_helper_for = "x" has no target: nothing in this scenario reques"#
+);
+malformed!(
+    signal_no_such_actor,
+    "signal-no-such-actor",
+    13,
+    19,
+    "signal_modprobe = 3 names no actor: this scenario has 1 modprobe actor"
+);
+malformed!(
+    signal_without_fatal,
+    "signal-without-fatal",
+    12,
+    1,
+    "a signal actor needs `fatal`"
+);
+malformed!(
+    syntax_error,
+    "syntax-error",
+    1,
+    10,
+    r#"invalid basic string, expected `"`"#
+);
+malformed!(
+    too_many_threads,
+    "too-many-threads",
+    9,
+    1,
+    "this scenario can have 6 model threads at once (main, 5 actor(s), and "
+);
+malformed!(
+    unknown_actor_key,
+    "unknown-actor-key",
+    10,
+    1,
+    "unknown field `modprob`, expected one of `modprobe`, `request`, `repea"
+);
+malformed!(
+    unknown_dependency,
+    "unknown-dependency",
+    8,
+    9,
+    r#"unknown module "zz" in the deps of x"#
+);
+malformed!(
+    unknown_errno,
+    "unknown-errno",
+    8,
+    18,
+    r#"unknown errno "ENOSUCH""#
+);
+malformed!(
+    unknown_expect_live,
+    "unknown-expect-live",
+    5,
+    16,
+    r#"unknown module "y" in expect_live"#
+);
+malformed!(
+    unknown_modprobe_target,
+    "unknown-modprobe-target",
+    10,
+    12,
+    r#"unknown alias "y" in a modprobe actor"#
+);
+malformed!(
+    unknown_module_key,
+    "unknown-module-key",
+    7,
+    1,
+    "unknown field `fiel`, expected one of `name`, `file`, `aliases`, `deps"
+);
+malformed!(
+    unknown_property,
+    "unknown-property",
+    3,
+    30,
+    r#"unknown property "no-deadlok""#
+);
+malformed!(
+    unknown_requested_alias,
+    "unknown-requested-alias",
+    8,
+    28,
+    r#"unknown alias "nothere" in x's init"#
+);
+malformed!(
+    unknown_top_key,
+    "unknown-top-key",
+    1,
+    1,
+    "unknown field `nmae`, expected one of `name`, `summary`, `reference`, "
+);
+malformed!(
+    wrong_type,
+    "wrong-type",
+    5,
+    9,
+    r#"invalid type: string "yes", expected a boolean"#
+);
+
+#[test]
+fn every_malformed_file_has_a_test() {
+    let n = std::fs::read_dir(root().join("tests/malformed"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        n, 32,
+        "a file under tests/malformed/ without its malformed! line"
+    );
+}
