@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod engine;
+pub mod explain;
 pub mod report;
 pub mod scenario_file;
 

@@ -71,41 +71,120 @@ enum Cmd {
         /// Stop after N executions (the run is then not exhaustive).
         #[arg(long)]
         max_executions: Option<usize>,
+        /// Check only this property of the scenario (see `list`).
+        #[arg(long)]
+        property: Option<String>,
+        /// Bound loom's preemptions per execution (LOOM_MAX_PREEMPTIONS); the
+        /// run is then not exhaustive, and "holds" is not a proof.
+        #[arg(long)]
+        preemption_bound: Option<usize>,
+        /// Seed of shuttle-pct and shuttle-random (SHUTTLE_RANDOM_SEED).
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Replay a counterexample from its handle and print its trace.
     Replay {
         /// The handle printed with the counterexample.
         handle: String,
     },
-    /// List variants, scenarios and properties.
+    /// List variants, scenarios and properties, each with its summary and
+    /// kernel reference.
     List,
+    /// Explain a property, a variant or a scenario: what it states or
+    /// changes, why, and the kernel references.
+    Explain {
+        /// A property id, a variant id (LOADER+BUDGET too), a built-in
+        /// scenario name or a scenario file.
+        name: String,
+    },
 }
 
-/// Progress of one long cell on stderr: overwritten in place on a
-/// terminal, one line per report otherwise.
-fn progress_line(what: String) -> Progress {
+/// Progress of one long cell on stderr. With both stdout and stderr on a
+/// terminal: a bar redrawn in place, with executions, executions/s and, when
+/// the run has an execution bound, how far to it. Otherwise (output piped,
+/// CI logs): one plain line per report.
+fn progress_line(what: String, bound: Option<usize>) -> Progress {
+    let bar = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
     Progress(Arc::new(move |n, t| {
-        let line = format!(
-            "  {what}: {n} executions, {:.0} s, still exploring",
-            t.as_secs_f64()
-        );
+        let secs = t.as_secs_f64();
+        let rate = if secs > 0.0 { n as f64 / secs } else { 0.0 };
         let mut err = std::io::stderr().lock();
-        if err.is_terminal() {
-            let _ = write!(err, "\r\x1b[2K{line}");
+        if bar {
+            let gauge = match bound {
+                Some(b) if b > 0 => {
+                    let done = (n * 20 / b).min(20);
+                    format!("[{}{}] {:>3}% ", "#".repeat(done), ".".repeat(20 - done), n * 100 / b)
+                }
+                _ => String::new(),
+            };
+            let line = format!("  {what}: {gauge}{n} executions, {rate:.0}/s, {secs:.0} s");
+            let _ = write!(err, "\r\x1b[2K{}", truncate(&line, 99));
         } else {
-            let _ = writeln!(err, "{line}");
+            let _ = writeln!(
+                err,
+                "  {what}: {n} executions, {rate:.0}/s, {secs:.0} s, still exploring"
+            );
         }
     }))
 }
 
+fn truncate(s: &str, width: usize) -> String {
+    s.chars().take(width).collect()
+}
+
 fn clear_progress() {
     let mut err = std::io::stderr().lock();
-    if err.is_terminal() {
+    if err.is_terminal() && std::io::stdout().is_terminal() {
         let _ = write!(err, "\r\x1b[2K");
     }
 }
 
+/// Colour the verdict words of a text for a terminal: red VIOLATED, green
+/// holds/proved, yellow inconclusive. Plain when stdout is not a terminal,
+/// or when `NO_COLOR` is set (<https://no-color.org>).
+fn paint(text: &str) -> String {
+    let colour = std::io::stdout().is_terminal()
+        && !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty());
+    if !colour {
+        return text.to_string();
+    }
+    const RULES: &[(&str, &str)] = &[
+        ("VIOLATED", "\x1b[1;31m"),
+        ("proved", "\x1b[32m"),
+        ("holds", "\x1b[32m"),
+        ("sampled", "\x1b[33m"),
+        ("incon.", "\x1b[33m"),
+        ("inconclusive", "\x1b[33m"),
+    ];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'outer: while !rest.is_empty() {
+        for (word, code) in RULES {
+            if let Some(r) = rest.strip_prefix(word) {
+                out.push_str(code);
+                out.push_str(word);
+                out.push_str("\x1b[0m");
+                rest = r;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().expect("non-empty");
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 fn main() -> ExitCode {
+    // `kmodcheck list | head` ends quietly, as other command-line tools do,
+    // instead of panicking on the closed pipe: restore SIGPIPE's default,
+    // which Rust's runtime sets to "ignore".
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any other thread exists; SIG_DFL
+    // is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let opts = match CheckOptions::from_env() {
         Ok(o) => o,
@@ -155,7 +234,7 @@ fn main() -> ExitCode {
             };
             opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
             opts.time_limit = budget(None);
-            run_diff(vo, vn, &scenarios, &opts)
+            run_diff(vo, vn, &scenarios, &opts, cli.json)
         }
         Cmd::Report { dir } => {
             opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
@@ -183,6 +262,9 @@ fn main() -> ExitCode {
             scenario: sname,
             engine,
             max_executions,
+            property,
+            preemption_bound,
+            seed,
         } => {
             let Some(v) = variant::by_id(&vid) else {
                 eprintln!("kmodcheck: {}", unknown_variant(&vid));
@@ -195,8 +277,27 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            let mut s = s;
+            if let Some(p) = property {
+                if !s.properties.contains(&p) {
+                    eprintln!(
+                        "kmodcheck: scenario {} does not check {p:?}; it checks: {}",
+                        s.name,
+                        s.properties.join(", ")
+                    );
+                    return ExitCode::from(2);
+                }
+                s.properties = vec![p];
+            }
             let mut o = opts.clone();
             o.time_limit = budget(None);
+            // A flag wins over the environment.
+            if preemption_bound.is_some() {
+                o.preemption_bound = preemption_bound;
+            }
+            if let Some(seed) = seed {
+                o.seed = seed;
+            }
             if let Some(e) = engine {
                 match EngineKind::parse(&e) {
                     Some(k) => o.engine = Some(k),
@@ -207,7 +308,10 @@ fn main() -> ExitCode {
                 }
             }
             o.max_executions = max_executions;
-            o.progress = Some(progress_line(format!("{} × {}", v.id, s.name)));
+            o.progress = Some(progress_line(
+                format!("{} × {}", v.id, s.name),
+                max_executions,
+            ));
             let r = check_cell(v, &s, &o);
             clear_progress();
             match r {
@@ -220,7 +324,7 @@ fn main() -> ExitCode {
                             println!("{l}");
                         }
                     } else {
-                        print_cell(&c);
+                        print!("{}", paint(&cell_text(&c)));
                     }
                     exit_code(std::slice::from_ref(&c))
                 }
@@ -265,24 +369,58 @@ fn main() -> ExitCode {
             }
         },
         Cmd::List => {
-            println!("variants:");
+            if cli.json {
+                let o = serde_json::json!({
+                    "variants": variant::catalogue(),
+                    "mutants": variant::mutants().iter().map(|(m, on)| serde_json::json!({"variant": m, "scenarios": on})).collect::<Vec<_>>(),
+                    "kmod_budgets": kmodcheck::model::variant::KmodBudget::ALL.iter().map(|b| serde_json::json!({"id": b.id(), "kernel": b.kernel()})).collect::<Vec<_>>(),
+                    "scenarios": scenario::catalogue(),
+                    "properties": kmodcheck::properties::catalogue(),
+                });
+                println!("{o}");
+                return ExitCode::SUCCESS;
+            }
+            let mut out = String::new();
+            use std::fmt::Write as _;
+            let _ = writeln!(out, "variants:");
             for v in variant::catalogue() {
-                println!("  {:<26} {:<45} {}", v.id, v.kernel, v.summary);
+                let _ = writeln!(out, "  {:<26} {}", v.id, v.summary);
+                let _ = writeln!(out, "  {:<26} {}", "", v.kernel);
             }
-            println!("\nkmod budgets (every loader above has kmod-semaphore; pick another with LOADER+BUDGET):");
+            let _ = writeln!(out, "\nmutants (seeded bugs, each checked on its scenario):");
+            for (m, on) in variant::mutants() {
+                let _ = writeln!(out, "  {:<26} {} [{}]", m.id, m.summary, on.join(", "));
+            }
+            let _ = writeln!(out, "\nkmod budgets (every loader above has kmod-semaphore; pick another with LOADER+BUDGET):");
             for b in kmodcheck::model::variant::KmodBudget::ALL {
-                println!("  {:<26} {}", b.id(), b.kernel());
+                let _ = writeln!(out, "  {:<26} {}", b.id(), b.kernel());
             }
-            println!("\nscenarios:");
+            let _ = writeln!(out, "\nscenarios (built in; also as scenarios/*.toml):");
             for s in scenario::catalogue() {
-                println!("  {:<34} {}", s.name, s.summary);
+                let _ = writeln!(out, "  {:<34} {}", s.name, s.summary);
+                let _ = writeln!(out, "  {:<34} {}", "", s.reference);
             }
-            println!("\nproperties:");
+            let _ = writeln!(out, "\nproperties (`kmodcheck explain ID` gives the rationale):");
             for p in kmodcheck::properties::catalogue() {
-                println!("  {:<24} {}", p.id, p.statement);
+                let _ = writeln!(out, "  {:<24} {}", p.id, p.statement);
             }
+            print!("{}", kmodcheck::explain::wrap(&out));
             ExitCode::SUCCESS
         }
+        Cmd::Explain { name } => match kmodcheck::explain::explain(&name) {
+            Ok(e) => {
+                if cli.json {
+                    println!("{}", e.json);
+                } else {
+                    print!("{}", e.text);
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("kmodcheck: {e}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 
@@ -320,15 +458,21 @@ fn run_diff(
     new: variant::Variant,
     scenarios: &[(scenario::Scenario, Option<String>)],
     opts: &CheckOptions,
+    json: bool,
 ) -> ExitCode {
     let mut changed = 0;
     let mut new_violations = Vec::new();
-    println!("{} → {}\n", old.id, new.id);
+    if !json {
+        println!("{} → {}\n", old.id, new.id);
+    }
     for (s, path) in scenarios {
         let mut o = opts.clone();
         let mut cells = Vec::new();
         for v in [old, new] {
-            o.progress = Some(progress_line(format!("{} × {}", v.id, s.name)));
+            o.progress = Some(progress_line(
+                format!("{} × {}", v.id, s.name),
+                o.max_executions,
+            ));
             let r = check_cell(v, s, &o);
             clear_progress();
             match r {
@@ -350,13 +494,42 @@ fn run_diff(
                 continue;
             }
             changed += 1;
+            if json {
+                let side = |c: &CellResult, v: &Verdict| {
+                    let mut o = serde_json::json!({
+                        "variant": c.variant, "verdict": v.kind(), "engine": c.engine.name(),
+                        "exhaustive": c.exhaustive, "executions": c.executions,
+                    });
+                    match v {
+                        Verdict::Violated(ce) => {
+                            o["message"] = serde_json::json!(ce.message);
+                            o["trace"] = serde_json::json!(ce.trace);
+                            o["replay"] = serde_json::json!(ce.replay);
+                        }
+                        Verdict::Inconclusive { reason } => o["reason"] = serde_json::json!(reason),
+                        Verdict::Holds { .. } => {}
+                    }
+                    o
+                };
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "scenario": s.name, "property": po.property,
+                        "old": side(co, &po.verdict), "new": side(cn, &pn.verdict),
+                    })
+                );
+                continue;
+            }
             println!("{} × {}", s.name, po.property);
-            println!("  {}: {}", old.id, verdict_line(co, &po.verdict));
-            println!("  {}: {}", new.id, verdict_line(cn, &pn.verdict));
+            println!("  {}: {}", old.id, paint(&verdict_line(co, &po.verdict)));
+            println!("  {}: {}", new.id, paint(&verdict_line(cn, &pn.verdict)));
             if matches!(pn.verdict, Verdict::Violated(_)) {
                 new_violations.push((cn.clone(), pn.property));
             }
         }
+    }
+    if json {
+        return ExitCode::SUCCESS;
     }
     if changed == 0 {
         println!("no verdict differs");
@@ -370,8 +543,11 @@ fn run_diff(
     ExitCode::SUCCESS
 }
 
-fn print_cell(c: &CellResult) {
-    println!(
+fn cell_text(c: &CellResult) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "{} × {}: {} executions, {}, {}{:.2} s",
         c.variant,
         c.scenario,
@@ -385,8 +561,9 @@ fn print_cell(c: &CellResult) {
         c.elapsed.as_secs_f64()
     );
     for p in &c.properties {
-        match &p.verdict {
-            Verdict::Holds { exhaustive } => println!(
+        let _ = match &p.verdict {
+            Verdict::Holds { exhaustive } => writeln!(
+                out,
                 "  {:<24} holds{}",
                 p.property,
                 if *exhaustive {
@@ -395,19 +572,18 @@ fn print_cell(c: &CellResult) {
                     " (in the executions explored; not a proof)"
                 }
             ),
-            Verdict::Violated(_) => {
-                println!("  {:<24} VIOLATED", p.property);
-            }
+            Verdict::Violated(_) => writeln!(out, "  {:<24} VIOLATED", p.property),
             Verdict::Inconclusive { reason } => {
-                println!("  {:<24} inconclusive: {reason}", p.property)
+                writeln!(out, "  {:<24} inconclusive: {reason}", p.property)
             }
-        }
+        };
     }
     for p in &c.properties {
         if let Some(t) = report::counterexample_text(c, p.property) {
-            println!("\n{t}");
+            let _ = writeln!(out, "\n{t}");
         }
     }
+    out
 }
 
 fn exit_code(cells: &[CellResult]) -> ExitCode {

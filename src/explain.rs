@@ -1,0 +1,261 @@
+//! `kmodcheck explain NAME`: a property, a variant or a scenario in words,
+//! with its kernel references, as text and as JSON.
+
+use kmodcheck_model::scenario::{Actor, InitStep, Scenario, SignalTarget};
+use kmodcheck_model::variant::{
+    self, CryptoTest, FinitDedup, IdemStorage, IdemWait, KmodBudget, Origin, RecursionPolicy,
+    Variant,
+};
+use serde_json::{json, Value};
+
+/// What `explain` found for a name: text for a person, JSON for a tool.
+pub struct Explained {
+    /// Several lines, each at most 100 columns where the words allow.
+    pub text: String,
+    /// The same facts.
+    pub json: Value,
+}
+
+/// Explain `name`: a property id, then a variant id, then a scenario (a
+/// built-in name or a `.toml` file).
+pub fn explain(name: &str) -> Result<Explained, String> {
+    if let Some(p) = kmodcheck_properties::by_id(name) {
+        let text = format!(
+            "property {}\n\n  statement  {}\n  rationale  {}\n  witness    {} (a \"holds\" whose witness never happened is reported inconclusive, not proved)\n",
+            p.id, p.statement, p.rationale, p.witness
+        );
+        return Ok(Explained {
+            text: wrap(&text),
+            json: json!({"kind": "property", "id": p.id, "statement": p.statement,
+                "rationale": p.rationale, "witness": p.witness}),
+        });
+    }
+    if let Some(v) = variant::by_id(name) {
+        return Ok(variant_text(&v));
+    }
+    if name.ends_with(".toml") || kmodcheck_model::scenario::by_name(name).is_some() {
+        let s = crate::scenario_file::resolve(name)?;
+        return Ok(scenario_text(&s));
+    }
+    Err(format!(
+        "nothing is called {name:?}: expected a property, a variant (LOADER or LOADER+BUDGET) or a scenario (a built-in name or FILE.toml); see `kmodcheck list`"
+    ))
+}
+
+fn variant_text(v: &Variant) -> Explained {
+    let origin = match v.origin {
+        Origin::Kernel => "a state of the kernel tree",
+        Origin::Proposal => "a proposal that was not merged",
+        Origin::Mutant => "a seeded bug the checker must catch (not a kernel)",
+    };
+    let policies: Vec<(&str, String)> = vec![
+        (
+            "finit_module",
+            match v.finit {
+                FinitDedup::NameCheckOnly => {
+                    "no in-flight table: only the name check in load_module sees a duplicate (v6.4 and earlier)".into()
+                }
+                FinitDedup::ExclusiveDenyWrite => {
+                    "exclusive_deny_write_access on the file; a concurrent finit fails with -ETXTBSY (9828ed3f695a, reverted)".into()
+                }
+                FinitDedup::Idempotent => {
+                    "in-flight table: idempotent() links an entry per inode; later callers wait for the first one's result (9b9879fc0327)".into()
+                }
+            },
+        ),
+        (
+            "in-flight wait",
+            match v.idem_wait {
+                IdemWait::Uninterruptible => "wait_for_completion: uninterruptible, forever (9b9879fc0327)".into(),
+                IdemWait::TimeoutWarn => "uninterruptible, with one warning after 10 s, forever (cb5b81bc9a44)".into(),
+                IdemWait::Interruptible => {
+                    "wait_for_completion_interruptible; ret starts at -EINTR, hlist_del_init, self-unlink under idem_lock (2124d84db293)".into()
+                }
+            },
+        ),
+        (
+            "recursion",
+            match v.recursion {
+                RecursionPolicy::Blind => "the loader cannot see a recursive request (the kernel as merged)".into(),
+                RecursionPolicy::AncestryCheck => {
+                    "request_module passes the requester; a waiter whose ancestry holds the load fails with -EDEADLK (proposal)".into()
+                }
+            },
+        ),
+        (
+            "struct idempotent",
+            match v.idem_storage {
+                IdemStorage::Stack => "on the loader's stack; delete_module refuses a module that is not LIVE".into(),
+                IdemStorage::HeapForceUnload => {
+                    "kmalloc'ed; rmmod -f of a module whose init task died completes its waiters with -EBUSY (2025 proposal)".into()
+                }
+            },
+        ),
+        (
+            "crypto registration",
+            match v.crypto {
+                CryptoTest::WaitForTest => "crypto_register_alg waits for the self-test (before v6.12)".into(),
+                CryptoTest::Async => "crypto_register_alg does not wait for the self-test (37da5d0ffa7b)".into(),
+            },
+        ),
+        (
+            "kmod budget",
+            format!(
+                "{} — {}",
+                v.kmod.id(),
+                match v.kmod {
+                    KmodBudget::FailFast2008 => "over the limit: -ENOMEM and \"runaway loop\" (at most 5 times)",
+                    KmodBudget::Throttle => "wait_event_interruptible for a slot, no timeout, result ignored",
+                    KmodBudget::ThrottleTimeout => "wait_event_killable_timeout, 5 s, -ETIME",
+                    KmodBudget::Semaphore => "down_timeout on a semaphore, 5 s, -ETIME",
+                }
+            ),
+        ),
+    ];
+    let mut text = format!(
+        "variant {}\n\n  kernel     {}\n  origin     {origin}\n  summary    {}\n\n  policy at each variation point:\n",
+        v.id, v.kernel, v.summary
+    );
+    for (k, d) in &policies {
+        text.push_str(&format!("    {k:<20} {d}\n"));
+    }
+    if let Some(m) = v.mutant {
+        text.push_str(&format!("    {:<20} {m:?}\n", "seeded bug"));
+    }
+    let json = json!({
+        "kind": "variant", "id": v.id, "kernel": v.kernel, "summary": v.summary,
+        "origin": format!("{:?}", v.origin),
+        "policies": policies.iter().map(|(k, d)| json!({"point": k, "policy": d})).collect::<Vec<_>>(),
+        "mutant": v.mutant.map(|m| format!("{m:?}")),
+    });
+    Explained {
+        text: wrap(&text),
+        json,
+    }
+}
+
+fn scenario_text(s: &Scenario) -> Explained {
+    let mut text = format!(
+        "scenario {}\n\n  summary    {}\n  reference  {}\n\n  modules:\n",
+        s.name, s.summary, s.reference
+    );
+    for m in &s.modules {
+        let init: Vec<String> = m
+            .init
+            .iter()
+            .map(|st| match st {
+                InitStep::RequestModule { alias, required } => format!(
+                    "request_module({alias}){}",
+                    if *required { ", required" } else { "" }
+                ),
+                InitStep::RegisterAlg { alg, test_requests } => {
+                    format!("crypto_register_alg({alg}), self-test requests {test_requests}")
+                }
+                InitStep::Fail(e) => format!("returns {}", kmodcheck_model::errno::ret_name(-e)),
+                InitStep::Oops => "oopses (the task dies in init)".into(),
+            })
+            .collect();
+        text.push_str(&format!(
+            "    {} ({}){}{}; init: {}\n",
+            m.name,
+            m.file,
+            if m.aliases.is_empty() {
+                String::new()
+            } else {
+                format!(", aliases {}", m.aliases.join(", "))
+            },
+            if m.deps.is_empty() {
+                String::new()
+            } else {
+                format!(", depends on {}", m.deps.join(", "))
+            },
+            if init.is_empty() {
+                "returns 0".into()
+            } else {
+                init.join("; ")
+            }
+        ));
+    }
+    text.push_str("\n  actors (started together):\n");
+    let mut n = 0;
+    for a in &s.actors {
+        let d = match a {
+            Actor::Modprobe(t) => {
+                n += 1;
+                format!("modprobe {t} (modprobe actor {})", n - 1)
+            }
+            Actor::Request { alias, repeat } => format!(
+                "a kernel path calling request_module({alias}){}",
+                if *repeat { ", again after each return" } else { "" }
+            ),
+            Actor::Signal { target, fatal } => format!(
+                "{} to {}, at any moment",
+                if *fatal { "SIGKILL" } else { "a handled signal" },
+                match target {
+                    SignalTarget::Actor(i) => format!("modprobe actor {i}"),
+                    SignalTarget::HelperFor(h) => format!("the first helper for {h}"),
+                }
+            ),
+            Actor::ForceUnload(m) => format!("rmmod -f {m}, once a task has died in init"),
+        };
+        text.push_str(&format!("    {d}\n"));
+    }
+    text.push_str(&format!(
+        "\n  time passes  {}\n  kmod_limit   {}\n  helper bound {}\n  threads      {} at most (loom allows {})\n  properties   {}\n",
+        if s.timer { "yes (a timer actor may expire any timed wait)" } else { "no (timed waits never expire)" },
+        s.kmod_limit,
+        s.helper_bound.map_or("none".to_string(), |b| b.to_string()),
+        s.max_threads(),
+        crate::engine::LOOM_MAX_THREADS,
+        s.properties.join(", ")
+    ));
+    Explained {
+        text: wrap(&text),
+        json: json!({"kind": "scenario", "scenario": s, "threads": s.max_threads()}),
+    }
+}
+
+/// Wrap lines longer than 100 columns under their own indentation.
+pub fn wrap(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.chars().count() <= 100 {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        // Continuation lines go under the text after the label: the first
+        // run of two or more spaces after the line's first word ends it.
+        let lead = line.len() - line.trim_start().len();
+        let body_at = line[lead..]
+            .find("  ")
+            .map(|i| lead + i)
+            .and_then(|i| line[i..].find(|c: char| c != ' ').map(|j| i + j))
+            .filter(|&k| k <= 30)
+            .unwrap_or(lead);
+        let indent = " ".repeat(line[..body_at].chars().count());
+        let mut cur = line[..body_at].to_string();
+        let mut cur_len = cur.chars().count();
+        let mut first = true;
+        for word in line[body_at..].split(' ') {
+            let w = word.chars().count();
+            if !first && cur_len + 1 + w > 100 {
+                out.push_str(cur.trim_end());
+                out.push('\n');
+                cur = indent.clone();
+                cur_len = indent.len();
+                first = true;
+            }
+            if !first {
+                cur.push(' ');
+                cur_len += 1;
+            }
+            cur.push_str(word);
+            cur_len += w;
+            first = false;
+        }
+        out.push_str(&cur);
+        out.push('\n');
+    }
+    out
+}
