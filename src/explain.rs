@@ -2,10 +2,7 @@
 //! with its kernel references, as text and as JSON.
 
 use kmodcheck_model::scenario::{Actor, InitStep, Scenario, SignalTarget};
-use kmodcheck_model::variant::{
-    self, CryptoTest, FinitDedup, IdemStorage, IdemWait, KmodBudget, Origin, RecursionPolicy,
-    Variant,
-};
+use kmodcheck_model::variant::{self, Origin, Variant};
 use serde_json::{json, Value};
 
 /// What `explain` found for a name: text for a person, JSON for a tool.
@@ -49,67 +46,14 @@ fn variant_text(v: &Variant) -> Explained {
         Origin::Mutant => "a seeded bug the checker must catch (not a kernel)",
     };
     let policies: Vec<(&str, String)> = vec![
-        (
-            "finit_module",
-            match v.finit {
-                FinitDedup::NameCheckOnly => {
-                    "no in-flight table: only the name check in load_module sees a duplicate (v6.4 and earlier)".into()
-                }
-                FinitDedup::ExclusiveDenyWrite => {
-                    "exclusive_deny_write_access on the file; a concurrent finit fails with -ETXTBSY (9828ed3f695a, reverted)".into()
-                }
-                FinitDedup::Idempotent => {
-                    "in-flight table: idempotent() links an entry per inode; later callers wait for the first one's result (9b9879fc0327)".into()
-                }
-            },
-        ),
-        (
-            "in-flight wait",
-            match v.idem_wait {
-                IdemWait::Uninterruptible => "wait_for_completion: uninterruptible, forever (9b9879fc0327)".into(),
-                IdemWait::TimeoutWarn => "uninterruptible, with one warning after 10 s, forever (cb5b81bc9a44)".into(),
-                IdemWait::Interruptible => {
-                    "wait_for_completion_interruptible; ret starts at -EINTR, hlist_del_init, self-unlink under idem_lock (2124d84db293)".into()
-                }
-            },
-        ),
-        (
-            "recursion",
-            match v.recursion {
-                RecursionPolicy::Blind => "the loader cannot see a recursive request (the kernel as merged)".into(),
-                RecursionPolicy::AncestryCheck => {
-                    "request_module passes the requester; a waiter whose ancestry holds the load fails with -EDEADLK (proposal)".into()
-                }
-            },
-        ),
-        (
-            "struct idempotent",
-            match v.idem_storage {
-                IdemStorage::Stack => "on the loader's stack; delete_module refuses a module that is not LIVE".into(),
-                IdemStorage::HeapForceUnload => {
-                    "kmalloc'ed; rmmod -f of a module whose init task died completes its waiters with -EBUSY (2025 proposal)".into()
-                }
-            },
-        ),
-        (
-            "crypto registration",
-            match v.crypto {
-                CryptoTest::WaitForTest => "crypto_register_alg waits for the self-test (before v6.12)".into(),
-                CryptoTest::Async => "crypto_register_alg does not wait for the self-test (37da5d0ffa7b)".into(),
-            },
-        ),
+        ("finit_module", v.finit.describe().into()),
+        ("in-flight wait", v.idem_wait.describe().into()),
+        ("recursion", v.recursion.describe().into()),
+        ("struct idempotent", v.idem_storage.describe().into()),
+        ("crypto registration", v.crypto.describe().into()),
         (
             "kmod budget",
-            format!(
-                "{} — {}",
-                v.kmod.id(),
-                match v.kmod {
-                    KmodBudget::FailFast2008 => "over the limit: -ENOMEM and \"runaway loop\" (at most 5 times)",
-                    KmodBudget::Throttle => "wait_event_interruptible for a slot, no timeout, result ignored",
-                    KmodBudget::ThrottleTimeout => "wait_event_killable_timeout, 5 s, -ETIME",
-                    KmodBudget::Semaphore => "down_timeout on a semaphore, 5 s, -ETIME",
-                }
-            ),
+            format!("{} — {}", v.kmod.id(), v.kmod.describe()),
         ),
     ];
     let mut text = format!(
@@ -186,11 +130,19 @@ fn scenario_text(s: &Scenario) -> Explained {
             }
             Actor::Request { alias, repeat } => format!(
                 "a kernel path calling request_module({alias}){}",
-                if *repeat { ", again after each return" } else { "" }
+                if *repeat {
+                    ", again after each return"
+                } else {
+                    ""
+                }
             ),
             Actor::Signal { target, fatal } => format!(
                 "{} to {}, at any moment",
-                if *fatal { "SIGKILL" } else { "a handled signal" },
+                if *fatal {
+                    "SIGKILL"
+                } else {
+                    "a handled signal"
+                },
                 match target {
                     SignalTarget::Actor(i) => format!("modprobe actor {i}"),
                     SignalTarget::HelperFor(h) => format!("the first helper for {h}"),

@@ -28,7 +28,16 @@ use std::time::Instant;
 /// Check every cell of the catalogue on all cores, printing progress to
 /// stderr; return the cells in catalogue order.
 pub fn check_catalogue(opts: &CheckOptions, progress: bool) -> Result<Vec<CellResult>, String> {
-    let scenarios = scenario::catalogue();
+    check_scenarios(&scenario::catalogue(), opts, progress)
+}
+
+/// Check these scenarios under the matrix's columns for each
+/// ([`variant::columns_for`]), as [`check_catalogue`] does for all.
+pub fn check_scenarios(
+    scenarios: &[scenario::Scenario],
+    opts: &CheckOptions,
+    progress: bool,
+) -> Result<Vec<CellResult>, String> {
     let jobs: Vec<(usize, variant::Variant, scenario::Scenario)> = scenarios
         .iter()
         .flat_map(|s| {
@@ -125,7 +134,15 @@ pub fn catalogue_options() -> Result<CheckOptions, String> {
 
 /// The files of `reports/` for these cells (see [`report::report_files`]).
 pub fn reports(cells: &[CellResult]) -> std::collections::BTreeMap<String, String> {
-    report::report_files(&variant::matrix_columns(), &scenario::catalogue(), cells)
+    reports_for(&scenario::catalogue(), cells)
+}
+
+/// The report files for the cells of these scenarios.
+pub fn reports_for(
+    scenarios: &[scenario::Scenario],
+    cells: &[CellResult],
+) -> std::collections::BTreeMap<String, String> {
+    report::report_files(&variant::matrix_columns(), scenarios, cells)
 }
 
 /// Write `files` under `dir`, removing counterexamples that no longer exist.

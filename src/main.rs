@@ -34,7 +34,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Check the whole built-in catalogue and print the verdict matrix (the default).
-    Matrix,
+    Matrix {
+        /// Only these scenarios (built-in names or FILE.toml); repeat the flag
+        /// for several.
+        #[arg(long)]
+        scenario: Vec<String>,
+    },
     /// Check every scenario under two variants and list the verdicts that
     /// differ, with the counterexample of each new violation: what a
     /// reviewer reads first about a fix.
@@ -54,6 +59,10 @@ enum Cmd {
         /// Directory to write.
         #[arg(long, default_value = "reports")]
         dir: std::path::PathBuf,
+        /// Only these scenarios (built-in names or FILE.toml); repeat the flag
+        /// for several. `reports/` itself is the whole catalogue.
+        #[arg(long)]
+        scenario: Vec<String>,
     },
     /// Check one variant on one scenario and print its verdicts and counterexamples.
     Check {
@@ -113,7 +122,12 @@ fn progress_line(what: String, bound: Option<usize>) -> Progress {
             let gauge = match bound {
                 Some(b) if b > 0 => {
                     let done = (n * 20 / b).min(20);
-                    format!("[{}{}] {:>3}% ", "#".repeat(done), ".".repeat(20 - done), n * 100 / b)
+                    format!(
+                        "[{}{}] {:>3}% ",
+                        "#".repeat(done),
+                        ".".repeat(20 - done),
+                        n * 100 / b
+                    )
                 }
                 _ => String::new(),
             };
@@ -198,11 +212,18 @@ fn main() -> ExitCode {
         Some(0) | None => None,
         Some(s) => Some(std::time::Duration::from_secs(s)),
     };
-    match cli.cmd.unwrap_or(Cmd::Matrix) {
-        Cmd::Matrix => {
+    match cli.cmd.unwrap_or(Cmd::Matrix { scenario: vec![] }) {
+        Cmd::Matrix { scenario } => {
+            let scenarios = match scenarios_arg(&scenario) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("kmodcheck: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
             opts.time_limit = budget(None);
-            run_matrix(&opts, cli.json)
+            run_matrix(&scenarios, &scenario, &opts, cli.json)
         }
         Cmd::Diff { old, new, scenario } => {
             let (Some(vo), Some(vn)) = (variant::by_id(&old), variant::by_id(&new)) else {
@@ -236,17 +257,27 @@ fn main() -> ExitCode {
             opts.time_limit = budget(None);
             run_diff(vo, vn, &scenarios, &opts, cli.json)
         }
-        Cmd::Report { dir } => {
-            opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
-            opts.time_limit = budget(None);
-            let cells = match kmodcheck::check_catalogue(&opts, true) {
-                Ok(c) => c,
+        Cmd::Report { dir, scenario } => {
+            let scenarios = match scenarios_arg(&scenario) {
+                Ok(s) => s,
                 Err(e) => {
                     eprintln!("kmodcheck: {e}");
                     return ExitCode::from(2);
                 }
             };
-            let files = kmodcheck::reports(&cells);
+            opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
+            opts.time_limit = budget(None);
+            let cells = match kmodcheck::check_scenarios(&scenarios, &opts, true) {
+                Ok(mut c) => {
+                    retarget_files(&mut c, &scenario);
+                    c
+                }
+                Err(e) => {
+                    eprintln!("kmodcheck: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let files = kmodcheck::reports_for(&scenarios, &cells);
             if let Err(e) = kmodcheck::write_reports(&dir, &files) {
                 eprintln!(
                     "kmodcheck: cannot write reports; dir={}, error={e}",
@@ -372,6 +403,7 @@ fn main() -> ExitCode {
             if cli.json {
                 let o = serde_json::json!({
                     "variants": variant::catalogue(),
+                    "proposals": variant::proposals(),
                     "mutants": variant::mutants().iter().map(|(m, on)| serde_json::json!({"variant": m, "scenarios": on})).collect::<Vec<_>>(),
                     "kmod_budgets": kmodcheck::model::variant::KmodBudget::ALL.iter().map(|b| serde_json::json!({"id": b.id(), "kernel": b.kernel()})).collect::<Vec<_>>(),
                     "scenarios": scenario::catalogue(),
@@ -387,7 +419,18 @@ fn main() -> ExitCode {
                 let _ = writeln!(out, "  {:<26} {}", v.id, v.summary);
                 let _ = writeln!(out, "  {:<26} {}", "", v.kernel);
             }
-            let _ = writeln!(out, "\nmutants (seeded bugs, each checked on its scenario):");
+            let _ = writeln!(
+                out,
+                "\nproposals under review (check, diff, explain; not in the matrix):"
+            );
+            for v in variant::proposals() {
+                let _ = writeln!(out, "  {:<26} {}", v.id, v.summary);
+                let _ = writeln!(out, "  {:<26} {}", "", v.kernel);
+            }
+            let _ = writeln!(
+                out,
+                "\nmutants (seeded bugs, each checked on its scenario):"
+            );
             for (m, on) in variant::mutants() {
                 let _ = writeln!(out, "  {:<26} {} [{}]", m.id, m.summary, on.join(", "));
             }
@@ -400,7 +443,10 @@ fn main() -> ExitCode {
                 let _ = writeln!(out, "  {:<34} {}", s.name, s.summary);
                 let _ = writeln!(out, "  {:<34} {}", "", s.reference);
             }
-            let _ = writeln!(out, "\nproperties (`kmodcheck explain ID` gives the rationale):");
+            let _ = writeln!(
+                out,
+                "\nproperties (`kmodcheck explain ID` gives the rationale):"
+            );
             for p in kmodcheck::properties::catalogue() {
                 let _ = writeln!(out, "  {:<24} {}", p.id, p.statement);
             }
@@ -603,10 +649,43 @@ fn exit_code(cells: &[CellResult]) -> ExitCode {
     }
 }
 
-fn run_matrix(opts: &CheckOptions, json: bool) -> ExitCode {
+/// The scenarios a `--scenario` list names (none: the whole catalogue).
+fn scenarios_arg(names: &[String]) -> Result<Vec<scenario::Scenario>, String> {
+    if names.is_empty() {
+        return Ok(scenario::catalogue());
+    }
+    names
+        .iter()
+        .map(|n| kmodcheck::scenario_file::resolve(n))
+        .collect()
+}
+
+/// Point the handles of cells whose scenario came from a file at the file.
+fn retarget_files(cells: &mut [CellResult], names: &[String]) {
+    for (s, n) in scenarios_arg(names)
+        .unwrap_or_default()
+        .iter()
+        .zip(names)
+        .filter(|(_, n)| n.ends_with(".toml"))
+    {
+        for c in cells.iter_mut().filter(|c| c.scenario == s.name) {
+            kmodcheck::engine::retarget_handles(c, n);
+        }
+    }
+}
+
+fn run_matrix(
+    scenarios: &[scenario::Scenario],
+    names: &[String],
+    opts: &CheckOptions,
+    json: bool,
+) -> ExitCode {
     let start = Instant::now();
-    let cells = match kmodcheck::check_catalogue(opts, true) {
-        Ok(c) => c,
+    let cells = match kmodcheck::check_scenarios(scenarios, opts, true) {
+        Ok(mut c) => {
+            retarget_files(&mut c, names);
+            c
+        }
         Err(e) => {
             eprintln!("kmodcheck: {e}");
             return ExitCode::from(2);
@@ -621,7 +700,11 @@ fn run_matrix(opts: &CheckOptions, json: bool) -> ExitCode {
     } else {
         print!(
             "{}",
-            report::matrix(&variant::matrix_columns(), &scenario::catalogue(), &cells)
+            paint(&report::matrix(
+                &variant::matrix_columns(),
+                scenarios,
+                &cells
+            ))
         );
         let execs: usize = cells.iter().map(|c| c.executions).sum();
         println!(

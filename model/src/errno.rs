@@ -35,6 +35,9 @@ pub const ETIME: Ret = 62;
 pub const ENOEXEC: Ret = 8;
 /// No such device: what a driver's init returns when its hardware is absent.
 pub const ENODEV: Ret = 19;
+/// Connection timed out: what the worked-example proposal `idem-timeout`
+/// returns to a waiter that gave up.
+pub const ETIMEDOUT: Ret = 110;
 /// Kernel-internal: a wait broken by a signal; the syscall restarts or the task dies.
 pub const ERESTARTSYS: Ret = 512;
 
@@ -52,6 +55,7 @@ const NAMES: &[(Ret, &str)] = &[
     (ETXTBSY, "ETXTBSY"),
     (EDEADLK, "EDEADLK"),
     (ETIME, "ETIME"),
+    (ETIMEDOUT, "ETIMEDOUT"),
     (ERESTARTSYS, "ERESTARTSYS"),
 ];
 

@@ -44,6 +44,12 @@ pub enum IdemWait {
     /// interrupted waiter unlinks its own entry under `idem_lock` if it is
     /// still hashed.
     Interruptible,
+    /// Proposal (`idem-timeout`, this project's worked example):
+    /// `wait_for_completion_killable_timeout(&u->complete, 30 * HZ)`. A waiter
+    /// that times out or is killed takes `idem_lock`: if its entry is still
+    /// hashed it unlinks it (`hlist_del_init`) and returns `-ETIMEDOUT` (or
+    /// `-EINTR`); if the completer got there first, it returns `u->ret`.
+    KillableTimeout,
 }
 
 /// What a waiter does when its own request ancestry holds the in-flight load.
@@ -148,6 +154,79 @@ impl KmodBudget {
     /// Look a budget up by id.
     pub fn by_id(id: &str) -> Option<KmodBudget> {
         KmodBudget::ALL.into_iter().find(|b| b.id() == id)
+    }
+}
+
+/// One line per policy, for `kmodcheck explain`: next to the enums, so a
+/// new arm gets its words where it is declared.
+impl FinitDedup {
+    /// What this policy does, with its commit.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FinitDedup::NameCheckOnly => "no in-flight table: only the name check in load_module sees a duplicate (v6.4 and earlier)",
+            FinitDedup::ExclusiveDenyWrite => "exclusive_deny_write_access on the file; a concurrent finit fails with -ETXTBSY (9828ed3f695a, reverted)",
+            FinitDedup::Idempotent => "in-flight table: idempotent() links an entry per inode; later callers wait for the first one's result (9b9879fc0327)",
+        }
+    }
+}
+
+impl IdemWait {
+    /// What this policy does, with its commit.
+    pub fn describe(self) -> &'static str {
+        match self {
+            IdemWait::Uninterruptible => "wait_for_completion: uninterruptible, forever (9b9879fc0327)",
+            IdemWait::TimeoutWarn => "uninterruptible, with one warning after 10 s, forever (cb5b81bc9a44)",
+            IdemWait::Interruptible => "wait_for_completion_interruptible; ret starts at -EINTR, hlist_del_init, self-unlink under idem_lock (2124d84db293)",
+            IdemWait::KillableTimeout => "killable, at most 30 s; a waiter that leaves unlinks its own entry and returns -ETIMEDOUT or -EINTR (proposal)",
+        }
+    }
+}
+
+impl RecursionPolicy {
+    /// What this policy does.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RecursionPolicy::Blind => "the loader cannot see a recursive request (the kernel as merged)",
+            RecursionPolicy::AncestryCheck => "request_module passes the requester; a waiter whose ancestry holds the load fails with -EDEADLK (proposal)",
+        }
+    }
+}
+
+impl IdemStorage {
+    /// What this policy does.
+    pub fn describe(self) -> &'static str {
+        match self {
+            IdemStorage::Stack => "on the loader's stack; delete_module refuses a module that is not LIVE",
+            IdemStorage::HeapForceUnload => "kmalloc'ed; rmmod -f of a module whose init task died completes its waiters with -EBUSY (2025 proposal)",
+        }
+    }
+}
+
+impl CryptoTest {
+    /// What this policy does, with its commit.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CryptoTest::WaitForTest => "crypto_register_alg waits for the self-test (before v6.12)",
+            CryptoTest::Async => {
+                "crypto_register_alg does not wait for the self-test (37da5d0ffa7b)"
+            }
+        }
+    }
+}
+
+impl KmodBudget {
+    /// What this budget does when no slot is free.
+    pub fn describe(self) -> &'static str {
+        match self {
+            KmodBudget::FailFast2008 => {
+                "over the limit: -ENOMEM and \"runaway loop\" (at most 5 times)"
+            }
+            KmodBudget::Throttle => {
+                "wait_event_interruptible for a slot, no timeout, result ignored"
+            }
+            KmodBudget::ThrottleTimeout => "wait_event_killable_timeout, 5 s, -ETIME",
+            KmodBudget::Semaphore => "down_timeout on a semaphore, 5 s, -ETIME",
+        }
     }
 }
 
@@ -353,6 +432,22 @@ pub fn catalogue() -> &'static [Variant] {
     ALL
 }
 
+/// Fix proposals under review: `check`, `diff` and `explain` know them, the
+/// history matrix does not. A reviewer adds theirs here (or to
+/// [`catalogue`], to make it a column of the matrix and of `reports/`).
+pub fn proposals() -> &'static [Variant] {
+    const ALL: &[Variant] = &[Variant {
+        id: "idem-timeout",
+        kernel: "proposal on 2124d84db293 (kmodcheck's worked example, not posted)",
+        summary: "in-flight waiters wait killably for at most 30 s, then leave with -ETIMEDOUT",
+        origin: Origin::Proposal,
+        finit: FinitDedup::Idempotent,
+        idem_wait: IdemWait::KillableTimeout,
+        ..BASE
+    }];
+    ALL
+}
+
 /// The matrix's columns: every loader of [`catalogue`] with its own kmod
 /// budget, then the current loader (`idempotent-interruptible`) with each
 /// older budget, for the scenarios about the budget
@@ -402,11 +497,16 @@ pub fn by_id(id: &str) -> Option<Variant> {
     match id.split_once('+') {
         None => catalogue()
             .iter()
+            .chain(proposals())
             .copied()
             .chain(mutants().iter().map(|(m, _)| *m))
             .find(|v| v.id == id),
         Some((loader, budget)) => {
-            let base = catalogue().iter().copied().find(|v| v.id == loader)?;
+            let base = catalogue()
+                .iter()
+                .chain(proposals())
+                .copied()
+                .find(|v| v.id == loader)?;
             Some(base.with_budget(KmodBudget::by_id(budget)?))
         }
     }

@@ -10,7 +10,7 @@
 //! (the "stack frame"), and the hash chain itself in the engine lock.
 
 use super::{Kernel, Oops};
-use crate::errno::{Ret, EDEADLK, EINTR};
+use crate::errno::{Ret, EDEADLK, EINTR, ETIMEDOUT};
 use crate::primitives::{Completion, WaitMode, Woken};
 use crate::trace::{FinitRole, Recorder, TaskId, WaitFor};
 use crate::variant::{IdemStorage, IdemWait, Mutant, RecursionPolicy};
@@ -159,7 +159,7 @@ fn complete_cookie(
     h.chain = rest;
     let unlinked = match (k.variant.idem_wait, k.variant.mutant) {
         (_, Some(Mutant::CompleterHlistDel)) => Link::Poisoned,
-        (IdemWait::Interruptible, _) => Link::Unhashed,
+        (IdemWait::Interruptible | IdemWait::KillableTimeout, _) => Link::Unhashed,
         (IdemWait::Uninterruptible | IdemWait::TimeoutWarn, _) => Link::Poisoned,
     };
     let mut woken = Vec::new();
@@ -257,6 +257,45 @@ pub fn idempotent_wait_for_completion(
                 );
                 u.complete
                     .wait(k, me, WaitMode::Uninterruptible, None, &why);
+            }
+        }
+        IdemWait::KillableTimeout => {
+            // Proposal idem-timeout: wait_for_completion_killable_timeout(.., 30 * HZ).
+            let woken = u
+                .complete
+                .wait(k, me, WaitMode::Killable, Some("30 s"), &why);
+            if woken != Woken::Condition {
+                let mut h = k.idem_lock.lock();
+                let mine = u.link() == Link::Linked;
+                if mine {
+                    u.set_link(Link::Unhashed);
+                    h.chain.retain(|e| !Arc::ptr_eq(e, u));
+                }
+                drop(h);
+                let ret = match (mine, woken) {
+                    (false, _) => u.ret(),
+                    (true, Woken::Signal) => -EINTR,
+                    (true, _) => -ETIMEDOUT,
+                };
+                k.rec.event(
+                    me,
+                    "idempotent_wait_for_completion",
+                    format!(
+                        "{}; {}: {}",
+                        if woken == Woken::Signal {
+                            "killed"
+                        } else {
+                            "gave up after 30 s"
+                        },
+                        if mine {
+                            "unlinks its own entry (hlist_del_init)"
+                        } else {
+                            "idempotent_complete already unlinked it; takes idem.ret"
+                        },
+                        Recorder::ret(ret)
+                    ),
+                );
+                return (ret, FinitRole::IdemWaiter);
             }
         }
         IdemWait::Interruptible => {
@@ -359,7 +398,7 @@ pub fn idempotent_init_module(
 ) -> Result<(Ret, FinitRole), Oops> {
     let initial = match (k.variant.idem_wait, k.variant.mutant) {
         (_, Some(Mutant::RetStartsAtZero)) => 0,
-        (IdemWait::Interruptible, _) => -EINTR,
+        (IdemWait::Interruptible | IdemWait::KillableTimeout, _) => -EINTR,
         (IdemWait::Uninterruptible | IdemWait::TimeoutWarn, _) => 0,
     };
     let u = Arc::new(Idempotent {

@@ -1,0 +1,352 @@
+//! Every subcommand, run as the real binary: output and exit code, and the
+//! `--json` form. Cells here are small ones, so the file runs in seconds.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn kmodcheck(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kmodcheck"));
+    c.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("LOOM_MAX_PREEMPTIONS")
+        .env_remove("LOOM_MAX_BRANCHES")
+        .env_remove("SHUTTLE_RANDOM_SEED");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run kmodcheck")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn list_names_every_variant_scenario_and_property() {
+    let o = kmodcheck(&["list"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    for word in [
+        "idempotent-interruptible",
+        "2124d84db293",
+        "idem-timeout",
+        "mutant-unlocked-unlink",
+        "winner-dies",
+        "kernel-semantics.md §4.8",
+        "idem-memory-safety",
+        "kmod-throttle-timeout",
+    ] {
+        assert!(out.contains(word), "list lacks {word}:\n{out}");
+    }
+    assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
+    let j = json_lines(&kmodcheck(&["list", "--json"], &[]));
+    assert_eq!(j.len(), 1);
+    assert!(j[0]["scenarios"].as_array().unwrap().len() >= 16);
+    assert!(j[0]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["id"] == "heap-idempotent"));
+}
+
+#[test]
+fn explain_a_property_a_variant_and_a_scenario() {
+    let o = kmodcheck(&["explain", "consistent-result"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("rationale"));
+    let o = kmodcheck(&["explain", "idempotent-interruptible+kmod-2008"], &[]);
+    assert!(
+        stdout(&o).contains("kmod-2008 — over the limit: -ENOMEM"),
+        "{}",
+        stdout(&o)
+    );
+    let o = kmodcheck(&["explain", "scenarios/winner-dies.toml"], &[]);
+    assert!(stdout(&o).contains("rmmod -f x, once a task has died in init"));
+    let j = json_lines(&kmodcheck(&["explain", "winner-dies", "--json"], &[]));
+    assert_eq!(j[0]["kind"], "scenario");
+    assert_eq!(j[0]["threads"], 4);
+    let bad = kmodcheck(&["explain", "no-such-thing"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("nothing is called \"no-such-thing\""));
+}
+
+#[test]
+fn check_exit_codes_follow_the_verdicts() {
+    // Proved: 0.
+    let o = kmodcheck(
+        &[
+            "check",
+            "--variant",
+            "recursion-aware",
+            "--scenario",
+            "recursive-self-load",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("holds (proved: every interleaving)"));
+    // Violated: 1, with the trace and its replay handle.
+    let o = kmodcheck(
+        &[
+            "check",
+            "--variant",
+            "idempotent",
+            "--scenario",
+            "recursive-self-load",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("wait-for cycle:")
+            && out.contains("replay: kmodcheck replay 'loom:idempotent:recursive-self-load:1'"),
+        "{out}"
+    );
+    assert!(!out.contains('\u{1b}'), "colour codes in piped output");
+    // Only inconclusive: 3.
+    let o = kmodcheck(
+        &[
+            "check",
+            "--variant",
+            "legacy",
+            "--scenario",
+            "concurrent-same-file-2",
+            "--max-executions",
+            "5",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(stdout(&o).contains("inconclusive"));
+    // Bad input: 2.
+    for args in [
+        &["check", "--variant", "nope", "--scenario", "winner-dies"][..],
+        &["check", "--variant", "legacy", "--scenario", "nope"],
+        &[
+            "check",
+            "--variant",
+            "legacy",
+            "--scenario",
+            "winner-dies",
+            "--engine",
+            "spin",
+        ],
+        &[
+            "check",
+            "--variant",
+            "legacy",
+            "--scenario",
+            "winner-dies",
+            "--property",
+            "ends-live",
+        ],
+    ] {
+        let o = kmodcheck(args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).starts_with("kmodcheck: "), "{args:?}");
+    }
+}
+
+#[test]
+fn check_json_and_one_property() {
+    let o = kmodcheck(
+        &[
+            "check",
+            "--variant",
+            "heap-idempotent",
+            "--scenario",
+            "winner-dies",
+            "--property",
+            "consistent-result",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let j = json_lines(&o);
+    assert_eq!(j.len(), 1);
+    assert_eq!(j[0]["property"], "consistent-result");
+    assert_eq!(j[0]["verdict"], "holds");
+    assert_eq!(j[0]["exhaustive"], true);
+    assert_eq!(j[0]["engine"], "loom");
+}
+
+#[test]
+fn a_flag_wins_over_the_environment() {
+    let args = [
+        "check",
+        "--variant",
+        "idempotent",
+        "--scenario",
+        "recursive-self-load",
+        "--json",
+    ];
+    let env = [("LOOM_MAX_PREEMPTIONS", "1")];
+    let from_env = json_lines(&kmodcheck(&args, &env));
+    assert!(from_env[0]["replay"].as_str().unwrap().ends_with(":pb=1"));
+    let mut with_flag = args.to_vec();
+    with_flag.extend(["--preemption-bound", "2"]);
+    let from_flag = json_lines(&kmodcheck(&with_flag, &env));
+    assert!(from_flag[0]["replay"].as_str().unwrap().ends_with(":pb=2"));
+    let bad = kmodcheck(&args, &[("LOOM_MAX_PREEMPTIONS", "many")]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("LOOM_MAX_PREEMPTIONS"));
+}
+
+#[test]
+fn replay_prints_the_same_trace() {
+    let handle = "loom:error-out-early:shared-dependency:3";
+    let o = kmodcheck(&["replay", handle], &[]);
+    let text = stdout(&o);
+    let again = stdout(&kmodcheck(&["replay", handle], &[]));
+    assert_eq!(text, again);
+    let j = json_lines(&kmodcheck(&["replay", handle, "--json"], &[]));
+    assert_eq!(j[0]["handle"], handle);
+    assert!(text.contains(j[0]["trace"].as_str().unwrap()));
+    let bad = kmodcheck(&["replay", "loom:legacy"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("malformed replay handle"));
+}
+
+#[test]
+fn diff_lists_what_a_fix_changes() {
+    let o = kmodcheck(
+        &[
+            "diff",
+            "idempotent",
+            "heap-idempotent",
+            "--scenario",
+            "winner-dies",
+            "--scenario",
+            "failing-init",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("idempotent → heap-idempotent"), "{out}");
+    assert!(out.contains("winner-dies × no-deadlock"), "{out}");
+    assert!(
+        !out.contains("failing-init ×"),
+        "failing-init does not differ:\n{out}"
+    );
+    let j = json_lines(&kmodcheck(
+        &[
+            "diff",
+            "idempotent",
+            "heap-idempotent",
+            "--scenario",
+            "winner-dies",
+            "--json",
+        ],
+        &[],
+    ));
+    assert!(j.iter().any(|l| l["property"] == "no-deadlock"
+        && l["old"]["verdict"] == "violated"
+        && l["new"]["verdict"] == "holds"));
+    let bad = kmodcheck(&["diff", "idempotent", "idempotent+kmod-1999"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("unknown kmod budget"));
+}
+
+#[test]
+fn matrix_and_report_on_chosen_scenarios() {
+    let o = kmodcheck(&["matrix", "--scenario", "same-name-different-files"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(
+        out.contains("same-name-different-files") && out.contains("proved"),
+        "{out}"
+    );
+    assert!(stderr(&o).contains("executions"), "no progress on stderr");
+    let j = json_lines(&kmodcheck(
+        &[
+            "matrix",
+            "--scenario",
+            "same-name-different-files",
+            "--json",
+        ],
+        &[],
+    ));
+    assert!(j
+        .iter()
+        .all(|l| l["scenario"] == "same-name-different-files"));
+    assert!(j.len() >= 8 * 5);
+    let dir = std::env::temp_dir().join(format!("kmodcheck-report-{}", std::process::id()));
+    let d = dir.to_string_lossy().into_owned();
+    let o = kmodcheck(&["report", "--dir", &d, "--scenario", "winner-dies"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let matrix = std::fs::read_to_string(dir.join("matrix.md")).unwrap();
+    assert!(matrix.contains("| winner-dies | no-deadlock |"));
+    assert!(Path::new(&dir)
+        .join("counterexamples/idempotent--winner-dies--no-deadlock.md")
+        .exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_speaks_kernel() {
+    let o = kmodcheck(&["--help"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    for sub in [
+        "matrix", "diff", "report", "check", "replay", "list", "explain",
+    ] {
+        assert!(out.contains(sub), "{sub} missing from --help");
+    }
+    let o = kmodcheck(&["check", "--help"], &[]);
+    assert!(stdout(&o).contains("LOOM_MAX_PREEMPTIONS"));
+}
+
+/// The reviewer's path (README, "Reviewing a fix proposal"): a proposal is
+/// one value in `proposals()` plus one policy arm, and is then checked and
+/// diffed like any kernel. The worked example, idem-timeout, fixes the
+/// aes-arm-bs self-load that idempotent-interruptible deadlocks on.
+#[test]
+fn a_proposal_outside_the_catalogue_checks_and_diffs() {
+    let o = kmodcheck(
+        &[
+            "check",
+            "--variant",
+            "idem-timeout",
+            "--scenario",
+            "recursive-self-load",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("no-deadlock              holds (proved: every interleaving)"));
+    let o = kmodcheck(
+        &[
+            "diff",
+            "idempotent-interruptible",
+            "idem-timeout",
+            "--scenario",
+            "recursive-self-load",
+        ],
+        &[],
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains("recursive-self-load × no-deadlock\n  idempotent-interruptible: VIOLATED"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  idem-timeout: holds (proved: loom, 536 executions)"),
+        "{out}"
+    );
+    let o = kmodcheck(&["explain", "idem-timeout+kmod-2008"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+}
