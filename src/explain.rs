@@ -167,7 +167,8 @@ fn scenario_text(s: &Scenario) -> Explained {
     }
 }
 
-/// Wrap lines longer than 100 columns under their own indentation.
+/// Wrap lines longer than 100 columns: continuation lines go under the text
+/// after a line's label (`  label   text`), or under its indentation.
 pub fn wrap(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {

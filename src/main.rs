@@ -355,7 +355,7 @@ fn main() -> ExitCode {
                             println!("{l}");
                         }
                     } else {
-                        print!("{}", paint(&cell_text(&c)));
+                        print!("{}", paint(&kmodcheck::explain::wrap(&cell_text(&c))));
                     }
                     exit_code(std::slice::from_ref(&c))
                 }
@@ -377,7 +377,10 @@ fn main() -> ExitCode {
                     println!("{o}");
                 } else {
                     for (p, m) in &r.violations {
-                        println!("{p} violated: {m}");
+                        print!(
+                            "{}",
+                            kmodcheck::explain::wrap(&format!("{p} violated: {m}"))
+                        );
                     }
                     println!();
                     print!("{}", r.record.render());
@@ -567,8 +570,10 @@ fn run_diff(
                 continue;
             }
             println!("{} × {}", s.name, po.property);
-            println!("  {}: {}", old.id, paint(&verdict_line(co, &po.verdict)));
-            println!("  {}: {}", new.id, paint(&verdict_line(cn, &pn.verdict)));
+            for (v, c, verdict) in [(old.id, co, &po.verdict), (new.id, cn, &pn.verdict)] {
+                let line = format!("  {v}:  {}", verdict_line(c, verdict));
+                print!("{}", paint(&kmodcheck::explain::wrap(&line)));
+            }
             if matches!(pn.verdict, Verdict::Violated(_)) {
                 new_violations.push((cn.clone(), pn.property));
             }

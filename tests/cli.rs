@@ -115,6 +115,8 @@ fn check_exit_codes_follow_the_verdicts() {
         "{out}"
     );
     assert!(!out.contains('\u{1b}'), "colour codes in piped output");
+    // The trace and everything around it fit a 100-column terminal.
+    assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
     // Only inconclusive: 3.
     let o = kmodcheck(
         &[
@@ -340,13 +342,14 @@ fn a_proposal_outside_the_catalogue_checks_and_diffs() {
     );
     let out = stdout(&o);
     assert!(
-        out.contains("recursive-self-load × no-deadlock\n  idempotent-interruptible: VIOLATED"),
+        out.contains("recursive-self-load × no-deadlock\n  idempotent-interruptible:  VIOLATED"),
         "{out}"
     );
     assert!(
-        out.contains("  idem-timeout: holds (proved: loom, 536 executions)"),
+        out.contains("  idem-timeout:  holds (proved: loom, 536 executions)"),
         "{out}"
     );
+    assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
     let o = kmodcheck(&["explain", "idem-timeout+kmod-2008"], &[]);
     assert_eq!(o.status.code(), Some(0));
 }
