@@ -417,18 +417,18 @@ fn main() -> ExitCode {
             }
             let mut out = String::new();
             use std::fmt::Write as _;
-            let _ = writeln!(out, "variants:");
-            for v in variant::catalogue() {
-                let _ = writeln!(out, "  {:<26} {}", v.id, v.summary);
-                let _ = writeln!(out, "  {:<26} {}", "", v.kernel);
-            }
-            let _ = writeln!(
-                out,
-                "\nproposals under review (check, diff, explain; not in the matrix):"
-            );
-            for v in variant::proposals() {
-                let _ = writeln!(out, "  {:<26} {}", v.id, v.summary);
-                let _ = writeln!(out, "  {:<26} {}", "", v.kernel);
+            for (title, list) in [
+                ("variants:", variant::catalogue()),
+                (
+                    "\nproposals under review (check, diff, explain; not in the matrix):",
+                    variant::proposals(),
+                ),
+            ] {
+                let _ = writeln!(out, "{title}");
+                for v in list {
+                    let _ = writeln!(out, "  {:<26} {}", v.id, v.summary);
+                    let _ = writeln!(out, "  {:<26} {}", "", v.kernel);
+                }
             }
             let _ = writeln!(
                 out,

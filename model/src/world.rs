@@ -95,19 +95,9 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                         SignalTarget::HelperFor(alias) => k.helper_for(alias),
                     };
                     // Both are published before a wake-up of env_wq.
-                    let ready = || resolve().is_some() || k.is_finished();
-                    sleep_until(
-                        k,
-                        me,
-                        &k.env_wq.clone(),
-                        WaitMode::Uninterruptible,
-                        None,
-                        &|| WaitFor {
-                            what: "its target to exist".into(),
-                            on: vec![],
-                        },
-                        Cond::Unlocked(&mut || ready()),
-                    );
+                    wait_on_env(k, me, "its target to exist", &mut || {
+                        resolve().is_some() || k.is_finished()
+                    });
                     if let Some(t) = resolve() {
                         send_sig(k, me, t, fatal);
                     }
@@ -126,18 +116,9 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                 move |k, me| {
                     // Published by Kernel::task_died before its wake-up of env_wq.
                     let oops = || k.rec.with(|r| !r.died.is_empty());
-                    sleep_until(
-                        k,
-                        me,
-                        &k.env_wq.clone(),
-                        WaitMode::Uninterruptible,
-                        None,
-                        &|| WaitFor {
-                            what: "an oops in some module's init".into(),
-                            on: vec![],
-                        },
-                        Cond::Unlocked(&mut || oops() || k.is_finished()),
-                    );
+                    wait_on_env(k, me, "an oops in some module's init", &mut || {
+                        oops() || k.is_finished()
+                    });
                     if oops() {
                         crate::kernel::module::delete_module(k, me, &module);
                     }
@@ -147,4 +128,21 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
     }
     k.reap();
     rec.with(|r| r.completed = true);
+}
+
+/// An environment actor sleeps on `env_wq` until `ready` (tested after it
+/// queues itself, so a wake-up that follows the state it reads is not lost).
+fn wait_on_env(k: &Kernel, me: crate::trace::TaskId, what: &str, ready: &mut dyn FnMut() -> bool) {
+    sleep_until(
+        k,
+        me,
+        &k.env_wq.clone(),
+        WaitMode::Uninterruptible,
+        None,
+        &|| WaitFor {
+            what: what.into(),
+            on: vec![],
+        },
+        Cond::Unlocked(ready),
+    );
 }
