@@ -31,7 +31,7 @@ pub fn explain(name: &str) -> Result<Explained, String> {
         return Ok(variant_text(&v));
     }
     if name.ends_with(".toml") || kmodcheck_model::scenario::by_name(name).is_some() {
-        let s = crate::scenario_file::resolve(name)?;
+        let s = crate::scenario_file::resolve(name)?.scenario;
         return Ok(scenario_text(&s));
     }
     Err(format!(

@@ -214,16 +214,13 @@ fn main() -> ExitCode {
     };
     match cli.cmd.unwrap_or(Cmd::Matrix { scenario: vec![] }) {
         Cmd::Matrix { scenario } => {
-            let scenarios = match scenarios_arg(&scenario) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("kmodcheck: {e}");
-                    return ExitCode::from(2);
-                }
+            let named = match named_or_exit(&scenario) {
+                Ok(n) => n,
+                Err(code) => return code,
             };
             opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
             opts.time_limit = budget(None);
-            run_matrix(&scenarios, &scenario, &opts, cli.json)
+            run_matrix(&named, &opts, cli.json)
         }
         Cmd::Diff { old, new, scenario } => {
             let (Some(vo), Some(vn)) = (variant::by_id(&old), variant::by_id(&new)) else {
@@ -235,43 +232,24 @@ fn main() -> ExitCode {
                 eprintln!("kmodcheck: {}", unknown_variant(bad));
                 return ExitCode::from(2);
             };
-            let scenarios = if scenario.is_empty() {
-                scenario::catalogue()
-                    .into_iter()
-                    .map(|s| (s, None))
-                    .collect()
-            } else {
-                let mut v = Vec::new();
-                for name in &scenario {
-                    match kmodcheck::scenario_file::resolve(name) {
-                        Ok(s) => v.push((s, name.ends_with(".toml").then(|| name.clone()))),
-                        Err(e) => {
-                            eprintln!("kmodcheck: {e}");
-                            return ExitCode::from(2);
-                        }
-                    }
-                }
-                v
+            let named = match named_or_exit(&scenario) {
+                Ok(n) => n,
+                Err(code) => return code,
             };
             opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
             opts.time_limit = budget(None);
-            run_diff(vo, vn, &scenarios, &opts, cli.json)
+            run_diff(vo, vn, &named, &opts, cli.json)
         }
         Cmd::Report { dir, scenario } => {
-            let scenarios = match scenarios_arg(&scenario) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("kmodcheck: {e}");
-                    return ExitCode::from(2);
-                }
+            let named = match named_or_exit(&scenario) {
+                Ok(n) => n,
+                Err(code) => return code,
             };
             opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
             opts.time_limit = budget(None);
-            let cells = match kmodcheck::check_scenarios(&scenarios, &opts, true) {
-                Ok(mut c) => {
-                    retarget_files(&mut c, &scenario);
-                    c
-                }
+            let scenarios: Vec<_> = named.iter().map(|n| n.scenario.clone()).collect();
+            let cells = match check_named(&named, &opts) {
+                Ok(c) => c,
                 Err(e) => {
                     eprintln!("kmodcheck: {e}");
                     return ExitCode::from(2);
@@ -301,14 +279,14 @@ fn main() -> ExitCode {
                 eprintln!("kmodcheck: {}", unknown_variant(&vid));
                 return ExitCode::from(2);
             };
-            let s = match kmodcheck::scenario_file::resolve(&sname) {
-                Ok(s) => s,
+            let named = match kmodcheck::scenario_file::resolve(&sname) {
+                Ok(n) => n,
                 Err(e) => {
                     eprintln!("kmodcheck: {e}");
                     return ExitCode::from(2);
                 }
             };
-            let mut s = s;
+            let mut s = named.scenario.clone();
             if let Some(p) = property {
                 if !s.properties.contains(&p) {
                     eprintln!(
@@ -347,9 +325,7 @@ fn main() -> ExitCode {
             clear_progress();
             match r {
                 Ok(mut c) => {
-                    if sname.ends_with(".toml") {
-                        kmodcheck::engine::retarget_handles(&mut c, &sname);
-                    }
+                    named.retarget(&mut c);
                     if cli.json {
                         for l in report::json_lines(&c) {
                             println!("{l}");
@@ -505,7 +481,7 @@ fn verdict_line(c: &CellResult, v: &Verdict) -> String {
 fn run_diff(
     old: variant::Variant,
     new: variant::Variant,
-    scenarios: &[(scenario::Scenario, Option<String>)],
+    scenarios: &[kmodcheck::scenario_file::Named],
     opts: &CheckOptions,
     json: bool,
 ) -> ExitCode {
@@ -514,7 +490,8 @@ fn run_diff(
     if !json {
         println!("{} → {}\n", old.id, new.id);
     }
-    for (s, path) in scenarios {
+    for named in scenarios {
+        let s = &named.scenario;
         let mut o = opts.clone();
         let mut cells = Vec::new();
         for v in [old, new] {
@@ -526,9 +503,7 @@ fn run_diff(
             clear_progress();
             match r {
                 Ok(mut c) => {
-                    if let Some(p) = path {
-                        kmodcheck::engine::retarget_handles(&mut c, p);
-                    }
+                    named.retarget(&mut c);
                     cells.push(c)
                 }
                 Err(e) => {
@@ -654,43 +629,39 @@ fn exit_code(cells: &[CellResult]) -> ExitCode {
     }
 }
 
-/// The scenarios a `--scenario` list names (none: the whole catalogue).
-fn scenarios_arg(names: &[String]) -> Result<Vec<scenario::Scenario>, String> {
-    if names.is_empty() {
-        return Ok(scenario::catalogue());
-    }
-    names
-        .iter()
-        .map(|n| kmodcheck::scenario_file::resolve(n))
-        .collect()
+/// Resolve a `--scenario` list, or say why not and give the exit code.
+fn named_or_exit(names: &[String]) -> Result<Vec<kmodcheck::scenario_file::Named>, ExitCode> {
+    kmodcheck::scenario_file::resolve_all(names).map_err(|e| {
+        eprintln!("kmodcheck: {e}");
+        ExitCode::from(2)
+    })
 }
 
-/// Point the handles of cells whose scenario came from a file at the file.
-fn retarget_files(cells: &mut [CellResult], names: &[String]) {
-    for (s, n) in scenarios_arg(names)
-        .unwrap_or_default()
-        .iter()
-        .zip(names)
-        .filter(|(_, n)| n.ends_with(".toml"))
-    {
-        for c in cells.iter_mut().filter(|c| c.scenario == s.name) {
-            kmodcheck::engine::retarget_handles(c, n);
+/// Check the named scenarios under the matrix's columns; handles of a
+/// scenario read from a file name the file.
+fn check_named(
+    named: &[kmodcheck::scenario_file::Named],
+    opts: &CheckOptions,
+) -> Result<Vec<CellResult>, String> {
+    let scenarios: Vec<_> = named.iter().map(|n| n.scenario.clone()).collect();
+    let mut cells = kmodcheck::check_scenarios(&scenarios, opts, true)?;
+    for c in &mut cells {
+        if let Some(n) = named.iter().find(|n| n.scenario.name == c.scenario) {
+            n.retarget(c);
         }
     }
+    Ok(cells)
 }
 
 fn run_matrix(
-    scenarios: &[scenario::Scenario],
-    names: &[String],
+    named: &[kmodcheck::scenario_file::Named],
     opts: &CheckOptions,
     json: bool,
 ) -> ExitCode {
     let start = Instant::now();
-    let cells = match kmodcheck::check_scenarios(scenarios, opts, true) {
-        Ok(mut c) => {
-            retarget_files(&mut c, names);
-            c
-        }
+    let scenarios: Vec<_> = named.iter().map(|n| n.scenario.clone()).collect();
+    let cells = match check_named(named, opts) {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("kmodcheck: {e}");
             return ExitCode::from(2);
@@ -707,7 +678,7 @@ fn run_matrix(
             "{}",
             paint(&report::matrix(
                 &variant::matrix_columns(),
-                scenarios,
+                &scenarios,
                 &cells
             ))
         );

@@ -70,8 +70,8 @@ impl fmt::Display for FileError {
 
 impl std::error::Error for FileError {}
 
-/// The default `kmod_limit`: `MAX_KMOD_CONCURRENT` (kernel/module/kmod.c).
-pub const DEFAULT_KMOD_LIMIT: u32 = 50;
+/// The default `kmod_limit`: the kernel's `MAX_KMOD_CONCURRENT`.
+pub const DEFAULT_KMOD_LIMIT: u32 = kmodcheck_model::scenario::MAX_KMOD_CONCURRENT;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,17 +162,57 @@ pub fn load(path: &std::path::Path) -> Result<Scenario, FileError> {
     parse(&text, &file)
 }
 
-/// A scenario given on the command line: a built-in name, or a path ending
-/// in `.toml`.
-pub fn resolve(name_or_path: &str) -> Result<Scenario, String> {
-    if name_or_path.ends_with(".toml") {
-        return load(std::path::Path::new(name_or_path)).map_err(|e| e.to_string());
+/// A scenario as the command line named it: a built-in name, or a path
+/// ending in `.toml`, which its replay handles must name instead (a file's
+/// scenario is not in the built-in catalogue).
+#[derive(Clone, Debug)]
+pub struct Named {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The file it was read from.
+    pub file: Option<String>,
+}
+
+impl Named {
+    /// Point `c`'s replay handles at the file, if the scenario came from one.
+    pub fn retarget(&self, c: &mut crate::engine::CellResult) {
+        if let Some(f) = &self.file {
+            crate::engine::retarget_handles(c, f);
+        }
     }
-    kmodcheck_model::scenario::by_name(name_or_path).ok_or_else(|| {
+}
+
+/// Resolve one name: a built-in scenario, or a path ending in `.toml`.
+pub fn resolve(name_or_path: &str) -> Result<Named, String> {
+    if name_or_path.ends_with(".toml") {
+        return Ok(Named {
+            scenario: load(std::path::Path::new(name_or_path)).map_err(|e| e.to_string())?,
+            file: Some(name_or_path.to_string()),
+        });
+    }
+    let scenario = kmodcheck_model::scenario::by_name(name_or_path).ok_or_else(|| {
         format!(
             "unknown scenario {name_or_path:?}: give a built-in name (see `kmodcheck list`) or a path ending in .toml"
         )
+    })?;
+    Ok(Named {
+        scenario,
+        file: None,
     })
+}
+
+/// Resolve a `--scenario` list; none given means the whole catalogue.
+pub fn resolve_all(names: &[String]) -> Result<Vec<Named>, String> {
+    if names.is_empty() {
+        return Ok(kmodcheck_model::scenario::catalogue()
+            .into_iter()
+            .map(|scenario| Named {
+                scenario,
+                file: None,
+            })
+            .collect());
+    }
+    names.iter().map(|n| resolve(n)).collect()
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {

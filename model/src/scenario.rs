@@ -219,6 +219,30 @@ impl Scenario {
     }
 }
 
+/// `MAX_KMOD_CONCURRENT` (`kernel/module/kmod.c`): the kernel's kmod limit,
+/// which a scenario keeps unless it is about the budget.
+pub const MAX_KMOD_CONCURRENT: u32 = 50;
+
+/// The fields most scenarios leave alone: no timer, the kernel's kmod limit
+/// (`MAX_KMOD_CONCURRENT`, 50), no helper bound, no exec request, nothing
+/// expected LIVE. Only for `..base()` in the literals below: its empty name,
+/// modules, actors and properties make no scenario by themselves.
+fn base() -> Scenario {
+    Scenario {
+        name: String::new(),
+        summary: String::new(),
+        reference: String::new(),
+        modules: vec![],
+        actors: vec![],
+        timer: false,
+        kmod_limit: MAX_KMOD_CONCURRENT,
+        helper_bound: None,
+        exec_requests: None,
+        expect_live: vec![],
+        properties: vec![],
+    }
+}
+
 fn module(name: &str, aliases: &[&str], deps: &[&str], init: Vec<InitStep>) -> ModuleSpec {
     ModuleSpec {
         name: name.into(),
@@ -258,11 +282,9 @@ fn recursive(name: &str, summary: &str, signal: Option<SignalTarget>, props: &[&
         }])],
         actors,
         timer: true,
-        kmod_limit: 50,
-        helper_bound: None,
-        exec_requests: None,
         expect_live: strings(&["aes-arm-bs"]),
         properties: strings(props),
+        ..base()
     }
 }
 
@@ -287,12 +309,8 @@ fn winner_dies(name: &str, summary: &str, extra: Actor, props: &[&str]) -> Scena
                 .into(),
         modules: vec![module("x", &[], &[], vec![InitStep::Oops])],
         actors,
-        timer: false,
-        kmod_limit: 50,
-        helper_bound: None,
-        exec_requests: None,
-        expect_live: vec![],
         properties: strings(props),
+        ..base()
     }
 }
 
@@ -355,9 +373,9 @@ fn deep_recursion(signal: Option<SignalTarget>) -> Scenario {
         timer: true,
         kmod_limit: 1,
         helper_bound: Some(bound),
-        exec_requests: None,
         expect_live: strings(&["m0", "m1"]),
         properties: strings(props),
+        ..base()
     }
 }
 
@@ -368,10 +386,6 @@ fn concurrent_same_file(n: usize) -> Scenario {
         reference: "kernel-semantics.md §4.3; 9b9879fc0327".into(),
         modules: vec![module("x", &[], &[], vec![])],
         actors: (0..n).map(|_| Actor::Modprobe("x".into())).collect(),
-        timer: false,
-        kmod_limit: 50,
-        helper_bound: None,
-        exec_requests: None,
         expect_live: strings(&["x"]),
         properties: strings(&[
             "no-deadlock",
@@ -379,6 +393,7 @@ fn concurrent_same_file(n: usize) -> Scenario {
             "consistent-result",
             "success-means-live",
         ]),
+        ..base()
     }
 }
 
@@ -413,11 +428,9 @@ pub fn catalogue() -> Vec<Scenario> {
             }])],
             actors: vec![Actor::Modprobe("aes-arm-bs".into())],
             timer: true,
-            kmod_limit: 50,
-            helper_bound: None,
-            exec_requests: None,
             expect_live: strings(&["aes-arm-bs"]),
             properties: strings(&["no-deadlock", "ends-live"]),
+            ..base()
         },
         Scenario {
             name: "shared-dependency".into(),
@@ -429,10 +442,6 @@ pub fn catalogue() -> Vec<Scenario> {
                 module("c", &[], &["a"], vec![]),
             ],
             actors: vec![Actor::Modprobe("b".into()), Actor::Modprobe("c".into())],
-            timer: false,
-            kmod_limit: 50,
-            helper_bound: None,
-            exec_requests: None,
             expect_live: strings(&["a", "b", "c"]),
             properties: strings(&[
                 "no-deadlock",
@@ -440,6 +449,7 @@ pub fn catalogue() -> Vec<Scenario> {
                 "success-means-live",
                 "init-at-most-once",
             ]),
+            ..base()
         },
         concurrent_same_file(2),
         concurrent_same_file(3),
@@ -449,15 +459,11 @@ pub fn catalogue() -> Vec<Scenario> {
             reference: "kernel-semantics.md §4.4".into(),
             modules: vec![module("x", &[], &[], vec![InitStep::Fail(crate::errno::ENODEV)])],
             actors: vec![Actor::Modprobe("x".into()), Actor::Modprobe("x".into())],
-            timer: false,
-            kmod_limit: 50,
-            helper_bound: None,
-            exec_requests: None,
-            expect_live: vec![],
             // "No waiter may report success" is consistent-result here: a
             // waiter's result must be the failed load's (or the name
             // check's -EBUSY, or -EINTR where the variant allows it).
             properties: strings(&["no-deadlock", "init-at-most-once", "consistent-result"]),
+            ..base()
         },
         Scenario {
             name: "interrupted-waiter".into(),
@@ -472,10 +478,6 @@ pub fn catalogue() -> Vec<Scenario> {
                     fatal: false,
                 },
             ],
-            timer: false,
-            kmod_limit: 50,
-            helper_bound: None,
-            exec_requests: None,
             expect_live: strings(&["x"]),
             properties: strings(&[
                 "no-deadlock",
@@ -483,6 +485,7 @@ pub fn catalogue() -> Vec<Scenario> {
                 "success-means-live",
                 "idem-memory-safety",
             ]),
+            ..base()
         },
         winner_dies(
             "winner-dies",
@@ -520,10 +523,6 @@ pub fn catalogue() -> Vec<Scenario> {
                 },
             ],
             actors: vec![Actor::Modprobe("x-a".into()), Actor::Modprobe("x-b".into())],
-            timer: false,
-            kmod_limit: 50,
-            helper_bound: None,
-            exec_requests: None,
             expect_live: strings(&["x"]),
             properties: strings(&[
                 "no-deadlock",
@@ -532,6 +531,7 @@ pub fn catalogue() -> Vec<Scenario> {
                 "success-means-live",
                 "ends-live",
             ]),
+            ..base()
         },
         Scenario {
             name: "runaway-nested".into(),
@@ -546,8 +546,8 @@ pub fn catalogue() -> Vec<Scenario> {
             kmod_limit: 2,
             helper_bound: Some(2),
             exec_requests: Some("binfmt-0000".into()),
-            expect_live: vec![],
             properties: strings(&["no-deadlock", "budget-respected", "bounded-helpers"]),
+            ..base()
         },
         Scenario {
             name: "runaway-after-exit".into(),
@@ -561,9 +561,8 @@ pub fn catalogue() -> Vec<Scenario> {
             timer: true,
             kmod_limit: 1,
             helper_bound: Some(2),
-            exec_requests: None,
-            expect_live: vec![],
             properties: strings(&["no-deadlock", "budget-respected", "bounded-helpers"]),
+            ..base()
         },
         deep_recursion(None),
         deep_recursion(Some(SignalTarget::HelperFor("m1".into()))),

@@ -132,8 +132,6 @@ pub struct ModprobeRun {
     pub ret: Option<Ret>,
     /// Killed by a fatal signal before finishing its work.
     pub killed: bool,
-    /// Died of an oops in a module's init (its `finit_module` never returned).
-    pub oops: bool,
     /// Started by the scenario (not a usermode helper).
     pub actor: bool,
 }

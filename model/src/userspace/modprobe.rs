@@ -52,7 +52,6 @@ pub fn modprobe(k: &Arc<Kernel>, me: TaskId, target: &str, actor: bool) -> Exit 
             target: target.to_string(),
             ret: None,
             killed: false,
-            oops: false,
             actor,
         });
         r.modprobes.len() - 1
@@ -64,7 +63,8 @@ pub fn modprobe(k: &Arc<Kernel>, me: TaskId, target: &str, actor: bool) -> Exit 
                 Exit::Ok => m.ret = Some(0),
                 Exit::Failed(e) => m.ret = Some(e),
                 Exit::Killed => m.killed = true,
-                Exit::Oops => m.oops = true,
+                // Kernel::task_died records it (`Record::died`).
+                Exit::Oops => {}
             }
         });
         exit
