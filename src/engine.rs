@@ -79,6 +79,19 @@ pub struct CheckOptions {
     pub pct_depth: usize,
     /// Called about every [`PROGRESS_EVERY`] while a cell runs.
     pub progress: Option<Progress>,
+    /// Called with every execution's outcome (the regression suites read
+    /// end states through it).
+    pub observer: Option<Observer>,
+}
+
+/// A callback that sees every execution's outcome, deadlocks included.
+#[derive(Clone)]
+pub struct Observer(pub Arc<dyn Fn(&Outcome) + Send + Sync>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer(..)")
+    }
 }
 
 /// How often a long run reports progress.
@@ -106,6 +119,7 @@ impl Default for CheckOptions {
             samples: 10_000,
             pct_depth: 3,
             progress: None,
+            observer: None,
         }
     }
 }
@@ -233,6 +247,8 @@ struct Acc {
     kept: Vec<usize>,
     /// When progress was last reported.
     reported: Option<Instant>,
+    /// See [`CheckOptions::observer`].
+    observer: Option<Observer>,
 }
 
 fn fold(
@@ -244,6 +260,9 @@ fn fold(
     o: Outcome,
 ) {
     let mut a = acc.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(obs) = &a.observer {
+        (obs.0)(&o);
+    }
     let mut new_violation = false;
     for (i, p) in props.iter().enumerate() {
         match p.check(&o, sc, v) {
@@ -489,6 +508,7 @@ pub fn check_cell(v: Variant, sc: &Scenario, opts: &CheckOptions) -> Result<Cell
     let sc = Arc::new(sc.clone());
     let acc = Arc::new(Mutex::new(Acc {
         props: props.iter().map(|_| PropAcc::default()).collect(),
+        observer: opts.observer.clone(),
         ..Acc::default()
     }));
     let start = Instant::now();

@@ -106,6 +106,28 @@ enum Cmd {
         /// scenario name or a scenario file.
         name: String,
     },
+    /// Run the regression property suites on generated scenarios against a
+    /// variant: differential, metamorphic, engine-agreement, no-deadlock. A
+    /// failure is shrunk and printed as a scenario file. Exit 1 if a suite
+    /// fails.
+    Fuzz {
+        /// The variant under test (a proposal, a kernel, LOADER+BUDGET).
+        #[arg(long)]
+        variant: String,
+        /// Only these suites (repeat the flag); default: all four.
+        #[arg(long)]
+        suite: Vec<String>,
+        /// Generated cases per suite that must pass (default: PROPTEST_CASES,
+        /// else each suite's default: 16, 16, 12, 32).
+        #[arg(long)]
+        cases: Option<u32>,
+        /// Generator seed: the same seed generates the same cases.
+        #[arg(long, default_value_t = 0x6b6d6f64)]
+        seed: u64,
+        /// loom's execution bound per run; a case that hits it is skipped.
+        #[arg(long, default_value_t = 20_000)]
+        max_executions: usize,
+    },
 }
 
 /// Progress of one long cell on stderr. With both stdout and stderr on a
@@ -383,7 +405,7 @@ fn main() -> ExitCode {
                 let o = serde_json::json!({
                     "variants": variant::catalogue(),
                     "proposals": variant::proposals(),
-                    "mutants": variant::mutants().iter().map(|(m, on)| serde_json::json!({"variant": m, "scenarios": on})).collect::<Vec<_>>(),
+                    "mutants": variant::mutants(),
                     "kmod_budgets": kmodcheck::model::variant::KmodBudget::ALL.iter().map(|b| serde_json::json!({"id": b.id(), "kernel": b.kernel()})).collect::<Vec<_>>(),
                     "scenarios": scenario::catalogue(),
                     "properties": kmodcheck::properties::catalogue(),
@@ -410,8 +432,12 @@ fn main() -> ExitCode {
                 out,
                 "\nmutants (seeded bugs, each checked on its scenario):"
             );
-            for (m, on) in variant::mutants() {
-                let _ = writeln!(out, "  {:<26} {} [{}]", m.id, m.summary, on.join(", "));
+            for m in variant::mutants() {
+                let _ = writeln!(
+                    out,
+                    "  {:<26} {}\n  {:<26} of {}; caught on {} by {}",
+                    m.variant.id, m.variant.summary, "", m.of, m.scenario, m.property
+                );
             }
             let _ = writeln!(out, "\nkmod budgets (every loader above has kmod-semaphore; pick another with LOADER+BUDGET):");
             for b in kmodcheck::model::variant::KmodBudget::ALL {
@@ -432,6 +458,13 @@ fn main() -> ExitCode {
             print!("{}", kmodcheck::explain::wrap(&out));
             ExitCode::SUCCESS
         }
+        Cmd::Fuzz {
+            variant: vid,
+            suite,
+            cases,
+            seed,
+            max_executions,
+        } => run_fuzz(&vid, &suite, cases, seed, max_executions),
         Cmd::Explain { name } => match kmodcheck::explain::explain(&name) {
             Ok(e) => {
                 if cli.json {
@@ -653,6 +686,88 @@ fn check_named(
     Ok(cells)
 }
 
+fn run_fuzz(
+    vid: &str,
+    suites: &[String],
+    cases: Option<u32>,
+    seed: u64,
+    max_executions: usize,
+) -> ExitCode {
+    use kmodcheck::fuzz::{self, Suite};
+    let Some(v) = variant::by_id(vid) else {
+        eprintln!("kmodcheck: unknown variant; variant={vid} (see `kmodcheck list`)");
+        return ExitCode::from(2);
+    };
+    let mut chosen = Vec::new();
+    for s in suites {
+        match Suite::parse(s) {
+            Some(x) => chosen.push(x),
+            None => {
+                eprintln!(
+                    "kmodcheck: unknown suite; suite={s}, expected one of: {}",
+                    Suite::ALL.map(Suite::name).join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if chosen.is_empty() {
+        chosen = Suite::ALL.to_vec();
+    }
+    let tty = std::io::stderr().is_terminal();
+    let mut failed = false;
+    for suite in chosen {
+        let start = Instant::now();
+        let opts = fuzz::FuzzOptions {
+            cases: cases.unwrap_or_else(|| fuzz::cases_from_env(suite.default_cases())),
+            seed,
+            max_executions,
+            progress: Some(std::sync::Arc::new(move |line: &str| {
+                if tty {
+                    eprint!("\r\x1b[2K{line}");
+                } else {
+                    eprintln!("{line}");
+                }
+            })),
+            ..fuzz::FuzzOptions::default()
+        };
+        let r = fuzz::run_suite(suite, v, &opts);
+        if tty {
+            eprintln!();
+        }
+        let head = format!(
+            "{} × {}: {} cases passed, {} skipped at the bound of {max_executions} executions{}, {} loom executions, {:.1} s (seed {seed})",
+            suite.name(),
+            v.id,
+            r.passed,
+            r.skipped,
+            if r.partial > 0 {
+                format!(", {} checked by sampling only (loom or shuttle DFS did not finish)", r.partial)
+            } else {
+                String::new()
+            },
+            r.executions,
+            start.elapsed().as_secs_f64()
+        );
+        match &r.failure {
+            None => println!("{head}: ok"),
+            Some(f) => {
+                failed = true;
+                println!("{head}: FAILED\n  {}", f.message.replace('\n', "\n  "));
+                if let Some(t) = &f.toml {
+                    println!("  smallest failing scenario (save it and run `kmodcheck check --variant {} --scenario FILE.toml`):\n", v.id);
+                    println!("{t}");
+                }
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn run_matrix(
     named: &[kmodcheck::scenario_file::Named],
     opts: &CheckOptions,
@@ -688,6 +803,11 @@ fn run_matrix(
             cells.len(),
             start.elapsed().as_secs_f64()
         );
+        let kills = report::kill_summary(&cells);
+        if !kills.is_empty() {
+            println!("mutation suite (seeded bugs; reports/mutants.md):");
+            println!("{kills}");
+        }
         println!("violations (replay any with `kmodcheck replay HANDLE`):");
         print!("{}", report::violations_summary(&cells));
         let inc = report::inconclusive_summary(&cells);

@@ -2,7 +2,7 @@
 
 use crate::engine::{CellResult, Verdict};
 use kmodcheck_model::scenario::Scenario;
-use kmodcheck_model::variant::Variant;
+use kmodcheck_model::variant::{MutantSpec, Variant};
 use serde_json::json;
 use std::fmt::Write as _;
 
@@ -17,10 +17,6 @@ pub fn column_key(v: &Variant) -> String {
         "crypto-async-test" => "C".into(),
         "recursion-aware" => "R".into(),
         "heap-idempotent" => "H".into(),
-        "mutant-hlist-del" => "M:del".into(),
-        "mutant-unlocked-unlink" => "M:unl".into(),
-        "mutant-ret-zero" => "M:ret0".into(),
-        "mutant-lost-wakeup" => "M:wake".into(),
         other => match other.split_once('+') {
             Some((loader, budget)) => {
                 let l = kmodcheck_model::variant::by_id(loader)
@@ -104,9 +100,155 @@ pub fn matrix(variants: &[Variant], scenarios: &[Scenario], cells: &[CellResult]
          sampled  holds in every execution explored, but the run was not exhaustive\n  \
          VIOLATED an execution breaks it: see the counterexample\n  \
          incon.   neither: a bound was hit, the run stopped early, or it was vacuous\n  \
-         -        not checked: the budget columns apply to the scenarios about the budget,\n           \
-         a mutant (M:) to the scenarios it is seeded for\n",
+         -        not checked: the budget columns apply to the scenarios about the budget\n",
     );
+    out
+}
+
+/// A mutant's kill: its verdict on its expected property, and its
+/// kernel's on the same cell. `killed` is true when the mutant violates the
+/// property and the kernel it mutates holds it (proved).
+pub struct Kill<'a> {
+    /// The mutant.
+    pub spec: &'a MutantSpec,
+    /// The mutant's verdict on the expected property (`None`: not checked).
+    pub mutant: Option<(&'a CellResult, &'a Verdict)>,
+    /// The kernel's verdict on it.
+    pub kernel: Option<(&'a CellResult, &'a Verdict)>,
+}
+
+impl Kill<'_> {
+    /// Killed by its expected property, on a kernel that holds it.
+    pub fn killed(&self) -> bool {
+        matches!(self.mutant, Some((_, Verdict::Violated(_))))
+            && matches!(self.kernel, Some((_, Verdict::Holds { exhaustive: true })))
+    }
+}
+
+/// Every mutant of [`kmodcheck_model::variant::mutants`] against `cells`.
+pub fn kills(cells: &[CellResult]) -> Vec<Kill<'_>> {
+    let find = |v: &str, s: &str, p: &str| {
+        cells
+            .iter()
+            .find(|c| c.variant == v && c.scenario == s)
+            .and_then(|c| {
+                c.properties
+                    .iter()
+                    .find(|r| r.property == p)
+                    .map(|r| (c, &r.verdict))
+            })
+    };
+    kmodcheck_model::variant::mutants()
+        .iter()
+        .map(|m| Kill {
+            spec: m,
+            mutant: find(m.variant.id, m.scenario, m.property),
+            kernel: find(m.of, m.scenario, m.property),
+        })
+        .collect()
+}
+
+/// The kill table of the mutation suite, in Markdown; links to the
+/// counterexamples start with `prefix` (`""` inside `reports/`,
+/// `"reports/"` from the README).
+pub fn kill_table(cells: &[CellResult], prefix: &str) -> String {
+    let mut out = String::new();
+    out.push_str("| mutant | the seeded bug | of | scenario | expected property | mutant's verdict | kernel's verdict |\n|---|---|---|---|---|---|---|\n");
+    let ks = kills(cells);
+    for k in &ks {
+        let m = k.spec;
+        let mutant = match k.mutant {
+            None => "not checked".to_string(),
+            Some((c, Verdict::Violated(ce))) => format!(
+                "**killed** at execution {} ([{}, counterexample]({prefix}counterexamples/{}))",
+                thousands(ce.execution),
+                c.engine.name(),
+                counterexample_file(c.variant, &c.scenario, m.property)
+            ),
+            Some((c, v)) => format!(
+                "**ESCAPED**: {} ({}, {} executions)",
+                v.kind(),
+                c.engine.name(),
+                thousands(c.executions)
+            ),
+        };
+        let kernel = match k.kernel {
+            None => "not checked".to_string(),
+            Some((c, v)) => format!(
+                "{} ({}, {}, {})",
+                match v {
+                    Verdict::Holds { exhaustive: true } => "holds",
+                    v => v.kind(),
+                },
+                c.engine.name(),
+                if c.exhaustive {
+                    "exhaustive"
+                } else {
+                    "not exhaustive"
+                },
+                thousands(c.executions)
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {mutant} | {kernel} |",
+            m.variant.id, m.variant.summary, m.of, m.scenario, m.property
+        );
+    }
+    let killed = ks.iter().filter(|k| k.killed()).count();
+    let _ = writeln!(
+        out,
+        "\n{killed} of {} mutants killed by their expected property, each on a kernel that holds it.",
+        ks.len()
+    );
+    out
+}
+
+/// The kill table as text, for the mutants whose scenario was checked.
+pub fn kill_summary(cells: &[CellResult]) -> String {
+    let ks: Vec<Kill> = kills(cells)
+        .into_iter()
+        .filter(|k| k.mutant.is_some())
+        .collect();
+    if ks.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    for k in &ks {
+        let m = k.spec;
+        let what = match (k.mutant, k.killed()) {
+            (Some((_, Verdict::Violated(ce))), true) => {
+                format!("killed at execution {}", thousands(ce.execution))
+            }
+            (Some((_, v)), _) => format!(
+                "NOT killed (mutant: {}; kernel: {})",
+                v.kind(),
+                k.kernel.map_or("not checked", |(_, v)| v.kind())
+            ),
+            (None, _) => unreachable!("filtered"),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<24} {} × {}: {what}",
+            m.variant.id, m.scenario, m.property
+        );
+    }
+    let killed = ks.iter().filter(|k| k.killed()).count();
+    let _ = writeln!(out, "  {killed} of {} killed", ks.len());
+    out
+}
+
+/// `reports/mutants.md`: the mutation suite's kill table.
+pub fn mutants_markdown(cells: &[CellResult]) -> String {
+    let mut out = String::from("# kmodcheck mutation suite\n\n");
+    out.push_str(
+        "Generated by `cargo run --release -- report`. Each mutant is one seeded bug in the \
+         model (`Mutant` in model/src/variant.rs), checked with loom on the scenario it is \
+         seeded for. It is killed when the expected property is violated there, while the \
+         kernel it mutates holds that property on the same scenario (proved), so the kill is \
+         the seeded line's doing.\n\n",
+    );
+    out.push_str(&kill_table(cells, ""));
     out
 }
 
@@ -409,6 +551,7 @@ pub fn report_files(
         "matrix.md".to_string(),
         matrix_markdown(variants, scenarios, cells),
     );
+    files.insert("mutants.md".to_string(), mutants_markdown(cells));
     for c in cells {
         for p in &c.properties {
             if let Some(md) = counterexample_markdown(c, p.property) {

@@ -31,6 +31,7 @@
 //! #               { signal_modprobe = 0, fatal = BOOL }  (the n-th modprobe actor, from 0)
 //! #               { signal_helper_for = ALIAS, fatal = BOOL }
 //! #               { rmmod_force = MODULE }                (rmmod -f once a task died in init)
+//! #               { insmod = FILE }                       (finit_module of FILE alone)
 //! ```
 //!
 //! Every mistake is an error that names the file, line and column, what was
@@ -130,6 +131,7 @@ struct RawActor {
     signal_helper_for: Option<Spanned<String>>,
     fatal: Option<bool>,
     rmmod_force: Option<Spanned<String>>,
+    insmod: Option<Spanned<String>>,
 }
 
 /// Parse and check a scenario file's text. `file` names it in errors.
@@ -354,6 +356,7 @@ fn build(
     }
 
     // Actors.
+    let raw_files: Vec<String> = modules.iter().map(|m| m.file.clone()).collect();
     let mut actors = Vec::new();
     let modprobes = raw
         .actors
@@ -387,9 +390,10 @@ fn build(
                 ("signal_modprobe", a.signal_modprobe.is_some()),
                 ("signal_helper_for", a.signal_helper_for.is_some()),
                 ("rmmod_force", a.rmmod_force.is_some()),
+                ("insmod", a.insmod.is_some()),
             ],
             "this [[actor]]",
-            "modprobe, request, signal_modprobe, signal_helper_for, rmmod_force",
+            "modprobe, request, signal_modprobe, signal_helper_for, rmmod_force, insmod",
         )
         .map_err(|m| at(span.clone(), m))?;
         let stray = |key: &str, ok: bool| -> Result<(), FileError> {
@@ -476,6 +480,20 @@ fn build(
                     fatal: fatal()?,
                 }
             }
+            "insmod" => {
+                let f = a.insmod.as_ref().expect("kind");
+                if !raw_files.contains(f.get_ref()) {
+                    return Err(at(
+                        f.span(),
+                        format!(
+                            "insmod = {:?} is no module's file; expected one of: {}",
+                            f.get_ref(),
+                            raw_files.join(", ")
+                        ),
+                    ));
+                }
+                Actor::Insmod(f.get_ref().clone())
+            }
             _ => {
                 let m = a.rmmod_force.as_ref().expect("kind");
                 known_module(m, "an rmmod_force actor")?;
@@ -483,13 +501,15 @@ fn build(
             }
         });
     }
-    if !actors
-        .iter()
-        .any(|a| matches!(a, Actor::Modprobe(_) | Actor::Request { .. }))
-    {
+    if !actors.iter().any(|a| {
+        matches!(
+            a,
+            Actor::Modprobe(_) | Actor::Request { .. } | Actor::Insmod(_)
+        )
+    }) {
         return Err(at(
             raw.actors.span(),
-            "nothing starts: expected at least one modprobe or request actor".into(),
+            "nothing starts: expected at least one modprobe, insmod or request actor".into(),
         ));
     }
 
@@ -807,6 +827,7 @@ pub fn to_toml(sc: &Scenario) -> String {
                 fatal,
             } => writeln!(out, "signal_helper_for = {}\nfatal = {fatal}", q(h)),
             Actor::ForceUnload(m) => writeln!(out, "rmmod_force = {}", q(m)),
+            Actor::Insmod(f) => writeln!(out, "insmod = {}", q(f)),
         };
     }
     out

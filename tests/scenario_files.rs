@@ -178,7 +178,7 @@ malformed!(
     "no-starting-actor",
     9,
     1,
-    "nothing starts: expected at least one modprobe or request actor"
+    "nothing starts: expected at least one modprobe, insmod or request actor"
 );
 malformed!(
     repeat_on_modprobe,

@@ -76,6 +76,10 @@ pub enum Actor {
         /// Ask again after each return; needs the scenario's `helper_bound`.
         repeat: bool,
     },
+    /// `insmod FILE`: `finit_module(2)` of one file, with none of its
+    /// dependencies loaded first (kmod's `insmod` does not read
+    /// modules.dep). An importer can then meet its provider in any state.
+    Insmod(String),
     /// `rmmod -f NAME` (`delete_module(NAME, O_NONBLOCK | O_TRUNC)`), run by
     /// the administrator once a task has died in a module's init (an oops):
     /// it waits for that, then makes one attempt. If no task dies, it does
@@ -201,6 +205,11 @@ impl Scenario {
                     } else {
                         chain
                     };
+                }
+                Actor::Insmod(file) => {
+                    if let Some(m) = self.modules.iter().find(|m| &m.file == file) {
+                        n += helpers(self, &m.name.clone(), &mut Vec::new());
+                    }
                 }
                 Actor::Signal { .. } | Actor::ForceUnload(_) => {}
             }
@@ -392,6 +401,7 @@ fn concurrent_same_file(n: usize) -> Scenario {
             "init-at-most-once",
             "consistent-result",
             "success-means-live",
+            "coming-before-init",
         ]),
         ..base()
     }
@@ -451,6 +461,24 @@ pub fn catalogue() -> Vec<Scenario> {
             ]),
             ..base()
         },
+        Scenario {
+            name: "insmod-dependent".into(),
+            summary: "modprobe a, and insmod b.ko at the same time: b imports from a, and insmod does not load a first".into(),
+            reference: "kernel/module/main.c resolve_symbol_wait() (v6.4+): an importer whose provider is COMING waits up to 30 s for it".into(),
+            modules: vec![
+                module("a", &[], &[], vec![]),
+                module("b", &[], &["a"], vec![]),
+            ],
+            actors: vec![Actor::Modprobe("a".into()), Actor::Insmod("b.ko".into())],
+            expect_live: strings(&["a"]),
+            properties: strings(&[
+                "no-deadlock",
+                "live-deps",
+                "success-means-live",
+                "coming-before-init",
+            ]),
+            ..base()
+        },
         concurrent_same_file(2),
         concurrent_same_file(3),
         Scenario {
@@ -462,7 +490,14 @@ pub fn catalogue() -> Vec<Scenario> {
             // "No waiter may report success" is consistent-result here: a
             // waiter's result must be the failed load's (or the name
             // check's -EBUSY, or -EINTR where the variant allows it).
-            properties: strings(&["no-deadlock", "init-at-most-once", "consistent-result"]),
+            // module-memory-safety: under the name check (legacy), the
+            // waiter wakes after the failed load's struct module was freed.
+            properties: strings(&[
+                "no-deadlock",
+                "init-at-most-once",
+                "consistent-result",
+                "module-memory-safety",
+            ]),
             ..base()
         },
         Scenario {

@@ -195,6 +195,21 @@ pub struct Record {
     pub idem_outlived: bool,
     /// Every task exited and the reaper saw it.
     pub completed: bool,
+    /// Reads of a `struct module` that `free_module()` had freed
+    /// (`module-memory-safety`).
+    pub module_unsafe: Vec<String>,
+    /// A name-check waiter woke to find the module it waited on gone: the
+    /// state `module-memory-safety` is about.
+    pub module_gone_after_wait: bool,
+    /// Inits that started on a module that was not COMING
+    /// (`coming-before-init`).
+    pub init_not_coming: Vec<String>,
+    /// A module was LIVE while one it imports from was not
+    /// (`live-deps`).
+    pub live_deps_broken: Vec<String>,
+    /// `resolve_symbol()` found its provider COMING: the race `live-deps`
+    /// is about.
+    pub resolved_against_coming: bool,
 }
 
 impl Record {
@@ -336,6 +351,24 @@ impl Recorder {
             }
             r.kmod_in_use = in_use;
             r.kmod_min_in_use = r.kmod_min_in_use.min(in_use);
+        });
+    }
+
+    /// Ghost: the 2008 budget's counter was left raised (a mutant's leak);
+    /// `in_use` are now counted as taken.
+    pub fn kmod_leak(&self, in_use: i64) {
+        self.with(|r| r.kmod_in_use = in_use);
+    }
+
+    /// Ghost: a read of a freed `struct module`, and the step.
+    pub fn module_unsafe(&self, me: TaskId, what: String) {
+        self.with(|r| {
+            r.module_unsafe.push(what.clone());
+            r.events.push(Event {
+                task: me,
+                func: "module-memory-safety",
+                what: format!("VIOLATION: {what}"),
+            });
         });
     }
 

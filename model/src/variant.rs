@@ -62,7 +62,16 @@ pub enum RecursionPolicy {
     /// helper; a finit whose ancestry holds the in-flight entry's owner unlinks
     /// its own entry and fails at once with `-EDEADLK`. Unrelated waiters
     /// still wait.
+    ///
+    /// The owner it compares is that of the entry `idempotent()` found: the
+    /// first with the cookie on the hash chain, which is the newest
+    /// (`hlist_add_head`), so possibly another waiter, not the loader.
+    /// `kmodcheck fuzz` found the deadlock this leaves (README, "Findings").
     AncestryCheck,
+    /// Proposal (kmodcheck's mend of the above): the waiter walks every
+    /// entry with its cookie under `idem_lock`, and fails with `-EDEADLK`
+    /// if any entry's owner is in its ancestry.
+    AncestryCheckEveryEntry,
 }
 
 /// Where `struct idempotent` lives, and what a forced unload does with a
@@ -188,6 +197,7 @@ impl RecursionPolicy {
         match self {
             RecursionPolicy::Blind => "the loader cannot see a recursive request (the kernel as merged)",
             RecursionPolicy::AncestryCheck => "request_module passes the requester; a waiter whose ancestry holds the load fails with -EDEADLK (proposal)",
+            RecursionPolicy::AncestryCheckEveryEntry => "as the ancestry check, but against the owner of every in-flight entry of the file, not only the first found (proposal)",
         }
     }
 }
@@ -258,6 +268,53 @@ pub enum Mutant {
     /// `free_module()` leaves out `wake_up_all(&module_wq)`: a name-check
     /// waiter of a failed load sleeps on (a lost wake-up).
     NoWakeOnFailedLoad,
+    /// `idempotent()` links its entry only when it is the first for the
+    /// cookie (`hlist_add_head` moved under `if (first)`): a waiter's own
+    /// entry is never in `idem_hash`, so `idempotent_complete()` never
+    /// completes it. (Dropping the winner's link too would leave the table
+    /// empty, which is v6.4 behaviour that the result properties accept.)
+    WaiterNotLinked,
+    /// `idempotent_complete()` breaks out of its walk after the first entry
+    /// it completes: with two waiters, the older one is never completed.
+    CompleteFirstOnly,
+    /// The waiter reads `idem.ret` before `wait_for_completion()`
+    /// (`ret = u->ret; wait...; return ret;`): it returns the initial value,
+    /// not the winner's result.
+    RetReadBeforeWait,
+    /// The 2008 budget's over-limit path returns `-ENOMEM` without
+    /// `atomic_dec(&kmod_concurrent)`: every refused request leaks a slot.
+    KmodNoDecOnError,
+    /// `module_patient_check_exists()` leaves out the re-lookup after its
+    /// wait ("The module might have gone in the meantime."): it reads
+    /// `old->state` through the pointer it had before sleeping, into a
+    /// `struct module` that `free_module()` may have freed.
+    NoRelookupAfterWait,
+    /// `load_module()` skips `complete_formation()`: the module goes from
+    /// UNFORMED straight into `do_init_module()`, never COMING (no RO/NX
+    /// protection, no `MODULE_STATE_COMING` notifiers before init runs).
+    SkipCompleteFormation,
+    /// `resolve_symbol()` takes a COMING provider as LIVE (no
+    /// `strong_try_module_get()` `-EBUSY`): the importer can go LIVE while
+    /// its provider's init is still running, or then fails.
+    ResolveComingAsLive,
+    /// `call_usermodehelper_exec()` waits for the helper with
+    /// `wait_for_completion()`, without `UMH_KILLABLE`: SIGKILL no longer
+    /// frees the requester.
+    HelperWaitNotKillable,
+}
+
+/// A mutant, the scenario it is seeded for, and the property that must
+/// catch it there (the kernel it mutates must hold that property on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct MutantSpec {
+    /// The mutated variant.
+    pub variant: Variant,
+    /// The kernel variant it mutates (by id).
+    pub of: &'static str,
+    /// The scenario it is checked on.
+    pub scenario: &'static str,
+    /// The property expected to be violated.
+    pub property: &'static str,
 }
 
 /// One loader variant.
@@ -302,59 +359,158 @@ const BASE: Variant = Variant {
     mutant: None,
 };
 
-/// The seeded-bug variants, each with the scenarios it is meant to be caught
-/// on. Kept out of [`catalogue`] so no report mistakes one for a kernel.
-pub fn mutants() -> &'static [(Variant, &'static [&'static str])] {
+/// The seeded-bug variants (the mutation suite), each with the scenario it
+/// is meant to be caught on and the property that must catch it. Kept out
+/// of [`catalogue`] and of the matrix, so no report mistakes one for a
+/// kernel; `reports/mutants.md` is their kill table.
+pub fn mutants() -> &'static [MutantSpec] {
     const N: Variant = Variant {
         id: "",
-        kernel: "",
+        kernel: "mutant of 2124d84db293",
         summary: "",
         origin: Origin::Mutant,
         finit: FinitDedup::Idempotent,
         idem_wait: IdemWait::Interruptible,
         ..BASE
     };
-    const ALL: &[(Variant, &[&str])] = &[
-        (
+    const L: Variant = Variant {
+        kernel: "mutant of v6.4",
+        origin: Origin::Mutant,
+        ..BASE
+    };
+    const fn m(
+        id: &'static str,
+        base: Variant,
+        of: &'static str,
+        summary: &'static str,
+        mutant: Mutant,
+        scenario: &'static str,
+        property: &'static str,
+    ) -> MutantSpec {
+        MutantSpec {
+            variant: Variant {
+                id,
+                summary,
+                mutant: Some(mutant),
+                ..base
+            },
+            of,
+            scenario,
+            property,
+        }
+    }
+    const NID: &str = "idempotent-interruptible";
+    const ALL: &[MutantSpec] = &[
+        m(
+            "mutant-hlist-del",
+            N,
+            NID,
+            "idempotent_complete() uses hlist_del, not hlist_del_init",
+            Mutant::CompleterHlistDel,
+            "interrupted-waiter",
+            "idem-memory-safety",
+        ),
+        m(
+            "mutant-ret-zero",
+            N,
+            NID,
+            "the waiter's ret starts at 0, not -EINTR",
+            Mutant::RetStartsAtZero,
+            "interrupted-waiter",
+            "success-means-live",
+        ),
+        m(
+            "mutant-unlocked-unlink",
+            N,
+            NID,
+            "an interrupted waiter unlinks its own entry without idem_lock",
+            Mutant::SelfUnlinkUnlocked,
+            "interrupted-waiter",
+            "idem-memory-safety",
+        ),
+        m(
+            "mutant-lost-wakeup",
+            L,
+            "legacy",
+            "free_module() does not wake module_wq after a failed load",
+            Mutant::NoWakeOnFailedLoad,
+            "failing-init",
+            "no-deadlock",
+        ),
+        m(
+            "mutant-waiter-unlinked",
+            N,
+            NID,
+            "idempotent() links a waiter's own entry only if it is the first",
+            Mutant::WaiterNotLinked,
+            "concurrent-same-file-2",
+            "no-deadlock",
+        ),
+        m(
+            "mutant-complete-one",
+            N,
+            NID,
+            "idempotent_complete() completes only the first entry it finds",
+            Mutant::CompleteFirstOnly,
+            "concurrent-same-file-3",
+            "no-deadlock",
+        ),
+        m(
+            "mutant-early-ret",
+            N,
+            NID,
+            "the waiter reads idem.ret before its wait for the completion",
+            Mutant::RetReadBeforeWait,
+            "concurrent-same-file-2",
+            "consistent-result",
+        ),
+        m(
+            "mutant-kmod-leak",
             Variant {
-                id: "mutant-hlist-del",
-                kernel: "mutant of 2124d84db293",
-                summary: "idempotent_complete() uses hlist_del, not hlist_del_init",
-                mutant: Some(Mutant::CompleterHlistDel),
+                kmod: KmodBudget::FailFast2008,
                 ..N
             },
-            &["interrupted-waiter"],
+            "idempotent-interruptible+kmod-2008",
+            "the 2008 budget returns -ENOMEM without atomic_dec(&kmod_concurrent)",
+            Mutant::KmodNoDecOnError,
+            "deep-recursion",
+            "budget-respected",
         ),
-        (
-            Variant {
-                id: "mutant-ret-zero",
-                kernel: "mutant of 2124d84db293",
-                summary: "the waiter's ret starts at 0, not -EINTR",
-                mutant: Some(Mutant::RetStartsAtZero),
-                ..N
-            },
-            &["interrupted-waiter"],
+        m(
+            "mutant-no-relookup",
+            L,
+            "legacy",
+            "module_patient_check_exists() reads old->state after its wait without looking the module up again",
+            Mutant::NoRelookupAfterWait,
+            "failing-init",
+            "module-memory-safety",
         ),
-        (
-            Variant {
-                id: "mutant-unlocked-unlink",
-                kernel: "mutant of 2124d84db293",
-                summary: "an interrupted waiter unlinks its own entry without idem_lock",
-                mutant: Some(Mutant::SelfUnlinkUnlocked),
-                ..N
-            },
-            &["interrupted-waiter"],
+        m(
+            "mutant-no-coming",
+            N,
+            NID,
+            "load_module() skips complete_formation(): init runs on an UNFORMED module",
+            Mutant::SkipCompleteFormation,
+            "concurrent-same-file-2",
+            "coming-before-init",
         ),
-        (
-            Variant {
-                id: "mutant-lost-wakeup",
-                kernel: "mutant of v6.4",
-                summary: "free_module() does not wake module_wq after a failed load",
-                origin: Origin::Mutant,
-                mutant: Some(Mutant::NoWakeOnFailedLoad),
-                ..BASE
-            },
-            &["failing-init"],
+        m(
+            "mutant-coming-is-live",
+            N,
+            NID,
+            "resolve_symbol() takes a COMING provider as LIVE",
+            Mutant::ResolveComingAsLive,
+            "insmod-dependent",
+            "live-deps",
+        ),
+        m(
+            "mutant-umh-unkillable",
+            N,
+            NID,
+            "call_usermodehelper_exec() waits for the helper without UMH_KILLABLE",
+            Mutant::HelperWaitNotKillable,
+            "recursive-self-load+kill-outer",
+            "terminates-when-killed",
         ),
     ];
     ALL
@@ -436,7 +592,18 @@ pub fn catalogue() -> &'static [Variant] {
 /// history matrix does not. A reviewer adds theirs here (or to
 /// [`catalogue`], to make it a column of the matrix and of `reports/`).
 pub fn proposals() -> &'static [Variant] {
-    const ALL: &[Variant] = &[Variant {
+    const ALL: &[Variant] = &[
+        Variant {
+            id: "recursion-aware-every-entry",
+            kernel: "proposal on 2124d84db293 (kmodcheck's mend of recursion-aware, not posted)",
+            summary: "as recursion-aware, but the waiter checks the owner of every in-flight entry of its file",
+            origin: Origin::Proposal,
+            finit: FinitDedup::Idempotent,
+            idem_wait: IdemWait::Interruptible,
+            recursion: RecursionPolicy::AncestryCheckEveryEntry,
+            ..BASE
+        },
+        Variant {
         id: "idem-timeout",
         kernel: "proposal on 2124d84db293 (kmodcheck's worked example, not posted)",
         summary: "in-flight waiters wait killably for at most 30 s, then leave with -ETIMEDOUT",
@@ -444,7 +611,8 @@ pub fn proposals() -> &'static [Variant] {
         finit: FinitDedup::Idempotent,
         idem_wait: IdemWait::KillableTimeout,
         ..BASE
-    }];
+    },
+    ];
     ALL
 }
 
@@ -459,7 +627,6 @@ pub fn matrix_columns() -> Vec<Variant> {
             v.push(b);
         }
     }
-    v.extend(mutants().iter().map(|(m, _)| *m));
     v
 }
 
@@ -472,9 +639,9 @@ pub fn columns_for(scenario: &crate::scenario::Scenario) -> Vec<Variant> {
     } else {
         catalogue().to_vec()
     };
-    for (m, on) in mutants() {
-        if on.contains(&scenario.name.as_str()) {
-            v.push(*m);
+    for m in mutants() {
+        if m.scenario == scenario.name {
+            v.push(m.variant);
         }
     }
     v
@@ -499,7 +666,7 @@ pub fn by_id(id: &str) -> Option<Variant> {
             .iter()
             .chain(proposals())
             .copied()
-            .chain(mutants().iter().map(|(m, _)| *m))
+            .chain(mutants().iter().map(|m| m.variant))
             .find(|v| v.id == id),
         Some((loader, budget)) => {
             let base = catalogue()

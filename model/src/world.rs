@@ -44,6 +44,20 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
         }
     }
     for actor in &scenario.actors {
+        if let Actor::Insmod(file) = actor {
+            let file = file.clone();
+            k.spawn_task(
+                TaskKind::Modprobe,
+                format!("insmod {file}"),
+                Vec::new(),
+                None,
+                move |k, id| {
+                    crate::userspace::modprobe::insmod(k, id, &file);
+                },
+            );
+        }
+    }
+    for actor in &scenario.actors {
         if let Actor::Request { alias, repeat } = actor {
             let (alias, repeat) = (alias.clone(), *repeat);
             assert!(

@@ -312,6 +312,39 @@ fn idem_memory_safety(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
     }
 }
 
+fn module_memory_safety(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
+    let r = &o.record;
+    if let Some(first) = r.module_unsafe.first() {
+        return Check::Violated(first.clone());
+    }
+    Check::Ok {
+        witness: r.module_gone_after_wait,
+    }
+}
+
+fn coming_before_init(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
+    let r = &o.record;
+    if let Some(first) = r.init_not_coming.first() {
+        return Check::Violated(first.clone());
+    }
+    Check::Ok {
+        witness: r
+            .events
+            .iter()
+            .any(|e| e.func == "do_init_module" && e.what.starts_with("runs ")),
+    }
+}
+
+fn live_deps(o: &Outcome, _: &Scenario, _: &Variant) -> Check {
+    let r = &o.record;
+    if let Some(first) = r.live_deps_broken.first() {
+        return Check::Violated(first.clone());
+    }
+    Check::Ok {
+        witness: r.resolved_against_coming,
+    }
+}
+
 /// Every property, in report order.
 pub fn catalogue() -> &'static [Property] {
     const ALL: &[Property] = &[
@@ -384,6 +417,27 @@ pub fn catalogue() -> &'static [Property] {
             rationale: "more helpers than any bound is the runaway loop (kernel-semantics §4.6): each helper's request starts another",
             witness: "a modprobe helper was started",
             check: bounded_helpers,
+        },
+        Property {
+            id: "module-memory-safety",
+            statement: "no task reads a struct module after free_module() freed it",
+            rationale: "module_patient_check_exists() sleeps without module_mutex; the module it saw may fail and be freed meanwhile, hence its re-lookup (\"The module might have gone in the meantime.\", kernel/module/main.c, v6.4+)",
+            witness: "a name-check waiter woke to find the module it waited on gone",
+            check: module_memory_safety,
+        },
+        Property {
+            id: "coming-before-init",
+            statement: "a module's init runs only once the module is COMING (complete_formation has run)",
+            rationale: "complete_formation() makes the module's text read-only and the MODULE_STATE_COMING notifiers (ftrace, livepatch, jump labels) run before init, and other loaders treat COMING as \"init running\" (include/linux/module.h, kernel/module/main.c)",
+            witness: "a module's init ran",
+            check: coming_before_init,
+        },
+        Property {
+            id: "live-deps",
+            statement: "a LIVE module never imports from a module that is not LIVE",
+            rationale: "resolve_symbol() takes a reference only on a LIVE provider (strong_try_module_get: -EBUSY while COMING), and resolve_symbol_wait() waits for it; an importer LIVE before its provider calls into code whose init has not finished, or has failed",
+            witness: "resolve_symbol() found its provider COMING",
+            check: live_deps,
         },
     ];
     ALL

@@ -84,10 +84,22 @@ pub struct IdemHash {
     pub chain: Vec<Arc<Idempotent>>,
 }
 
+/// A load in flight, as `idempotent()` met it.
+#[derive(Clone, Copy, Debug)]
+pub struct InFlight {
+    /// The owner of the first entry with the cookie on the chain (the
+    /// newest: `hlist_add_head`): what the kernel's walk stops at. It may
+    /// be another waiter.
+    pub first: TaskId,
+    /// Ghost: the owner of the oldest entry, the task running the load.
+    /// The wait-for graph and `consistent-result` compare with it.
+    pub loader: TaskId,
+}
+
 /// `idempotent(u, cookie)`: set `u->ret` (0 before 2124d84db293, `-EINTR`
-/// after), link `u` under `idem_lock`, and report the owner of an entry with
-/// the same cookie that was already there (`None`: we are the winner).
-pub fn idempotent(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) -> Option<TaskId> {
+/// after), link `u` under `idem_lock`, and report the entries with the
+/// same cookie that were already there (`None`: we are the winner).
+pub fn idempotent(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) -> Option<InFlight> {
     let mut h = k.idem_lock.lock();
     // hlist_for_each_entry(existing, head, entry): reads each entry up to
     // the first with this cookie. (Entries of other files may share the
@@ -102,19 +114,37 @@ pub fn idempotent(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) -> Option<TaskId>
             );
         }
     }
-    let existing = first.map(|e| e.owner);
-    u.set_link(Link::Linked);
-    h.chain.insert(0, u.clone());
+    let existing = first.map(|e| InFlight {
+        first: e.owner,
+        loader: h
+            .chain
+            .iter()
+            .rev()
+            .find(|e| e.cookie == u.cookie)
+            .map_or(e.owner, |l| l.owner),
+    });
+    // hlist_add_head(&u->entry, idem_hash + hash); the mutant does it only
+    // for the first of a cookie.
+    let link = existing.is_none() || k.variant.mutant != Some(Mutant::WaiterNotLinked);
+    if link {
+        u.set_link(Link::Linked);
+        h.chain.insert(0, u.clone());
+    }
     drop(h);
     let what = match existing {
         None => format!(
             "{}: no load in flight; links its entry and loads it",
             u.file
         ),
-        Some(o) => format!(
+        Some(o) if link => format!(
             "{}: {}'s load is in flight; links its own entry and waits",
             u.file,
-            k.name(o)
+            k.name(o.loader)
+        ),
+        Some(o) => format!(
+            "{}: {}'s load is in flight; waits, its own entry not linked (mutant)",
+            u.file,
+            k.name(o.loader)
         ),
     };
     k.rec.event(me, "idempotent", what);
@@ -155,7 +185,12 @@ fn complete_cookie(
     ret: Ret,
 ) -> Vec<Arc<Idempotent>> {
     let mut h = k.idem_lock.lock();
-    let (mine, rest): (Vec<_>, Vec<_>) = h.chain.drain(..).partition(|e| e.cookie == cookie);
+    let (mut mine, mut rest): (Vec<_>, Vec<_>) =
+        h.chain.drain(..).partition(|e| e.cookie == cookie);
+    if k.variant.mutant == Some(Mutant::CompleteFirstOnly) && mine.len() > 1 {
+        // The walk breaks after the first entry (the newest: hlist_add_head).
+        rest.extend(mine.drain(1..));
+    }
     h.chain = rest;
     let unlinked = match (k.variant.idem_wait, k.variant.mutant) {
         (_, Some(Mutant::CompleterHlistDel)) => Link::Poisoned,
@@ -208,15 +243,29 @@ pub fn idempotent_wait_for_completion(
     k: &Kernel,
     me: TaskId,
     u: &Arc<Idempotent>,
-    owner: TaskId,
+    in_flight: InFlight,
 ) -> (Ret, FinitRole) {
+    let owner = in_flight.loader;
     let owner_name = k.name(owner);
     k.ghost_against(me, owner);
     let why = || WaitFor {
         what: format!("the completion of {owner_name}'s load of {}", u.file),
         on: vec![owner],
     };
-    if k.variant.recursion == RecursionPolicy::AncestryCheck && k.ancestry_of(me).contains(&owner) {
+    let recursive = match k.variant.recursion {
+        RecursionPolicy::Blind => false,
+        // The owner of the entry the walk found (the finding: possibly a
+        // waiter, not the loader).
+        RecursionPolicy::AncestryCheck => k.ancestry_of(me).contains(&in_flight.first),
+        RecursionPolicy::AncestryCheckEveryEntry => {
+            let ancestry = k.ancestry_of(me);
+            let h = k.idem_lock.lock();
+            h.chain
+                .iter()
+                .any(|e| e.cookie == u.cookie && e.owner != me && ancestry.contains(&e.owner))
+        }
+    };
+    if recursive {
         // Proposal: the in-flight load belongs to a task that (through
         // request_module helpers) is waiting for us. Leave, do not wait.
         let mut h = k.idem_lock.lock();
@@ -235,6 +284,8 @@ pub fn idempotent_wait_for_completion(
         );
         return (-EDEADLK, FinitRole::Recursion);
     }
+    // The mutant reads idem.ret before it waits.
+    let early = (k.variant.mutant == Some(Mutant::RetReadBeforeWait)).then(|| u.ret());
     match k.variant.idem_wait {
         IdemWait::Uninterruptible => {
             // 9b9879fc0327: wait_for_completion(&idem.complete); return idem.ret;
@@ -332,8 +383,10 @@ pub fn idempotent_wait_for_completion(
             }
         }
     }
-    let ret = u.ret();
-    let whose = if k.rec.with(|r| r.died.contains(&owner)) {
+    let ret = early.unwrap_or_else(|| u.ret());
+    let whose = if early.is_some() {
+        "idem.ret as read before the wait (mutant)".to_string()
+    } else if k.rec.with(|r| r.died.contains(&owner)) {
         format!("idem.ret ({owner_name}'s load died in init)")
     } else {
         format!("{owner_name}'s result")
@@ -420,7 +473,7 @@ pub fn idempotent_init_module(
             };
             (idempotent_complete(k, me, &u, ret), role)
         }
-        Some(owner) => idempotent_wait_for_completion(k, me, &u, owner),
+        Some(in_flight) => idempotent_wait_for_completion(k, me, &u, in_flight),
     };
     // The frame holding `struct idempotent idem` is gone (the heap
     // proposal: the owner has kfree()d its entry).

@@ -6,7 +6,7 @@ use crate::errno::{Ret, ENOMEM, ERESTARTSYS, ETIME};
 use crate::primitives::waitqueue::{sleep_until, Cond};
 use crate::primitives::{WaitMode, Woken};
 use crate::trace::{Recorder, TaskId, WaitFor};
-use crate::variant::KmodBudget;
+use crate::variant::{KmodBudget, Mutant};
 use std::sync::Arc;
 
 /// The budget's state, under the `kmod` lock (the kernel uses an atomic or
@@ -115,7 +115,12 @@ pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
                 let mut g = k.kmod.lock();
                 g.in_use += 1;
                 if g.in_use > i64::from(limit) {
-                    g.in_use -= 1;
+                    let leak = k.variant.mutant == Some(Mutant::KmodNoDecOnError);
+                    if leak {
+                        k.rec.kmod_leak(g.in_use);
+                    } else {
+                        g.in_use -= 1;
+                    }
                     let print = g.kmod_loop_msg < 5;
                     g.kmod_loop_msg += 1;
                     Some(print)
@@ -135,7 +140,11 @@ pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
                     k.rec.event(
                         me,
                         "request_module",
-                        format!("kmod_concurrent above max_modprobes ({limit}): -ENOMEM"),
+                        if k.variant.mutant == Some(Mutant::KmodNoDecOnError) {
+                            format!("kmod_concurrent above max_modprobes ({limit}): -ENOMEM, without atomic_dec (mutant)")
+                        } else {
+                            format!("kmod_concurrent above max_modprobes ({limit}): -ENOMEM")
+                        },
                     );
                     return -ENOMEM;
                 }

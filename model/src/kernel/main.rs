@@ -209,7 +209,9 @@ pub fn load_module(
             return Ok((ret, FinitRole::Other));
         }
     }
-    complete_formation(k, me, name);
+    if k.variant.mutant != Some(crate::variant::Mutant::SkipCompleteFormation) {
+        complete_formation(k, me, name);
+    }
     Ok((do_init_module(k, me, spec)?, FinitRole::Winner))
 }
 
@@ -223,6 +225,19 @@ pub fn load_module(
 /// the orders a reader can observe are the same.
 pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Result<Ret, Oops> {
     let name = &spec.name;
+    // coming-before-init: this task made its module COMING itself
+    // (complete_formation), so its ghost copy is current here.
+    k.rec.with(|r| {
+        let state = r.modules.get(name).copied();
+        if state != Some(ModState::Coming) {
+            let what = format!(
+                "{}'s init runs while {name} is {}, not COMING: complete_formation() did not run",
+                r.task_name(me),
+                state.map_or("not on the list", ModState::name)
+            );
+            r.init_not_coming.push(what);
+        }
+    });
     k.rec
         .event(me, "do_init_module", format!("runs {name}'s init"));
     let ret = run_init(k, me, spec)?;

@@ -228,7 +228,10 @@ impl Kernel {
                     helper_for.as_deref() == Some(alias.as_str())
                         && !meta.iter().any(|m| m.helper_for.as_deref() == Some(alias))
                 }
-                Actor::Modprobe(_) | Actor::Request { .. } | Actor::ForceUnload(_) => false,
+                Actor::Modprobe(_)
+                | Actor::Insmod(_)
+                | Actor::Request { .. }
+                | Actor::ForceUnload(_) => false,
             });
             meta.push(TaskMeta {
                 kernel_task,
@@ -421,14 +424,41 @@ impl Kernel {
         (true, woken)
     }
 
-    /// Ghost: record a module's state (absent = `None`) for properties.
+    /// Ghost: record a module's state (absent = `None`) for properties,
+    /// and check `live-deps` on the new module list: every LIVE module's
+    /// imports (modules.dep of every file with its name) are LIVE.
     pub fn ghost_module(&self, name: &str, state: Option<ModState>) {
-        self.rec.with(|r| match state {
-            Some(s) => {
-                r.modules.insert(name.to_string(), s);
+        self.rec.with(|r| {
+            match state {
+                Some(s) => {
+                    r.modules.insert(name.to_string(), s);
+                }
+                None => {
+                    r.modules.remove(name);
+                }
             }
-            None => {
-                r.modules.remove(name);
+            for (m, s) in &r.modules {
+                if *s != ModState::Live {
+                    continue;
+                }
+                let deps = self
+                    .scenario
+                    .modules
+                    .iter()
+                    .filter(|spec| &spec.name == m)
+                    .flat_map(|spec| spec.deps.iter());
+                for d in deps {
+                    let ds = r.modules.get(d).copied();
+                    if ds != Some(ModState::Live) {
+                        let what = format!(
+                            "{m} is LIVE while {d}, which it imports from, is {}",
+                            ds.map_or("not loaded", ModState::name)
+                        );
+                        if !r.live_deps_broken.contains(&what) {
+                            r.live_deps_broken.push(what);
+                        }
+                    }
+                }
             }
         });
     }

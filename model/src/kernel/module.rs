@@ -6,7 +6,7 @@ use crate::errno::{Ret, EBUSY, EEXIST, ENOENT, ERESTARTSYS, EWOULDBLOCK};
 use crate::primitives::waitqueue::{sleep_until, Cond};
 use crate::primitives::{WaitMode, Woken};
 use crate::trace::{ModState, Recorder, TaskId, WaitFor};
-use crate::variant::IdemStorage;
+use crate::variant::{IdemStorage, Mutant};
 
 /// `struct module`, reduced: name, file, state, and the loading task (for
 /// the wait-for graph).
@@ -117,8 +117,39 @@ pub fn module_patient_check_exists<'a>(
                 );
                 return (list, -ERESTARTSYS);
             }
-            // "The module might have gone in the meantime."
-            old = find_module_all(&list, name).cloned();
+            // "The module might have gone in the meantime." The struct the
+            // waiter saw is the one with the same loader and file.
+            let again = find_module_all(&list, name).cloned();
+            let seen = old.take().expect("set above");
+            let same = again
+                .as_ref()
+                .filter(|m| m.loader == seen.loader && m.file == seen.file);
+            if same.is_none() {
+                k.rec.with(|r| r.module_gone_after_wait = true);
+            }
+            old = if k.variant.mutant == Some(Mutant::NoRelookupAfterWait) {
+                // old->state through the pointer from before the wait.
+                match same {
+                    Some(m) => Some(m.clone()),
+                    None => {
+                        k.rec.module_unsafe(
+                            me,
+                            format!(
+                                "{} reads old->state of {name} after its wait, but {}'s struct module was freed by free_module(): a use-after-free",
+                                k.name(me),
+                                k.name(seen.loader)
+                            ),
+                        );
+                        // Freed memory keeps what free_module() last stored.
+                        Some(Module {
+                            state: ModState::Unformed,
+                            ..seen
+                        })
+                    }
+                }
+            } else {
+                again
+            };
         }
     }
     if let Some(o) = &old {
@@ -300,7 +331,14 @@ pub fn resolve_symbol(k: &Kernel, provider: &str) -> Ret {
     let list = k.module_mutex.lock();
     match find_module_all(&list, provider).map(|m| m.state) {
         None | Some(ModState::Unformed) => -ENOENT,
-        Some(ModState::Coming) => -EBUSY,
+        Some(ModState::Coming) => {
+            k.rec.with(|r| r.resolved_against_coming = true);
+            if k.variant.mutant == Some(Mutant::ResolveComingAsLive) {
+                0
+            } else {
+                -EBUSY
+            }
+        }
         Some(ModState::Live) => 0,
         Some(ModState::Going) => -ENOENT,
     }

@@ -113,13 +113,26 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
     k.rec.event(
         me,
         "call_usermodehelper_exec",
-        format!("starts {helper_name} (modprobe -q -- {alias}); waits killably for it to exit"),
+        format!(
+            "starts {helper_name} (modprobe -q -- {alias}); waits {} for it to exit",
+            if k.variant.mutant == Some(crate::variant::Mutant::HelperWaitNotKillable) {
+                "uninterruptibly (mutant: no UMH_KILLABLE)"
+            } else {
+                "killably"
+            }
+        ),
     );
     let why = || WaitFor {
         what: format!("helper {helper_name} (modprobe {alias}) to exit"),
         on: vec![helper],
     };
-    if done.wait(k, me, WaitMode::Killable, None, &why) == Woken::Signal {
+    // UMH_KILLABLE: wait_for_completion_killable(); the mutant drops it.
+    let mode = if k.variant.mutant == Some(crate::variant::Mutant::HelperWaitNotKillable) {
+        WaitMode::Uninterruptible
+    } else {
+        WaitMode::Killable
+    };
+    if done.wait(k, me, mode, None, &why) == Woken::Signal {
         if sub.take_complete() {
             k.rec.event(
                 me,

@@ -44,6 +44,23 @@ fn load_order<'a>(k: &'a Kernel, spec: &'a ModuleSpec, out: &mut Vec<&'a ModuleS
     }
 }
 
+/// Run `insmod FILE` as task `me` (kmod's `tools/insmod.c`): one
+/// `finit_module(2)`, no dependencies, exit code 1 on an error.
+pub fn insmod(k: &Arc<Kernel>, me: TaskId, file: &str) {
+    match finit_module(k, me, file) {
+        Err(_) => k.task_died(me),
+        Ok(0) => k.rec.event(me, "insmod", format!("{file}: done, exit 0")),
+        Ok(ret) => k.rec.event(
+            me,
+            "insmod",
+            format!(
+                "ERROR: could not insert module {file}: {}",
+                Recorder::ret(ret)
+            ),
+        ),
+    }
+}
+
 /// Run `modprobe target` as task `me`.
 pub fn modprobe(k: &Arc<Kernel>, me: TaskId, target: &str, actor: bool) -> Exit {
     let run = k.rec.with(|r| {
