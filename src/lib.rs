@@ -13,6 +13,7 @@
 
 pub mod engine;
 pub mod explain;
+pub mod fuzz;
 pub mod report;
 pub mod scenario_file;
 
