@@ -105,6 +105,20 @@ pub fn matrix(variants: &[Variant], scenarios: &[Scenario], cells: &[CellResult]
     out
 }
 
+/// How a cell was run: `loom, exhaustive, 10,197`.
+fn how_run(c: &CellResult) -> String {
+    format!(
+        "{}, {}, {}",
+        c.engine.name(),
+        if c.exhaustive {
+            "exhaustive"
+        } else {
+            "not exhaustive"
+        },
+        thousands(c.executions)
+    )
+}
+
 /// A mutant's kill: its verdict on its expected property, and its
 /// kernel's on the same cell. `killed` is true when the mutant violates the
 /// property and the kernel it mutates holds it (proved).
@@ -174,20 +188,7 @@ pub fn kill_table(cells: &[CellResult], prefix: &str) -> String {
         };
         let kernel = match k.kernel {
             None => "not checked".to_string(),
-            Some((c, v)) => format!(
-                "{} ({}, {}, {})",
-                match v {
-                    Verdict::Holds { exhaustive: true } => "holds",
-                    v => v.kind(),
-                },
-                c.engine.name(),
-                if c.exhaustive {
-                    "exhaustive"
-                } else {
-                    "not exhaustive"
-                },
-                thousands(c.executions)
-            ),
+            Some((c, v)) => format!("{} ({})", v.kind(), how_run(c)),
         };
         let _ = writeln!(
             out,
@@ -394,16 +395,7 @@ pub fn matrix_markdown(
                     Some(c) => match c.properties.iter().find(|r| r.property == p) {
                         None => "–".to_string(),
                         Some(r) => {
-                            let how = format!(
-                                "{}, {}, {}",
-                                c.engine.name(),
-                                if c.exhaustive {
-                                    "exhaustive"
-                                } else {
-                                    "not exhaustive"
-                                },
-                                thousands(c.executions)
-                            );
+                            let how = how_run(c);
                             match &r.verdict {
                                 Verdict::Holds { exhaustive: true } => format!("**holds** ({how})"),
                                 Verdict::Holds { exhaustive: false } => {
