@@ -228,6 +228,9 @@ pub struct CellResult {
     /// Wall time.
     #[serde(skip)]
     pub elapsed: Duration,
+    /// Wall time until the first violation of any property was found.
+    #[serde(skip)]
+    pub first_violation_after: Option<Duration>,
     /// One verdict per property of the scenario.
     pub properties: Vec<PropertyResult>,
 }
@@ -249,6 +252,9 @@ struct Acc {
     reported: Option<Instant>,
     /// See [`CheckOptions::observer`].
     observer: Option<Observer>,
+    /// When the run started, and how long it took to find its first violation.
+    started: Option<Instant>,
+    first_violation_after: Option<Duration>,
 }
 
 fn fold(
@@ -257,15 +263,15 @@ fn fold(
     sc: &Scenario,
     v: &Variant,
     n: usize,
-    o: Outcome,
+    o: &Outcome,
 ) {
     let mut a = acc.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(obs) = &a.observer {
-        (obs.0)(&o);
+        (obs.0)(o);
     }
     let mut new_violation = false;
     for (i, p) in props.iter().enumerate() {
-        match p.check(&o, sc, v) {
+        match p.check(o, sc, v) {
             Check::Ok { witness } => a.props[i].witness |= witness,
             Check::Violated(msg) => {
                 if a.props[i].violation.is_none() {
@@ -277,6 +283,9 @@ fn fold(
         }
     }
     if new_violation {
+        if a.first_violation_after.is_none() {
+            a.first_violation_after = a.started.map(|t| t.elapsed());
+        }
         a.kept.push(n);
         sync::keep_this_schedule();
     }
@@ -345,11 +354,13 @@ fn run_engine(
                 a.executions
             };
             execute(v, sc.clone(), rec.clone());
+            // Moved out and back, not copied: only a violation keeps a copy.
             let o = Outcome {
-                record: rec.snapshot(),
+                record: rec.take(),
                 end: End::Completed,
             };
-            fold(&acc, &props, &sc, &v, n, o);
+            fold(&acc, &props, &sc, &v, n, &o);
+            rec.restore(o.record);
         }
     };
     let (stop, mut handles, bounded) = match engine {
@@ -437,7 +448,7 @@ fn run_engine(
                         .unwrap_or_default(),
                 )
             };
-            fold(acc, props, sc, &v, n, deadlock_outcome(&rec));
+            fold(acc, props, sc, &v, n, &deadlock_outcome(&rec));
             if engine == EngineKind::Loom {
                 handles.push((
                     n,
@@ -509,6 +520,7 @@ pub fn check_cell(v: Variant, sc: &Scenario, opts: &CheckOptions) -> Result<Cell
     let acc = Arc::new(Mutex::new(Acc {
         props: props.iter().map(|_| PropAcc::default()).collect(),
         observer: opts.observer.clone(),
+        started: Some(Instant::now()),
         ..Acc::default()
     }));
     let start = Instant::now();
@@ -577,6 +589,7 @@ pub fn check_cell(v: Variant, sc: &Scenario, opts: &CheckOptions) -> Result<Cell
         executions,
         stopped: out.stopped,
         elapsed,
+        first_violation_after: a.first_violation_after,
         properties: results,
     })
 }

@@ -327,6 +327,17 @@ impl Recorder {
         self.with(|r| r.clone())
     }
 
+    /// Move the record out, leaving an empty one: the end of an execution
+    /// reads it without copying every step ([`Recorder::restore`] puts it back).
+    pub fn take(&self) -> Record {
+        self.with(std::mem::take)
+    }
+
+    /// Put back a record moved out by [`Recorder::take`].
+    pub fn restore(&self, record: Record) {
+        self.with(|r| *r = record);
+    }
+
     /// Append a step.
     pub fn event(&self, task: TaskId, func: &'static str, what: impl Into<String>) {
         let what = what.into();
