@@ -346,7 +346,8 @@ pub fn counterexample_file(variant: &str, scenario: &str, property: &str) -> Str
     )
 }
 
-fn thousands(n: usize) -> String {
+/// Group digits: 1,024,335.
+pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
@@ -392,27 +393,7 @@ pub fn matrix_markdown(
                     .find(|c| c.variant == v.id && c.scenario == s.name);
                 let text = match cell {
                     None => "–".to_string(),
-                    Some(c) => match c.properties.iter().find(|r| r.property == p) {
-                        None => "–".to_string(),
-                        Some(r) => {
-                            let how = how_run(c);
-                            match &r.verdict {
-                                Verdict::Holds { exhaustive: true } => format!("**holds** ({how})"),
-                                Verdict::Holds { exhaustive: false } => {
-                                    format!("holds, sampled ({how})")
-                                }
-                                Verdict::Violated(ce) => format!(
-                                    "[**VIOLATED**](counterexamples/{}) ({}, execution {})",
-                                    counterexample_file(c.variant, &c.scenario, p),
-                                    c.engine.name(),
-                                    thousands(ce.execution)
-                                ),
-                                Verdict::Inconclusive { .. } => {
-                                    format!("inconclusive ({how})")
-                                }
-                            }
-                        }
-                    },
+                    Some(c) => matrix_cell_markdown(c, p),
                 };
                 let _ = write!(out, " {text} |");
             }
@@ -436,6 +417,28 @@ pub fn matrix_markdown(
         let _ = writeln!(out, "- {l}");
     }
     out
+}
+
+/// One cell of `reports/matrix.md`: `c`'s verdict on property `p`, with
+/// how it was run ("–" when `c` does not check `p`).
+pub fn matrix_cell_markdown(c: &CellResult, p: &str) -> String {
+    match c.properties.iter().find(|r| r.property == p) {
+        None => "–".to_string(),
+        Some(r) => {
+            let how = how_run(c);
+            match &r.verdict {
+                Verdict::Holds { exhaustive: true } => format!("**holds** ({how})"),
+                Verdict::Holds { exhaustive: false } => format!("holds, sampled ({how})"),
+                Verdict::Violated(ce) => format!(
+                    "[**VIOLATED**](counterexamples/{}) ({}, execution {})",
+                    counterexample_file(c.variant, &c.scenario, p),
+                    c.engine.name(),
+                    thousands(ce.execution)
+                ),
+                Verdict::Inconclusive { .. } => format!("inconclusive ({how})"),
+            }
+        }
+    }
 }
 
 /// A Mermaid sequence diagram of a trace: one note per step, and an arrow
