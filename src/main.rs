@@ -106,6 +106,41 @@ enum Cmd {
         /// scenario name or a scenario file.
         name: String,
     },
+    /// Measure what each verdict costs and write reports/performance.md and
+    /// its charts: the whole matrix's wall time, the flagship
+    /// counterexamples' time to violation, the scale series
+    /// (concurrent-same-file N = 2..4, shared-dependency with 2 and 3
+    /// modprobes), and every cell under loom and shuttle, each in its own
+    /// process. Takes about 10 minutes on 2 cores.
+    Bench {
+        /// Directory to write.
+        #[arg(long, default_value = "reports")]
+        dir: std::path::PathBuf,
+        /// Seconds shuttle DFS may spend on a matrix cell before the cell is
+        /// sampled with PCT instead.
+        #[arg(long, default_value_t = 2)]
+        dfs_seconds: u64,
+        /// Executions of each shuttle PCT run.
+        #[arg(long, default_value_t = 1000)]
+        pct_samples: usize,
+        /// Seconds each scale-series run may take (loom and DFS).
+        #[arg(long, default_value_t = 120)]
+        series_seconds: u64,
+        /// Another build to compare with this one on the probe cells, as
+        /// NAME=PATH (repeat the flag for several), e.g.
+        /// before=/tmp/kmodcheck-old.
+        #[arg(long)]
+        compare: Vec<String>,
+        /// Skip the per-cell pass (the slowest part).
+        #[arg(long)]
+        skip_cells: bool,
+    },
+    /// One measurement of `bench`, in its own process (internal).
+    #[command(hide = true)]
+    BenchCell {
+        /// VARIANT SCENARIO ENGINE MAX_EXECUTIONS TIME_LIMIT_MS SAMPLES
+        args: Vec<String>,
+    },
     /// Run the regression property suites on generated scenarios against a
     /// variant: differential, metamorphic, engine-agreement, no-deadlock. A
     /// failure is shrunk and printed as a scenario file. Exit 1 if a suite
@@ -458,6 +493,85 @@ fn main() -> ExitCode {
             print!("{}", kmodcheck::explain::wrap(&out));
             ExitCode::SUCCESS
         }
+        Cmd::Bench {
+            dir,
+            dfs_seconds,
+            pct_samples,
+            series_seconds,
+            compare,
+            skip_cells,
+        } => {
+            let mut builds = Vec::new();
+            for c in &compare {
+                let Some((name, path)) = c.split_once('=') else {
+                    eprintln!("kmodcheck: --compare takes NAME=PATH; got {c:?}");
+                    return ExitCode::from(2);
+                };
+                let path = std::path::PathBuf::from(path);
+                if !path.is_file() {
+                    eprintln!(
+                        "kmodcheck: --compare {name}: no executable at {}",
+                        path.display()
+                    );
+                    return ExitCode::from(2);
+                }
+                builds.push((name.to_string(), path));
+            }
+            let exe = match std::env::current_exe() {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("kmodcheck: cannot find this executable; error={e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let o = kmodcheck::bench::BenchOptions {
+                dfs_budget: std::time::Duration::from_secs(dfs_seconds),
+                pct_samples,
+                series_budget: std::time::Duration::from_secs(series_seconds),
+                jobs: kmodcheck::jobs_from_env(),
+                compare: builds,
+                skip_cells,
+            };
+            let r = kmodcheck::bench::run_bench(&exe, &o);
+            let md = kmodcheck::bench::performance_markdown(&r, &o);
+            let mut files = vec![("performance.md".to_string(), md)];
+            files.extend(kmodcheck::bench::series_charts(&r));
+            for (name, text) in &files {
+                if let Err(e) =
+                    std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join(name), text))
+                {
+                    eprintln!(
+                        "kmodcheck: cannot write {}; error={e}",
+                        dir.join(name).display()
+                    );
+                    return ExitCode::from(2);
+                }
+            }
+            println!(
+                "wrote {} under {}",
+                files
+                    .iter()
+                    .map(|f| f.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Cmd::BenchCell { args } => match kmodcheck::bench::Job::parse(&args) {
+            Ok(job) => {
+                let cost = kmodcheck::bench::run_job(&job);
+                println!(
+                    "{}",
+                    serde_json::to_string(&cost).expect("a CellCost serialises")
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("kmodcheck: {e}");
+                ExitCode::from(2)
+            }
+        },
         Cmd::Fuzz {
             variant: vid,
             suite,

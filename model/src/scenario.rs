@@ -388,7 +388,10 @@ fn deep_recursion(signal: Option<SignalTarget>) -> Scenario {
     }
 }
 
-fn concurrent_same_file(n: usize) -> Scenario {
+/// `n` modprobe runs of one module file, started together: the in-flight
+/// table's scenario (`concurrent-same-file-N`). The catalogue has N = 2, 3;
+/// `kmodcheck bench` also measures N = 4, loom's largest (5 threads).
+pub fn concurrent_same_file(n: usize) -> Scenario {
     Scenario {
         name: format!("concurrent-same-file-{n}"),
         summary: format!("{n} modprobe runs of one module file start together"),
@@ -402,6 +405,51 @@ fn concurrent_same_file(n: usize) -> Scenario {
             "consistent-result",
             "success-means-live",
             "coming-before-init",
+        ]),
+        ..base()
+    }
+}
+
+/// `n` modprobe runs of modules that all depend on `a`, started together:
+/// the scenario the error-out-early change broke. `n = 2` is the catalogue's
+/// `shared-dependency` (modprobe b and c); `kmodcheck bench` also measures
+/// `shared-dependency-3` (b, c, d).
+pub fn shared_dependency(n: usize) -> Scenario {
+    let dependents: Vec<String> = (0..n)
+        .map(|i| char::from(b'b' + i as u8).to_string())
+        .collect();
+    let mut modules = vec![module("a", &[], &[], vec![])];
+    for d in &dependents {
+        modules.push(module(d, &[], &["a"], vec![]));
+    }
+    let mut live = vec!["a".to_string()];
+    live.extend(dependents.iter().cloned());
+    Scenario {
+        name: if n == 2 {
+            "shared-dependency".into()
+        } else {
+            format!("shared-dependency-{n}")
+        },
+        summary: if n == 2 {
+            "modprobe b and modprobe c run together; both depend on a".into()
+        } else {
+            format!(
+                "modprobe {} run together; all depend on a",
+                dependents.join(", modprobe ")
+            )
+        },
+        reference: "kernel-semantics.md §4.2; revert ac2263b588df".into(),
+        modules,
+        actors: dependents
+            .iter()
+            .map(|d| Actor::Modprobe(d.clone()))
+            .collect(),
+        expect_live: live,
+        properties: strings(&[
+            "no-deadlock",
+            "dependents-load",
+            "success-means-live",
+            "init-at-most-once",
         ]),
         ..base()
     }
@@ -442,25 +490,7 @@ pub fn catalogue() -> Vec<Scenario> {
             properties: strings(&["no-deadlock", "ends-live"]),
             ..base()
         },
-        Scenario {
-            name: "shared-dependency".into(),
-            summary: "modprobe b and modprobe c run together; both depend on a".into(),
-            reference: "kernel-semantics.md §4.2; revert ac2263b588df".into(),
-            modules: vec![
-                module("a", &[], &[], vec![]),
-                module("b", &[], &["a"], vec![]),
-                module("c", &[], &["a"], vec![]),
-            ],
-            actors: vec![Actor::Modprobe("b".into()), Actor::Modprobe("c".into())],
-            expect_live: strings(&["a", "b", "c"]),
-            properties: strings(&[
-                "no-deadlock",
-                "dependents-load",
-                "success-means-live",
-                "init-at-most-once",
-            ]),
-            ..base()
-        },
+        shared_dependency(2),
         Scenario {
             name: "insmod-dependent".into(),
             summary: "modprobe a, and insmod b.ko at the same time: b imports from a, and insmod does not load a first".into(),
