@@ -474,6 +474,8 @@ pub struct BenchReport {
     pub compare: Vec<(String, String, Duration, f64, f64, Option<u64>)>,
     /// The top of a callgrind profile of this build on the first probe.
     pub profile: Option<String>,
+    /// Where concurrent-same-file's loom executions go, per N.
+    pub redundancy: Vec<Result<TraceRedundancy, String>>,
     /// Cores, CPU model, memory.
     pub machine: String,
 }
@@ -717,6 +719,27 @@ pub fn run_bench(exe: &Path, o: &BenchOptions) -> BenchReport {
         }
     }
 
+    // 3b. Where the series' executions go: distinct traces and behaviours.
+    // Counts, not timings, so it runs in this process.
+    for &n in SERIES[0].2 {
+        let sc = scenario::concurrent_same_file(n);
+        let red = trace_redundancy(SERIES[0].3, &sc, Some(o.series_budget));
+        match &red {
+            Ok(t) => eprintln!(
+                "[{:>6.1} s] traces {} × {}: {} executions{}, {} distinct traces, {} behaviours up to renaming the modprobes",
+                started.elapsed().as_secs_f64(),
+                t.variant,
+                t.scenario,
+                thousands(t.executions),
+                if t.exhaustive { ", exhaustive" } else { "" },
+                thousands(t.distinct),
+                thousands(t.up_to_symmetry)
+            ),
+            Err(e) => eprintln!("bench: traces {}: {e}", sc.name),
+        }
+        r.redundancy.push(red);
+    }
+
     // 4. Every cell of the catalogue, each engine in its own process.
     if !o.skip_cells {
         let cells: Vec<(String, String)> = scenario::catalogue()
@@ -812,14 +835,24 @@ fn engine_cell(m: &Measured) -> String {
     )
 }
 
+/// loom's executions against shuttle DFS's where both finished, as
+/// "1 : N": DFS ran N schedules for each of loom's executions.
 fn ratio(loom: &Measured, dfs: &Measured) -> String {
     if loom.cost.exhaustive && dfs.cost.exhaustive && loom.cost.executions > 0 {
-        format!(
-            "{:.3}",
-            loom.cost.executions as f64 / dfs.cost.executions.max(1) as f64
-        )
+        one_to(dfs.cost.executions as f64 / loom.cost.executions as f64)
     } else {
         "–".into()
+    }
+}
+
+/// "1 : N", with N to three significant figures.
+fn one_to(n: f64) -> String {
+    if n >= 100.0 {
+        format!("1 : {}", thousands(n.round() as usize))
+    } else if n >= 10.0 {
+        format!("1 : {n:.1}")
+    } else {
+        format!("1 : {n:.2}")
     }
 }
 
@@ -900,6 +933,215 @@ pub fn series_charts(r: &BenchReport) -> Vec<(String, String)> {
     charts
 }
 
+/// Shares of the profile's instructions (percent): allocator (malloc, free,
+/// realloc), memcpy, and formatting (`core::fmt`, `format!`, `write_str`),
+/// summed over the functions the profile lists.
+pub fn profile_shares(profile: &str) -> (f64, f64, f64) {
+    let (mut alloc, mut copy, mut fmt) = (0.0, 0.0, 0.0);
+    for line in profile.lines() {
+        let Some(pct) = line
+            .split_once('(')
+            .and_then(|(_, rest)| rest.split_once("%)"))
+            .and_then(|(p, _)| p.trim().parse::<f64>().ok())
+        else {
+            continue;
+        };
+        let func = line.rsplit("  ").next().unwrap_or("");
+        if func.starts_with("malloc.c:")
+            || func.contains("__rdl_alloc")
+            || func.contains("__rdl_dealloc")
+        {
+            alloc += pct;
+        } else if func.contains("memmove") || func.contains("memcpy") {
+            copy += pct;
+        } else if func.contains("fmt") || func.contains("format") || func.contains("write_str") {
+            fmt += pct;
+        }
+    }
+    (alloc, copy, fmt)
+}
+
+/// The matrix target, not met: its costliest cells.
+fn matrix_gap(r: &BenchReport, wall: f64) -> String {
+    let mut s = format!(
+        "### The full matrix in at most 60 s\n\n- Measured: {} of wall time.\n",
+        secs(wall)
+    );
+    let mut cells: Vec<&Measured> = r.cells.iter().map(|c| &c.0).collect();
+    cells.sort_by(|a, b| b.cost.check_s.total_cmp(&a.cost.check_s));
+    if !cells.is_empty() {
+        let total: f64 = cells.iter().map(|m| m.cost.check_s).sum();
+        let _ = writeln!(
+            s,
+            "- Where it goes: the cells' loom runs take {} one at a time; the five costliest:",
+            secs(total)
+        );
+        for m in cells.iter().take(5) {
+            let _ = writeln!(
+                s,
+                "  - {} × {}: {} executions, {}",
+                m.job.variant,
+                m.job.scenario,
+                thousands(m.cost.executions),
+                secs(m.cost.check_s)
+            );
+        }
+    }
+    s.push_str("- What it would take: fewer executions in those cells (\"Where concurrent-same-file's executions go\"), or more cores (`KMODCHECK_JOBS`, or `cargo nextest run --partition` across machines).\n");
+    s
+}
+
+/// A flagship not found within 1 s.
+fn flagship_gap(loom: &Measured, pct: &Measured) -> String {
+    let mut s = format!(
+        "### Flagship {} × {} in at most 1 s\n\n",
+        loom.job.scenario, loom.job.variant
+    );
+    for m in [loom, pct] {
+        let _ = writeln!(
+            s,
+            "- {}: {}",
+            m.job.engine.name(),
+            m.cost.first_violation.map_or(
+                format!(
+                    "no violation in {} executions",
+                    thousands(m.cost.executions)
+                ),
+                |(n, t)| format!("violated at execution {} after {}", thousands(n), secs(t))
+            )
+        );
+    }
+    s.push_str("- What it would take: a quick pass before the proof (loom with a preemption bound of 0, 1, 2, or shuttle PCT) reaches the violation in fewer executions where the bug needs few preemptions.\n");
+    s
+}
+
+/// concurrent-same-file N = 4 not proved within 10 s: measured figure,
+/// growth, profile and redundancy evidence, levers.
+fn series_gap(r: &BenchReport, m: &Measured) -> String {
+    let mut s = String::from(
+        "### concurrent-same-file N = 4 proved exhaustively (loom, unbounded) in at most 10 s\n\n",
+    );
+    let rate = m.rate();
+    if m.cost.exhaustive {
+        let _ = writeln!(
+            s,
+            "- Measured: loom finished in {} with {} executions ({}/s).",
+            secs(m.cost.check_s),
+            thousands(m.cost.executions),
+            thousands(rate as usize)
+        );
+    } else {
+        let in_ten = rate * 10.0;
+        let _ = write!(
+            s,
+            "- Measured: loom ran {} executions in {} ({}/s) and had not finished. At that rate 10 s covers {} executions",
+            thousands(m.cost.executions),
+            secs(m.cost.check_s),
+            thousands(rate as usize),
+            thousands(in_ten as usize),
+        );
+        let short = m.cost.executions as f64 / in_ten.max(1.0);
+        if short > 1.0 {
+            let _ = writeln!(
+                s,
+                ", so the target needs at least {short:.1}× fewer executions, or each that much cheaper; more, since the run was not done."
+            );
+        } else {
+            s.push_str(
+                "; the run's time bound ended it before it could tell whether N = 4 has fewer.\n",
+            );
+        }
+    }
+    let loom_at = |n: usize| {
+        r.series
+            .iter()
+            .find(|x| x.0 == "concurrent-same-file" && x.1 == n && x.2.cost.exhaustive)
+            .map(|x| x.2.cost.executions)
+    };
+    if let (Some(e2), Some(e3)) = (loom_at(2), loom_at(3)) {
+        let g = e3 as f64 / e2.max(1) as f64;
+        let e4 = e3 as f64 * g;
+        let _ = writeln!(
+            s,
+            "- Growth, measured: loom's executions went from {} at N = 2 to {} at N = 3, ×{}. If N = 4 grew alike it would take about {} executions, about {} at the rate above. That is an extrapolation, not a measurement.",
+            thousands(e2),
+            thousands(e3),
+            thousands(g.round() as usize),
+            thousands(e4 as usize),
+            secs(e4 / rate.max(1.0))
+        );
+    }
+    if let Some(p) = &r.profile {
+        let (alloc, copy, fmt) = profile_shares(p);
+        let share = (alloc + copy + fmt) / 100.0;
+        let _ = writeln!(
+            s,
+            "- Where an execution's time goes (\"Profile of this build\"): {alloc:.0}% of the instructions in malloc and free, {copy:.0}% in memcpy, {fmt:.0}% formatting step text; most of the rest is loom's scheduler. Removing all three would make an execution at most {:.1}× cheaper. The gap is in the number of executions, not in their cost.",
+            1.0 / (1.0 - share).max(0.01)
+        );
+    }
+    if let Some(Ok(t)) = r
+        .redundancy
+        .iter()
+        .find(|t| t.as_ref().is_ok_and(|t| t.exhaustive && t.actors == 3))
+    {
+        let _ = writeln!(
+            s,
+            "- Where the executions go, measured (\"Where concurrent-same-file's executions go\"): at N = 3 loom's {} executions show {} distinct step traces, {:.0} executions per trace; {} behaviours, and {} once the identical modprobes are renamed. loom takes any two acquisitions of one lock as dependent and runs both orders, also where both orders give the same steps.",
+            thousands(t.executions),
+            thousands(t.distinct),
+            t.executions as f64 / t.distinct.max(1) as f64,
+            thousands(t.behaviours),
+            thousands(t.up_to_symmetry)
+        );
+    }
+    s.push_str(
+        "- What would close it, neither built here:\n  \
+         - an exploration that stops at a state it has already seen: state caching on a fingerprint of the model's state (each kernel object, each task's place), in a shuttle `Scheduler` of our own. Its cost follows the reachable states, not the interleavings; how many states concurrent-same-file-4 has is not measured.\n  \
+         - symmetry among the identical modprobes: at most N! = 24 at N = 4; the behaviours with and without renaming, measured, show how much it merges.\n  \
+         - Either one's \"holds\" is a proof only once it agrees with loom on every cell where both finish.\n",
+    );
+    s
+}
+
+/// "Where concurrent-same-file's executions go".
+fn redundancy_markdown(r: &BenchReport) -> String {
+    let mut s = String::from(
+        "## Where concurrent-same-file's executions go\n\n\
+         idempotent × concurrent-same-file-N under loom (unbounded, within the series' time bound), every execution's trace kept as a hash. \
+         A *step trace* is the sequence of (task, kernel function, text) steps the counterexamples print: two executions with the same one made the same kernel calls in the same order with the same results. \
+         A *behaviour* is what each task did, its own steps in order, whatever the interleaving; *up to renaming*, two behaviours that differ only in which of the identical modprobes did what count as one (the least hash over the N! renamings). \
+         Executions per trace is what loom spends on orders of engine operations that no step shows.\n\n\
+         | N | loom executions | distinct step traces | executions per trace | behaviours | behaviours up to renaming |\n|---|---|---|---|---|---|\n",
+    );
+    for t in &r.redundancy {
+        match t {
+            Ok(t) => {
+                let _ = writeln!(
+                    s,
+                    "| {} | {}{} | {} | {:.0} | {} | {} |",
+                    t.actors,
+                    thousands(t.executions),
+                    if t.exhaustive {
+                        " (exhaustive)"
+                    } else {
+                        " (not exhaustive: counts so far)"
+                    },
+                    thousands(t.distinct),
+                    t.executions as f64 / t.distinct.max(1) as f64,
+                    thousands(t.behaviours),
+                    thousands(t.up_to_symmetry)
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(s, "| – | error: {e} | | | | |");
+            }
+        }
+    }
+    s.push('\n');
+    s
+}
+
 /// `reports/performance.md`.
 pub fn performance_markdown(r: &BenchReport, o: &BenchOptions) -> String {
     let mut s = String::new();
@@ -915,7 +1157,8 @@ pub fn performance_markdown(r: &BenchReport, o: &BenchOptions) -> String {
     );
     let _ = writeln!(s, "Machine: {}.\n", r.machine);
 
-    // Targets.
+    // Targets, and for each one not met, what it would take.
+    let mut gaps: Vec<String> = Vec::new();
     s.push_str("## Targets\n\n| target | measured | |\n|---|---|---|\n");
     if let Some((wall, peak, user, sys, summary)) = &r.matrix {
         let _ = writeln!(
@@ -926,8 +1169,11 @@ pub fn performance_markdown(r: &BenchReport, o: &BenchOptions) -> String {
             mib(*peak),
             met(wall.as_secs_f64() <= 60.0)
         );
+        if wall.as_secs_f64() > 60.0 {
+            gaps.push(matrix_gap(r, wall.as_secs_f64()));
+        }
     }
-    for (loom, _) in &r.flagships {
+    for (loom, pct) in &r.flagships {
         let (found, text) = match loom.cost.first_violation {
             Some((n, t)) => (
                 t <= 1.0,
@@ -946,6 +1192,9 @@ pub fn performance_markdown(r: &BenchReport, o: &BenchOptions) -> String {
             loom.job.variant,
             met(found)
         );
+        if !found {
+            gaps.push(flagship_gap(loom, pct));
+        }
     }
     if let Some(row) = r
         .series
@@ -961,6 +1210,16 @@ pub fn performance_markdown(r: &BenchReport, o: &BenchOptions) -> String {
             secs(m.cost.check_s),
             met(m.cost.exhaustive && m.cost.check_s <= 10.0 && m.cost.inconclusive == 0 && m.cost.violated == 0)
         );
+        if !(m.cost.exhaustive && m.cost.check_s <= 10.0) {
+            gaps.push(series_gap(r, m));
+        }
+    }
+    if !gaps.is_empty() {
+        s.push_str("\n## What the unmet targets would take\n\n");
+        for g in &gaps {
+            s.push_str(g);
+            s.push('\n');
+        }
     }
 
     // Flagships.
@@ -984,9 +1243,9 @@ pub fn performance_markdown(r: &BenchReport, o: &BenchOptions) -> String {
     // Series.
     s.push_str(
         "\n## Scale series\n\nloom unbounded (no preemption bound); shuttle DFS within the same \
-         time bound, and PCT where DFS did not finish. The ratio is loom's executions over \
-         DFS's where both finished: the share of DFS's schedules loom's partial-order reduction \
-         still runs.\n\n| series | N | loom | shuttle DFS | shuttle PCT | loom / DFS |\n|---|---|---|---|---|---|\n",
+         time bound, and PCT where DFS did not finish. Where both finished, loom : DFS is \
+         how many schedules DFS ran for each of loom's executions: what loom's partial-order \
+         reduction saved.\n\n| series | N | loom | shuttle DFS | shuttle PCT | loom : DFS |\n|---|---|---|---|---|---|\n",
     );
     for (name, n, loom, dfs, pct) in &r.series {
         let _ = writeln!(
@@ -1001,6 +1260,9 @@ pub fn performance_markdown(r: &BenchReport, o: &BenchOptions) -> String {
     s.push('\n');
     for (file, _) in series_charts(r) {
         let _ = writeln!(s, "![{file}]({file})\n");
+    }
+    if !r.redundancy.is_empty() {
+        s.push_str(&redundancy_markdown(r));
     }
 
     // Comparisons.
@@ -1052,7 +1314,7 @@ pub fn performance_markdown(r: &BenchReport, o: &BenchOptions) -> String {
             secs(o.dfs_budget.as_secs_f64()),
             thousands(o.pct_samples),
         );
-        s.push_str("| variant | scenario | loom | shuttle DFS | shuttle PCT | loom / DFS | verdicts |\n|---|---|---|---|---|---|---|\n");
+        s.push_str("| variant | scenario | loom | shuttle DFS | shuttle PCT | loom : DFS | verdicts |\n|---|---|---|---|---|---|---|\n");
         for (loom, dfs, pct) in &r.cells {
             let _ = writeln!(
                 s,
@@ -1068,4 +1330,336 @@ pub fn performance_markdown(r: &BenchReport, o: &BenchOptions) -> String {
         }
     }
     s
+}
+
+/// How much of an exploration repeats itself, as the kernel would see it:
+/// of its executions, how many distinct step traces there were, and how many
+/// remain once traces that differ only in which identical actor is which
+/// (`T1`, `T2`, ... renamed) are counted as one. The first bounds
+/// what state caching could save, the second what symmetry reduction could.
+/// A trace is the sequence of (task, kernel function, text) steps
+/// ([`kmodcheck_model::trace::Event`]); two executions with the same trace
+/// made the same kernel calls in the same order with the same results.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceRedundancy {
+    /// Scenario name.
+    pub scenario: String,
+    /// Variant id.
+    pub variant: String,
+    /// loom executions.
+    pub executions: usize,
+    /// Whether loom finished (otherwise the counts cover only what it ran).
+    pub exhaustive: bool,
+    /// Distinct step traces.
+    pub distinct: usize,
+    /// Distinct behaviours: what each task did, its own steps in order.
+    pub behaviours: usize,
+    /// Distinct behaviours up to renaming the identical actors.
+    pub up_to_symmetry: usize,
+    /// How many identical actors there are.
+    pub actors: usize,
+}
+
+/// Rename the tasks `T<k>` of a step's text by `map` (old id → new id,
+/// both 1-based). Other text is kept as is.
+fn rename_tasks(text: &str, map: &[usize]) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let boundary = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+        if b[i] == b'T' && boundary {
+            let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let end = i + 1 + digits;
+            let ends_word = end >= b.len() || !b[end].is_ascii_alphanumeric();
+            if digits > 0 && ends_word {
+                if let Some(new) = text[i + 1..end]
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|k| map.get(k).copied())
+                {
+                    let _ = write!(out, "T{new}");
+                    i = end;
+                    continue;
+                }
+            }
+        }
+        let c = text[i..].chars().next().unwrap_or(' ');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// Every permutation of `1..=n`, as maps `map[old] = new` (index 0 unused).
+fn renamings(n: usize) -> Vec<Vec<usize>> {
+    fn extend(prefix: &mut Vec<usize>, n: usize, out: &mut Vec<Vec<usize>>) {
+        if prefix.len() == n + 1 {
+            out.push(prefix.clone());
+            return;
+        }
+        for k in 1..=n {
+            if !prefix[1..].contains(&k) {
+                prefix.push(k);
+                extend(prefix, n, out);
+                prefix.pop();
+            }
+        }
+    }
+    let mut out = Vec::new();
+    extend(&mut vec![0], n, &mut out);
+    out
+}
+
+/// One execution as three hashes: its step trace; its behaviour (each
+/// task's own steps); and its behaviour up to renaming the actors (the least
+/// hash over every renaming: the same for two behaviours exactly when a
+/// renaming maps one onto the other, hash collisions aside). `renamings[0]`
+/// is the identity. Tasks 1..=actors are the actors, `T1`..`Tn` in the text.
+fn trace_hashes(
+    rec: &kmodcheck_model::trace::Record,
+    actors: usize,
+    renamings: &[Vec<usize>],
+) -> (u64, u64, u64) {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for e in &rec.events {
+        (e.task, e.func, e.what.as_str()).hash(&mut h);
+    }
+    let raw = h.finish();
+    // Each task's own steps in its order, filed under its new name, with
+    // the actors in the text renamed too.
+    let per_renaming: Vec<u64> = renamings
+        .iter()
+        .map(|m| {
+            let mut own: Vec<Vec<(&str, String)>> = vec![Vec::new(); rec.tasks.len()];
+            for e in &rec.events {
+                let task = if (1..=actors).contains(&e.task) {
+                    m[e.task]
+                } else {
+                    e.task
+                };
+                if let Some(steps) = own.get_mut(task) {
+                    steps.push((e.func, rename_tasks(&e.what, m)));
+                }
+            }
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            own.hash(&mut h);
+            h.finish()
+        })
+        .collect();
+    let own = per_renaming.first().copied().unwrap_or(raw);
+    let sym = per_renaming.iter().copied().min().unwrap_or(raw);
+    (raw, own, sym)
+}
+
+/// Explore `variant × scenario` with loom (unbounded, or until `time`) and
+/// count its distinct traces ([`TraceRedundancy`]). Only for scenarios whose
+/// actors are all the same and start no other task (concurrent-same-file):
+/// there renaming the actors maps every run of the kernel to another run.
+/// Hashes are 64-bit; a collision would undercount by one, at odds of about
+/// one in 10^7 for a million traces.
+pub fn trace_redundancy(
+    variant_id: &str,
+    sc: &Scenario,
+    time: Option<Duration>,
+) -> Result<TraceRedundancy, String> {
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex};
+    let v = variant::by_id(variant_id)
+        .ok_or_else(|| format!("unknown variant; variant={variant_id}"))?;
+    let actors = sc.actors.len();
+    if sc.actors.windows(2).any(|w| w[0] != w[1]) {
+        return Err(format!(
+            "scenario {}: its actors differ, so renaming them is not a symmetry",
+            sc.name
+        ));
+    }
+    type Seen = (HashSet<u64>, HashSet<u64>, HashSet<u64>, Option<String>);
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let obs = {
+        let seen = seen.clone();
+        let name = sc.name.clone();
+        let perms = renamings(actors);
+        crate::engine::Observer(Arc::new(move |o: &kmodcheck_properties::Outcome| {
+            let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
+            if o.record.tasks.len() != actors + 1 {
+                s.3 = Some(format!(
+                    "scenario {}: an execution had {} tasks besides init, not just its {actors} actors",
+                    name,
+                    o.record.tasks.len().saturating_sub(1)
+                ));
+            }
+            let (raw, own, sym) = trace_hashes(&o.record, actors, &perms);
+            s.0.insert(raw);
+            s.1.insert(own);
+            s.2.insert(sym);
+        }))
+    };
+    let opts = CheckOptions {
+        engine: Some(EngineKind::Loom),
+        time_limit: time,
+        observer: Some(obs),
+        ..CheckOptions::default()
+    };
+    let c = check_cell(v, sc, &opts)?;
+    let s = seen.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = &s.3 {
+        return Err(e.clone());
+    }
+    Ok(TraceRedundancy {
+        scenario: sc.name.clone(),
+        variant: variant_id.to_string(),
+        executions: c.executions,
+        exhaustive: c.exhaustive,
+        distinct: s.0.len(),
+        behaviours: s.1.len(),
+        up_to_symmetry: s.2.len(),
+        actors,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rename_tasks_renames_whole_task_names_only() {
+        // map[old] = new: T1 -> T2, T2 -> T1.
+        let map = [0, 2, 1];
+        assert_eq!(
+            rename_tasks("T1's load is in flight; T2 waits for T1", &map),
+            "T2's load is in flight; T1 waits for T2"
+        );
+        // Not task names: inside a word, unknown ids, a lone T.
+        assert_eq!(
+            rename_tasks("OUT1 xT2 T9 T -ETXTBSY T1→T2", &map),
+            "OUT1 xT2 T9 T -ETXTBSY T2→T1"
+        );
+    }
+
+    /// The symmetry figure is not vacuous, and counts what the kernel does:
+    /// two modprobes of one file under 9b9879fc0327 behave in exactly three
+    /// ways, whichever of them wins: the loser's name check finds x LIVE
+    /// (-EEXIST); or it finds the winner's entry and waits, sleeping; or it
+    /// waits and the completion is already done when it would sleep. Each
+    /// happens with T1 or T2 as the winner: six behaviours, three up to
+    /// renaming; and the steps of the two interleave in more ways than that.
+    #[test]
+    fn trace_redundancy_finds_the_modprobes_symmetry() {
+        let r = trace_redundancy("idempotent", &scenario::concurrent_same_file(2), None)
+            .expect("concurrent-same-file-2 has identical actors");
+        assert!(r.exhaustive);
+        assert_eq!(r.actors, 2);
+        assert_eq!(r.up_to_symmetry, 3, "{r:?}");
+        assert_eq!(r.behaviours, 6, "{r:?}");
+        assert!(r.distinct > r.behaviours, "{r:?}");
+        assert!(r.distinct <= r.executions, "{r:?}");
+    }
+
+    #[test]
+    fn renamings_start_with_the_identity_and_cover_every_permutation() {
+        let r = renamings(3);
+        assert_eq!(r.len(), 6);
+        assert_eq!(r[0], vec![0, 1, 2, 3]);
+        let set: std::collections::HashSet<_> = r.iter().collect();
+        assert_eq!(set.len(), 6);
+    }
+
+    #[test]
+    fn one_to_reads_as_schedules_per_loom_execution() {
+        assert_eq!(one_to(14_705.17), "1 : 14,705");
+        assert_eq!(one_to(51.3), "1 : 51.3");
+        assert_eq!(one_to(3.8333), "1 : 3.83");
+    }
+
+    #[test]
+    fn profile_shares_sums_by_kind() {
+        let p = "233,038,378 instructions in all\n\n\
+                 21,683,104 ( 9.30%)  malloc.c:_int_free\n\
+                 13,435,887 ( 5.77%)  memmove-vec-unaligned-erms.S:__memcpy_avx_unaligned_erms\n\
+                 5,863,220 ( 2.52%)  execution.rs:loom::rt::execution::Execution::schedule\n\
+                 4,506,821 ( 1.93%)  mod.rs:core::fmt::write\n\
+                 2,282,878 ( 0.98%)  unix.rs:__rustc::__rdl_alloc\n";
+        let (a, c, f) = profile_shares(p);
+        assert!((a - 10.28).abs() < 1e-9, "{a}");
+        assert!((c - 5.77).abs() < 1e-9, "{c}");
+        assert!((f - 1.93).abs() < 1e-9, "{f}");
+    }
+
+    fn measured(scenario: &str, executions: usize, exhaustive: bool, check_s: f64) -> Measured {
+        Measured {
+            job: loom_job("idempotent", scenario, None, None),
+            cost: CellCost {
+                executions,
+                exhaustive,
+                check_s,
+                ..CellCost::default()
+            },
+            wall: Duration::from_secs_f64(check_s),
+            peak_kib: 4096,
+        }
+    }
+
+    /// An unmet target gets its own section, computed from the run's
+    /// figures; a met one does not.
+    #[test]
+    fn unmet_series_target_says_what_it_would_take() {
+        let series = |n, m: Measured| ("concurrent-same-file".to_string(), n, m.clone(), m, None);
+        let mut r = BenchReport {
+            series: vec![
+                series(2, measured("concurrent-same-file-2", 48, true, 0.001)),
+                series(3, measured("concurrent-same-file-3", 47_201, true, 0.72)),
+                series(
+                    4,
+                    measured("concurrent-same-file-4", 3_000_000, false, 60.0),
+                ),
+            ],
+            profile: Some("100 instructions in all\n\n20 (20.00%)  malloc.c:free\n".into()),
+            redundancy: vec![Ok(TraceRedundancy {
+                scenario: "concurrent-same-file-3".into(),
+                variant: "idempotent".into(),
+                executions: 47_201,
+                exhaustive: true,
+                distinct: 766,
+                behaviours: 40,
+                up_to_symmetry: 9,
+                actors: 3,
+            })],
+            ..BenchReport::default()
+        };
+        let o = BenchOptions {
+            dfs_budget: Duration::from_secs(2),
+            pct_samples: 1000,
+            series_budget: Duration::from_secs(60),
+            jobs: 2,
+            compare: vec![],
+            skip_cells: true,
+        };
+        let md = performance_markdown(&r, &o);
+        assert!(md.contains("## What the unmet targets would take"), "{md}");
+        // 3,000,000 in 60 s is 50,000/s: 500,000 in 10 s, 6× too many.
+        assert!(md.contains("10 s covers 500,000 executions"), "{md}");
+        assert!(md.contains("at least 6.0× fewer"), "{md}");
+        // 48 → 47,201 is ×983; extrapolated, and said so.
+        assert!(md.contains("×983"), "{md}");
+        assert!(md.contains("extrapolation, not a measurement"), "{md}");
+        assert!(md.contains("at most 1.2× cheaper"), "{md}");
+        assert!(
+            md.contains(
+                "766 distinct step traces, 62 executions per trace; 40 behaviours, and 9 once"
+            ),
+            "{md}"
+        );
+        // Met: no section.
+        r.series[2].2 = measured("concurrent-same-file-4", 90_000, true, 2.0);
+        let md = performance_markdown(&r, &o);
+        assert!(!md.contains("would take"), "{md}");
+    }
+
+    #[test]
+    fn trace_redundancy_refuses_different_actors() {
+        let e = trace_redundancy("idempotent", &scenario::shared_dependency(2), None).unwrap_err();
+        assert!(e.contains("actors differ"), "{e}");
+    }
 }

@@ -111,7 +111,9 @@ enum Cmd {
     /// counterexamples' time to violation, the scale series
     /// (concurrent-same-file N = 2..4, shared-dependency with 2 and 3
     /// modprobes), and every cell under loom and shuttle, each in its own
-    /// process. Takes about 10 minutes on 2 cores.
+    /// process; and where concurrent-same-file's executions go (distinct
+    /// traces, and behaviours up to renaming the modprobes). Takes about 15
+    /// minutes on 2 cores.
     Bench {
         /// Directory to write.
         #[arg(long, default_value = "reports")]
@@ -124,7 +126,7 @@ enum Cmd {
         #[arg(long, default_value_t = 1000)]
         pct_samples: usize,
         /// Seconds each scale-series run may take (loom and DFS).
-        #[arg(long, default_value_t = 120)]
+        #[arg(long, default_value_t = 60)]
         series_seconds: u64,
         /// Another build to compare with this one on the probe cells, as
         /// NAME=PATH (repeat the flag for several), e.g.
