@@ -6,7 +6,9 @@
 //! measurement shares an address space, an allocator or a stack pool with
 //! another. The parent times the process; the child reports what the engine
 //! did (executions, exhaustive or not, verdicts, and when the first violation
-//! was found) as one JSON line.
+//! was found) as one JSON line. One pass runs in the parent, because it
+//! counts rather than times: [`trace_redundancy`], where
+//! concurrent-same-file's loom executions go.
 //!
 //! Why a command and not criterion (README, "Performance"): a cell is one
 //! long, deterministic exploration (up to 1.1 million executions), not a
