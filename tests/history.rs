@@ -536,6 +536,50 @@ fn recursion_is_really_exercised() {
     }
 }
 
+/// consistent-result takes -EDEADLK only where there is recursion: the
+/// recursion-aware proposal's -EDEADLK on recursive-self-load (the helper ran
+/// into its own parent's load) is accepted, in every interleaving, and the
+/// check is reached (witness). mutant-recursion-any-load's -EDEADLK for a
+/// plain concurrent waiter is refused (`every_mutant_is_killed`).
+#[test]
+fn consistent_result_takes_edeadlk_only_from_real_recursion() {
+    let mut sc = kmodcheck::model::scenario::catalogue()
+        .into_iter()
+        .find(|s| s.name == "recursive-self-load")
+        .unwrap();
+    assert!(!sc.properties.iter().any(|p| p == "consistent-result"));
+    sc.properties = vec!["consistent-result".into()];
+    let v = kmodcheck::model::variant::by_id(R).unwrap();
+    let c = kmodcheck::engine::check_cell(
+        v,
+        &sc,
+        &kmodcheck::engine::CheckOptions {
+            engine: Some(EngineKind::Loom),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        matches!(
+            verdict(&c, "consistent-result"),
+            Verdict::Holds { exhaustive: true }
+        ),
+        "{}",
+        describe(verdict(&c, "consistent-result"))
+    );
+    // The -EDEADLK really is among the results it judged.
+    let r = kmodcheck::engine::replay(
+        &format!("loom:{R}:recursive-self-load:1"),
+        &kmodcheck::model::scenario::catalogue(),
+    )
+    .unwrap();
+    assert!(r
+        .record
+        .finits
+        .iter()
+        .any(|f| f.ret == Some(-kmodcheck::model::errno::EDEADLK) && f.against.is_some()));
+}
+
 /// Pinned exploration sizes (stateright's habit): a model change that makes
 /// the search collapse, or explode, fails here and must be looked at.
 #[test]

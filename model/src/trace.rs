@@ -36,6 +36,11 @@ pub struct TaskRecord {
     pub label: String,
     /// Kind.
     pub kind: TaskKind,
+    /// Ghost: the tasks whose `request_module()` started this one, nearest
+    /// first (its parent, then the parent's); empty for an actor. A task is
+    /// waiting for every one of its descendants: `request_module()` waits for
+    /// its helper to exit (`UMH_WAIT_PROC`).
+    pub ancestry: Vec<TaskId>,
 }
 
 /// Module state as `include/linux/module.h` names it.

@@ -301,6 +301,10 @@ pub enum Mutant {
     /// `wait_for_completion()`, without `UMH_KILLABLE`: SIGKILL no longer
     /// frees the requester.
     HelperWaitNotKillable,
+    /// The recursion-aware proposal's waiter takes every in-flight load as
+    /// recursion (its ancestry test left out): a plain concurrent waiter
+    /// fails with `-EDEADLK` although the load it waits for completes.
+    RecursionAnyLoad,
 }
 
 /// A mutant, the scenario it is seeded for, and the property that must
@@ -511,6 +515,19 @@ pub fn mutants() -> &'static [MutantSpec] {
             Mutant::HelperWaitNotKillable,
             "recursive-self-load+kill-outer",
             "terminates-when-killed",
+        ),
+        m(
+            "mutant-recursion-any-load",
+            Variant {
+                kernel: "mutant of the recursion-aware proposal",
+                recursion: RecursionPolicy::AncestryCheck,
+                ..N
+            },
+            "recursion-aware",
+            "the recursion check takes every in-flight load as recursion",
+            Mutant::RecursionAnyLoad,
+            "concurrent-same-file-2",
+            "consistent-result",
         ),
     ];
     ALL

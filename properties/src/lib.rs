@@ -172,6 +172,26 @@ fn consistent_result(o: &Outcome, s: &Scenario, _: &Variant) -> Check {
             continue;
         };
         witness = true;
+        // -EDEADLK says: had this task waited, it would have waited for
+        // itself. That is so only if the load it ran into is its ancestor's,
+        // which waits in request_module() for this helper to exit; any other
+        // load completes without it.
+        if c.role == FinitRole::Recursion
+            && cr == -EDEADLK
+            && !r
+                .tasks
+                .get(c.task)
+                .is_some_and(|t| t.ancestry.contains(&w.task))
+        {
+            return Check::Violated(format!(
+                "{} returned -EDEADLK for {}, but {}, whose load of it was in flight, did not start {} (it is not one of its request_module() ancestors): there was no recursion, and that load returned {}",
+                r.task_name(c.task),
+                c.file,
+                r.task_name(w.task),
+                r.task_name(c.task),
+                ret_name(wr)
+            ));
+        }
         let ok = cr == wr
             || match c.role {
                 FinitRole::NameCheck => {
@@ -371,7 +391,7 @@ pub fn catalogue() -> &'static [Property] {
         },
         Property {
             id: "consistent-result",
-            statement: "a finit_module that overlaps another's load of the same file returns that load's result (or -EEXIST/-EBUSY from the name check, -EINTR if signalled, -EDEADLK for detected recursion; -EBUSY if that load died in init)",
+            statement: "a finit_module that overlaps another's load of the same file returns that load's result (or -EEXIST/-EBUSY from the name check, -EINTR if signalled, -EDEADLK if that load is its request_module() ancestor's; -EBUSY if that load died in init)",
             rationale: "a waiter that reports failure while the module loads, or success while it fails, misleads modprobe and its dependents (ac2263b588df)",
             witness: "a finit_module ran into another task's load of the same module",
             check: consistent_result,

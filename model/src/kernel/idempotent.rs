@@ -253,6 +253,7 @@ pub fn idempotent_wait_for_completion(
         on: vec![owner],
     };
     let recursive = match k.variant.recursion {
+        _ if k.variant.mutant == Some(Mutant::RecursionAnyLoad) => true,
         RecursionPolicy::Blind => false,
         // The owner of the entry the walk found (the finding: possibly a
         // waiter, not the loader).

@@ -233,14 +233,20 @@ impl Kernel {
                 | Actor::Request { .. }
                 | Actor::ForceUnload(_) => false,
             });
+            self.rec.with(|r| {
+                r.tasks.push(TaskRecord {
+                    name,
+                    label,
+                    kind,
+                    ancestry: ancestry.clone(),
+                })
+            });
             meta.push(TaskMeta {
                 kernel_task,
                 signal_target,
                 ancestry,
                 helper_for,
             });
-            self.rec
-                .with(|r| r.tasks.push(TaskRecord { name, label, kind }));
             meta.len() - 1
         };
         assert!(
