@@ -255,6 +255,29 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
     ),
     // The name check's waiter re-looks the failed module up (legacy).
     ("failing-init", &[L], "module-memory-safety", Proved),
+    // §4.4 with §4.9: the first of two files of one name fails its init.
+    // The table keys on the file, so in every variant the second load waits
+    // in the name check, wakes after free_module(), re-looks x up and
+    // returns -EBUSY: module-memory-safety reached (witness) and proved
+    // where failing-init leaves it vacuous.
+    (
+        "same-name-failing-init",
+        &[L, E, I, W, N, C, R, H],
+        "module-memory-safety",
+        Proved,
+    ),
+    (
+        "same-name-failing-init",
+        &[L, E, I, W, N, C, R, H],
+        "consistent-result",
+        Proved,
+    ),
+    (
+        "same-name-failing-init",
+        &[L, E, I, W, N, C, R, H],
+        "no-deadlock",
+        Proved,
+    ),
 ];
 
 /// The mutation suite: every seeded bug (`variant::mutants()`) is killed by

@@ -599,6 +599,41 @@ pub fn catalogue() -> Vec<Scenario> {
             ..base()
         },
         Scenario {
+            name: "same-name-failing-init".into(),
+            summary: "modprobe x-a and modprobe x-b together: two files whose modules are both named x; x-a's init fails with -ENODEV".into(),
+            reference: "kernel-semantics.md §4.4, §4.9".into(),
+            // The in-flight table keys on the file, so in every variant the
+            // second load meets the first in the name check
+            // (module_patient_check_exists), sleeps on module_wq while x-a's
+            // x is COMING, and wakes after free_module() freed it: the
+            // re-lookup that module-memory-safety is about, which
+            // failing-init reaches only in the variants without the table.
+            modules: vec![
+                ModuleSpec {
+                    name: "x".into(),
+                    file: "x-a.ko".into(),
+                    aliases: strings(&["x-a"]),
+                    deps: vec![],
+                    init: vec![InitStep::Fail(crate::errno::ENODEV)],
+                },
+                ModuleSpec {
+                    name: "x".into(),
+                    file: "x-b.ko".into(),
+                    aliases: strings(&["x-b"]),
+                    deps: vec![],
+                    init: vec![],
+                },
+            ],
+            actors: vec![Actor::Modprobe("x-a".into()), Actor::Modprobe("x-b".into())],
+            properties: strings(&[
+                "no-deadlock",
+                "init-at-most-once",
+                "consistent-result",
+                "module-memory-safety",
+            ]),
+            ..base()
+        },
+        Scenario {
             name: "runaway-nested".into(),
             summary: "exec of a binary needs binfmt-0000; each modprobe helper's own exec asks for it again while its parent holds a kmod slot".into(),
             reference: "kernel-semantics.md §4.6; the 2008 \"runaway loop\"; 6d7964a722af and its follow-up".into(),
