@@ -262,6 +262,20 @@ fn module(name: &str, aliases: &[&str], deps: &[&str], init: Vec<InitStep>) -> M
     }
 }
 
+/// Two files, x-a.ko and x-b.ko (aliases x-a, x-b), whose modules are both
+/// named x (kernel-semantics.md §4.9); x-a's init is `a_init`, x-b's empty.
+fn same_name_pair(a_init: Vec<InitStep>) -> Vec<ModuleSpec> {
+    ["x-a", "x-b"]
+        .into_iter()
+        .zip([a_init, vec![]])
+        .map(|(file, init)| ModuleSpec {
+            file: format!("{file}.ko"),
+            aliases: strings(&[file]),
+            ..module("x", &[], &[], init)
+        })
+        .collect()
+}
+
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -571,22 +585,7 @@ pub fn catalogue() -> Vec<Scenario> {
             name: "same-name-different-files".into(),
             summary: "modprobe x-a and modprobe x-b together: two files whose modules are both named x".into(),
             reference: "kernel-semantics.md §4.9".into(),
-            modules: vec![
-                ModuleSpec {
-                    name: "x".into(),
-                    file: "x-a.ko".into(),
-                    aliases: strings(&["x-a"]),
-                    deps: vec![],
-                    init: vec![],
-                },
-                ModuleSpec {
-                    name: "x".into(),
-                    file: "x-b.ko".into(),
-                    aliases: strings(&["x-b"]),
-                    deps: vec![],
-                    init: vec![],
-                },
-            ],
+            modules: same_name_pair(vec![]),
             actors: vec![Actor::Modprobe("x-a".into()), Actor::Modprobe("x-b".into())],
             expect_live: strings(&["x"]),
             properties: strings(&[
@@ -608,22 +607,7 @@ pub fn catalogue() -> Vec<Scenario> {
             // x is COMING, and wakes after free_module() freed it: the
             // re-lookup that module-memory-safety is about, which
             // failing-init reaches only in the variants without the table.
-            modules: vec![
-                ModuleSpec {
-                    name: "x".into(),
-                    file: "x-a.ko".into(),
-                    aliases: strings(&["x-a"]),
-                    deps: vec![],
-                    init: vec![InitStep::Fail(crate::errno::ENODEV)],
-                },
-                ModuleSpec {
-                    name: "x".into(),
-                    file: "x-b.ko".into(),
-                    aliases: strings(&["x-b"]),
-                    deps: vec![],
-                    init: vec![],
-                },
-            ],
+            modules: same_name_pair(vec![InitStep::Fail(crate::errno::ENODEV)]),
             actors: vec![Actor::Modprobe("x-a".into()), Actor::Modprobe("x-b".into())],
             properties: strings(&[
                 "no-deadlock",
