@@ -1419,14 +1419,14 @@ fn renamings(n: usize) -> Vec<Vec<usize>> {
 /// renaming maps one onto the other, hash collisions aside). `renamings[0]`
 /// is the identity. Tasks 1..=actors are the actors, `T1`..`Tn` in the text.
 fn trace_hashes(
-    rec: &kmodcheck_model::trace::Record,
+    rec: &kmodcheck_model::trace::Trace,
     actors: usize,
     renamings: &[Vec<usize>],
 ) -> (u64, u64, u64) {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for e in &rec.events {
-        (e.task, e.func, e.what.as_str()).hash(&mut h);
+        (e.task.0, e.func, e.what.as_str()).hash(&mut h);
     }
     let raw = h.finish();
     // Each task's own steps in its order, filed under its new name, with
@@ -1436,10 +1436,10 @@ fn trace_hashes(
         .map(|m| {
             let mut own: Vec<Vec<(&str, String)>> = vec![Vec::new(); rec.tasks.len()];
             for e in &rec.events {
-                let task = if (1..=actors).contains(&e.task) {
-                    m[e.task]
+                let task = if (1..=actors).contains(&e.task.0) {
+                    m[e.task.0]
                 } else {
-                    e.task
+                    e.task.0
                 };
                 if let Some(steps) = own.get_mut(task) {
                     steps.push((e.func, rename_tasks(&e.what, m)));
@@ -1483,16 +1483,20 @@ pub fn trace_redundancy(
         let seen = seen.clone();
         let name = sc.name.clone();
         let perms = renamings(actors);
-        crate::engine::Observer(Arc::new(move |o: &kmodcheck_properties::Outcome| {
+        crate::engine::Observer(Arc::new(move |o: &crate::engine::Outcome| {
             let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
-            if o.record.tasks.len() != actors + 1 {
+            let Some(trace) = &o.trace else {
+                s.3 = Some("the engine kept no trace".into());
+                return;
+            };
+            if trace.tasks.len() != actors + 1 {
                 s.3 = Some(format!(
                     "scenario {}: an execution had {} tasks besides init, not just its {actors} actors",
                     name,
-                    o.record.tasks.len().saturating_sub(1)
+                    trace.tasks.len().saturating_sub(1)
                 ));
             }
-            let (raw, own, sym) = trace_hashes(&o.record, actors, &perms);
+            let (raw, own, sym) = trace_hashes(trace, actors, &perms);
             s.0.insert(raw);
             s.1.insert(own);
             s.2.insert(sym);

@@ -1,67 +1,31 @@
-//! Engines and verdicts: run one (variant, scenario) cell under loom or
-//! shuttle, fold every execution's property checks into one verdict per
-//! property, and replay a counterexample from its handle.
+//! Verdicts: check one (variant, scenario) cell with an engine
+//! ([`crate::engines`]), and fold what it found into one verdict per
+//! property; replay a counterexample from its handle.
 //!
 //! Verdicts are honest (design.md): *holds* carries the engine, whether the
-//! run was exhaustive, and the execution count; *violated* carries a
-//! counterexample and a replay handle; *inconclusive* says what bound was hit
-//! and how far the run got, or that the property's witness was never reached
-//! (a vacuous "holds" is not reported as one).
+//! run was exhaustive, and the executions (and, for the stateful engine, the
+//! states); *violated* carries a counterexample and a replay handle;
+//! *inconclusive* says what bound was hit and how far the run got, or that
+//! the property's witness was never reached (a vacuous "holds" is not
+//! reported as one).
 
 use kmodcheck_model::scenario::Scenario;
-use kmodcheck_model::sync::{self, LoomOptions, ShuttleStrategy, Stop};
-use kmodcheck_model::trace::{Record, Recorder};
+use kmodcheck_model::trace::{End, Trace};
 use kmodcheck_model::variant::{self, Variant};
-use kmodcheck_model::world::execute;
-use kmodcheck_properties::{Check, End, Outcome, Property};
+use kmodcheck_properties::Property;
 use serde::Serialize;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use crate::engines::{EngineKind, Outcome, ReplayAt, ReplayHandle, StateCounts};
 
 /// loom 0.7.2's `MAX_THREADS` (`src/rt/mod.rs`), main thread included.
-pub const LOOM_MAX_THREADS: usize = 5;
-
-/// An exploration engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum EngineKind {
-    /// loom: exhaustive with partial-order reduction (unless preemption-bounded).
-    Loom,
-    /// shuttle depth-first: exhaustive when it finishes within its budget.
-    ShuttleDfs,
-    /// shuttle PCT: sampled, never exhaustive.
-    ShuttlePct,
-    /// shuttle random: sampled, never exhaustive.
-    ShuttleRandom,
-}
-
-impl EngineKind {
-    /// Command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            EngineKind::Loom => "loom",
-            EngineKind::ShuttleDfs => "shuttle-dfs",
-            EngineKind::ShuttlePct => "shuttle-pct",
-            EngineKind::ShuttleRandom => "shuttle-random",
-        }
-    }
-
-    /// Parse a command-line name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            EngineKind::Loom,
-            EngineKind::ShuttleDfs,
-            EngineKind::ShuttlePct,
-            EngineKind::ShuttleRandom,
-        ]
-        .into_iter()
-        .find(|e| e.name() == s)
-    }
-}
+pub const LOOM_MAX_THREADS: usize = crate::engines::loom::MAX_THREADS;
 
 /// How to check a cell.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
-    /// `None`: loom when the scenario fits its thread limit, else shuttle PCT.
+    /// `None`: the stateful engine.
     pub engine: Option<EngineKind>,
     /// loom preemption bound (`LOOM_MAX_PREEMPTIONS`); `Some` makes loom non-exhaustive.
     pub preemption_bound: Option<usize>,
@@ -69,6 +33,9 @@ pub struct CheckOptions {
     pub max_branches: usize,
     /// Stop after this many executions (the run is then not exhaustive).
     pub max_executions: Option<usize>,
+    /// The stateful engine: stop after this many states (the run is then
+    /// not exhaustive).
+    pub max_states: Option<usize>,
     /// Stop after this much time (the run is then not exhaustive).
     pub time_limit: Option<Duration>,
     /// Seed of shuttle PCT and random (`SHUTTLE_RANDOM_SEED`).
@@ -77,14 +44,20 @@ pub struct CheckOptions {
     pub samples: usize,
     /// PCT bug depth.
     pub pct_depth: usize,
+    /// The stateful engine merges renamings of interchangeable actors.
+    pub symmetry: bool,
+    /// The stateful engine stops a schedule at a state it has seen (off
+    /// only to test that pruning loses nothing).
+    pub prune: bool,
     /// Called about every [`PROGRESS_EVERY`] while a cell runs.
     pub progress: Option<Progress>,
     /// Called with every execution's outcome (the regression suites read
-    /// end states through it).
+    /// end states through it); the stateful engine calls it once per
+    /// distinct end.
     pub observer: Option<Observer>,
 }
 
-/// A callback that sees every execution's outcome, deadlocks included.
+/// A callback that sees an execution's outcome, deadlocks included.
 #[derive(Clone)]
 pub struct Observer(pub Arc<dyn Fn(&Outcome) + Send + Sync>);
 
@@ -97,9 +70,10 @@ impl std::fmt::Debug for Observer {
 /// How often a long run reports progress.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
-/// A progress callback: executions so far, time so far.
+/// A progress callback: executions so far, states so far (the stateful
+/// engine), time so far.
 #[derive(Clone)]
-pub struct Progress(pub Arc<dyn Fn(usize, Duration) + Send + Sync>);
+pub struct Progress(pub Arc<dyn Fn(usize, Option<u64>, Duration) + Send + Sync>);
 
 impl std::fmt::Debug for Progress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -114,10 +88,13 @@ impl Default for CheckOptions {
             preemption_bound: None,
             max_branches: 10_000,
             max_executions: None,
+            max_states: None,
             time_limit: None,
             seed: 0x6b6d6f64,
             samples: 10_000,
             pct_depth: 3,
+            symmetry: true,
+            prune: true,
             progress: None,
             observer: None,
         }
@@ -162,13 +139,13 @@ pub struct Counterexample {
     pub message: String,
     /// The wait-for cycle, for a deadlock.
     pub cycle: Option<Vec<String>>,
-    /// The steps, rendered (see [`Record::render`]).
+    /// The steps, rendered (see [`Trace::render`]).
     pub trace: String,
     /// Replays this execution: `kmodcheck replay HANDLE`.
-    pub replay: String,
-    /// The raw record.
+    pub replay: ReplayHandle,
+    /// The raw trace.
     #[serde(skip)]
-    pub record: Record,
+    pub record: Trace,
 }
 
 /// One property's verdict on one cell.
@@ -223,6 +200,8 @@ pub struct CellResult {
     pub exhaustive: bool,
     /// Executions run.
     pub executions: usize,
+    /// The stateful engine's states and transitions.
+    pub states: Option<StateCounts>,
     /// Why the exploration ended early, if it did.
     pub stopped: Option<String>,
     /// Wall time.
@@ -235,73 +214,25 @@ pub struct CellResult {
     pub properties: Vec<PropertyResult>,
 }
 
-#[derive(Default)]
-struct PropAcc {
-    violation: Option<(usize, String, Outcome)>,
-    witness: bool,
-}
-
-#[derive(Default)]
-struct Acc {
-    executions: usize,
-    current: Option<Recorder>,
-    props: Vec<PropAcc>,
-    /// Executions whose schedule shuttle keeps (in order).
-    kept: Vec<usize>,
-    /// When progress was last reported.
-    reported: Option<Instant>,
-    /// See [`CheckOptions::observer`].
-    observer: Option<Observer>,
-    /// When the run started, and how long it took to find its first violation.
-    started: Option<Instant>,
-    first_violation_after: Option<Duration>,
-}
-
-fn fold(
-    acc: &Mutex<Acc>,
-    props: &[&'static Property],
-    sc: &Scenario,
-    v: &Variant,
-    n: usize,
-    o: &Outcome,
-) {
-    let mut a = acc.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(obs) = &a.observer {
-        (obs.0)(o);
-    }
-    let mut new_violation = false;
-    for (i, p) in props.iter().enumerate() {
-        match p.check(o, sc, v) {
-            Check::Ok { witness } => a.props[i].witness |= witness,
-            Check::Violated(msg) => {
-                if a.props[i].violation.is_none() {
-                    a.props[i].violation = Some((n, msg, o.clone()));
-                    new_violation = true;
+impl CellResult {
+    /// What the run explored, in words: `48 executions`, or for the
+    /// stateful engine `312 states, 590 transitions, 201 executions,
+    /// symmetry over 3 actors`.
+    pub fn explored(&self) -> String {
+        let n = crate::report::thousands(self.executions);
+        match &self.states {
+            Some(s) => format!(
+                "{} states, {} transitions, {n} executions, {}",
+                crate::report::thousands(s.states as usize),
+                crate::report::thousands(s.transitions as usize),
+                if s.symmetric_actors > 0 {
+                    format!("symmetry over {} actors", s.symmetric_actors)
+                } else {
+                    "no symmetry".to_string()
                 }
-            }
-            Check::Unknown => {}
+            ),
+            None => format!("{n} executions"),
         }
-    }
-    if new_violation {
-        if a.first_violation_after.is_none() {
-            a.first_violation_after = a.started.map(|t| t.elapsed());
-        }
-        a.kept.push(n);
-        sync::keep_this_schedule();
-    }
-}
-
-fn deadlock_outcome(rec: &Record) -> Outcome {
-    Outcome {
-        record: rec.clone(),
-        end: End::Deadlock {
-            cycle: rec.wait_cycle(),
-            blocked: rec
-                .blocked
-                .iter()
-                .map(|(t, w)| format!("{} waits for {}", rec.task_name(*t), w.what))
-                .collect(),
-        },
     }
 }
 
@@ -316,193 +247,20 @@ pub fn scenario_properties(sc: &Scenario) -> Result<Vec<&'static Property>, Stri
         .collect()
 }
 
-struct RunOut {
-    engine: EngineKind,
-    exhaustive: bool,
-    stopped: Option<String>,
-    /// The execution or time budget that ended an unfinished loom run.
-    bounded_by: Option<String>,
-    handles: Vec<(usize, String)>,
-}
-
-fn run_engine(
-    v: Variant,
-    sc: &Arc<Scenario>,
-    props: &[&'static Property],
-    opts: &CheckOptions,
-    engine: EngineKind,
-    acc: &Arc<Mutex<Acc>>,
-    replay_schedule: Option<String>,
-) -> RunOut {
-    let start = Instant::now();
-    let body = {
-        let (acc, sc, props) = (acc.clone(), sc.clone(), props.to_vec());
-        let progress = opts.progress.clone();
-        move || {
-            let rec = Recorder::new();
-            let n = {
-                let mut a = acc.lock().unwrap_or_else(|e| e.into_inner());
-                a.executions += 1;
-                a.current = Some(rec.clone());
-                if let Some(p) = &progress {
-                    let last = *a.reported.get_or_insert(start);
-                    if last.elapsed() >= PROGRESS_EVERY {
-                        a.reported = Some(Instant::now());
-                        (p.0)(a.executions, start.elapsed());
-                    }
-                }
-                a.executions
-            };
-            execute(v, sc.clone(), rec.clone());
-            // Moved out and back, not copied: only a violation keeps a copy.
-            let o = Outcome {
-                record: rec.take(),
-                end: End::Completed,
-            };
-            fold(&acc, &props, &sc, &v, n, &o);
-            rec.restore(o.record);
-        }
-    };
-    let (stop, mut handles, bounded) = match engine {
-        EngineKind::Loom => {
-            let lo = LoomOptions {
-                preemption_bound: opts.preemption_bound,
-                max_branches: opts.max_branches,
-                max_executions: opts.max_executions,
-                max_duration: opts.time_limit,
-            };
-            let stop = sync::silently(|| sync::explore_loom(&lo, body)).err();
-            let n = acc.lock().unwrap().executions;
-            let bounded = opts.preemption_bound.is_some()
-                || opts.max_executions.is_some_and(|m| n >= m)
-                || opts.time_limit.is_some_and(|t| start.elapsed() >= t);
-            let pb = opts
-                .preemption_bound
-                .map_or(String::new(), |b| format!(":pb={b}"));
-            let kept = acc.lock().unwrap().kept.clone();
-            let handles = kept
-                .into_iter()
-                .map(|k| (k, format!("loom:{}:{}:{k}{pb}", v.id, sc.name)))
-                .collect::<Vec<_>>();
-            (stop, handles, bounded)
-        }
-        _ => {
-            let strategy = match (engine, replay_schedule) {
-                (_, Some(s)) => ShuttleStrategy::Replay(s),
-                (EngineKind::ShuttleDfs, None) => ShuttleStrategy::Dfs {
-                    max_executions: opts.max_executions,
-                },
-                (EngineKind::ShuttlePct, None) => ShuttleStrategy::Pct {
-                    seed: opts.seed,
-                    depth: opts.pct_depth,
-                    executions: opts.max_executions.unwrap_or(opts.samples),
-                },
-                (_, None) => ShuttleStrategy::Random {
-                    seed: opts.seed,
-                    executions: opts.max_executions.unwrap_or(opts.samples),
-                },
-            };
-            let run =
-                match sync::silently(|| sync::explore_shuttle(&strategy, opts.time_limit, body)) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        return RunOut {
-                            engine,
-                            exhaustive: false,
-                            stopped: Some(e),
-                            bounded_by: None,
-                            handles: vec![],
-                        }
-                    }
-                };
-            let n = acc.lock().unwrap().executions;
-            let bounded = engine != EngineKind::ShuttleDfs
-                || opts.max_executions.is_some_and(|m| n >= m)
-                || opts.time_limit.is_some_and(|t| start.elapsed() >= t);
-            let kept = acc.lock().unwrap().kept.clone();
-            let mut handles: Vec<(usize, String)> = kept
-                .into_iter()
-                .zip(run.kept)
-                .map(|(k, s)| (k, format!("shuttle:{}:{}:{s}", v.id, sc.name)))
-                .collect();
-            if run.stop.is_some() {
-                handles.push((
-                    n,
-                    format!("shuttle:{}:{}:{}", v.id, sc.name, run.last_schedule),
-                ));
-            }
-            (run.stop, handles, bounded)
-        }
-    };
-    let mut stopped = None;
-    match stop {
-        None => {}
-        Some(Stop::Deadlock(_)) => {
-            let (n, rec) = {
-                let a = acc.lock().unwrap();
-                (
-                    a.executions,
-                    a.current
-                        .as_ref()
-                        .map(Recorder::snapshot)
-                        .unwrap_or_default(),
-                )
-            };
-            fold(acc, props, sc, &v, n, &deadlock_outcome(&rec));
-            if engine == EngineKind::Loom {
-                handles.push((
-                    n,
-                    format!(
-                        "loom:{}:{}:{n}{}",
-                        v.id,
-                        sc.name,
-                        opts.preemption_bound
-                            .map_or(String::new(), |b| format!(":pb={b}"))
-                    ),
-                ));
-            }
-            stopped = Some(format!(
-                "{} stopped at the deadlock in execution {n}",
-                engine.name()
-            ));
-        }
-        Some(Stop::Bound(msg)) | Some(Stop::Panic(msg)) => {
-            let n = acc.lock().unwrap().executions;
-            stopped = Some(format!(
-                "{} stopped in execution {n}: {}",
-                engine.name(),
-                msg.lines().next().unwrap_or("")
-            ));
-        }
-    }
-    let exhaustive = stopped.is_none()
-        && !bounded
-        && matches!(engine, EngineKind::Loom | EngineKind::ShuttleDfs);
-    // An exploration engine (loom, shuttle DFS) cut short by a budget has not
-    // earned "holds": it is inconclusive. Sampling engines are never
-    // exhaustive and report "holds (not exhaustive)".
-    let n = acc.lock().unwrap().executions;
-    let explorer = matches!(engine, EngineKind::Loom | EngineKind::ShuttleDfs);
-    let bounded_by = if !explorer || stopped.is_some() {
-        None
-    } else if opts.max_executions.is_some_and(|m| n >= m) {
-        Some(format!("{n} executions per cell"))
-    } else {
-        opts.time_limit
-            .filter(|t| start.elapsed() >= *t)
-            .map(|t| format!("{} s per cell", t.as_secs()))
-    };
-    RunOut {
-        engine,
-        exhaustive,
-        stopped,
-        bounded_by,
-        handles,
-    }
-}
-
-/// Check every property of `sc` on variant `v`.
+/// Check every property of `sc` on variant `v`; replay handles name the
+/// scenario by its name.
 pub fn check_cell(v: Variant, sc: &Scenario, opts: &CheckOptions) -> Result<CellResult, String> {
+    check_cell_as(v, sc, &sc.name, opts)
+}
+
+/// [`check_cell`], with replay handles that name the scenario
+/// `scenario_ref` (a scenario file's path).
+pub fn check_cell_as(
+    v: Variant,
+    sc: &Scenario,
+    scenario_ref: &str,
+    opts: &CheckOptions,
+) -> Result<CellResult, String> {
     let props = scenario_properties(sc)?;
     let threads = sc.max_threads();
     let engine = match opts.engine {
@@ -513,42 +271,33 @@ pub fn check_cell(v: Variant, sc: &Scenario, opts: &CheckOptions) -> Result<Cell
             ))
         }
         Some(e) => e,
-        None if threads <= LOOM_MAX_THREADS => EngineKind::Loom,
-        None => EngineKind::ShuttlePct,
+        None => EngineKind::Stateful,
     };
-    let sc = Arc::new(sc.clone());
-    let acc = Arc::new(Mutex::new(Acc {
-        props: props.iter().map(|_| PropAcc::default()).collect(),
-        observer: opts.observer.clone(),
-        started: Some(Instant::now()),
-        ..Acc::default()
-    }));
-    let start = Instant::now();
-    let out = run_engine(v, &sc, &props, opts, engine, &acc, None);
+    let job = crate::engines::Job {
+        variant: v,
+        scenario: Arc::new(sc.clone()),
+        scenario_ref: scenario_ref.to_string(),
+        properties: props.clone(),
+        opts,
+    };
+    let start = std::time::Instant::now();
+    let out = engine.engine().explore(&job);
     let elapsed = start.elapsed();
-    let mut a = acc.lock().unwrap();
-    let executions = a.executions;
+    let executions = out.executions;
     let mut results = Vec::new();
-    for (i, p) in props.iter().enumerate() {
-        let pa = std::mem::take(&mut a.props[i]);
-        let verdict = if let Some((n, message, o)) = pa.violation {
-            let replay = out
-                .handles
-                .iter()
-                .find(|(k, _)| *k == n)
-                .map(|(_, h)| h.clone())
-                .unwrap_or_else(|| "none: the engine kept no schedule for it".into());
-            let cycle = match &o.end {
+    for (p, f) in props.iter().zip(out.findings) {
+        let verdict = if let Some(found) = f.violation {
+            let cycle = match &found.end {
                 End::Deadlock { cycle, .. } => cycle.clone(),
                 End::Completed => None,
             };
             Verdict::Violated(Box::new(Counterexample {
-                execution: n,
-                message,
+                execution: found.execution,
+                message: found.message,
                 cycle,
-                trace: o.record.render(),
-                replay,
-                record: o.record,
+                trace: found.trace.render(),
+                replay: job.handle(found.at),
+                record: found.trace,
             }))
         } else if let Some(why) = &out.stopped {
             Verdict::Inconclusive {
@@ -560,11 +309,15 @@ pub fn check_cell(v: Variant, sc: &Scenario, opts: &CheckOptions) -> Result<Cell
         } else if let Some(bound) = &out.bounded_by {
             Verdict::Inconclusive {
                 reason: format!(
-                    "{} explored {executions} executions and stopped at its bound ({bound}) without finishing: no violation, not a proof",
+                    "{} explored {}and stopped at its bound ({bound}) without finishing: no violation, not a proof",
                     out.engine.name(),
-                )
+                    match &out.states {
+                        Some(s) => format!("{} states in {executions} executions ", s.states),
+                        None => format!("{executions} executions "),
+                    }
+                ),
             }
-        } else if !pa.witness {
+        } else if !f.witness {
             Verdict::Inconclusive {
                 reason: format!(
                     "vacuous: \"{}\" never happened in {executions} executions",
@@ -587,22 +340,20 @@ pub fn check_cell(v: Variant, sc: &Scenario, opts: &CheckOptions) -> Result<Cell
         engine: out.engine,
         exhaustive: out.exhaustive,
         executions,
+        states: out.states,
         stopped: out.stopped,
         elapsed,
-        first_violation_after: a.first_violation_after,
+        first_violation_after: out.first_violation_after,
         properties: results,
     })
 }
 
-/// Point a cell's replay handles at the scenario file it came from
-/// (`loom:VARIANT:path/to/file.toml:N`), so `replay` can find it: a file's
-/// scenario is not in the built-in catalogue.
+/// Point a cell's replay handles at the scenario file it came from, so
+/// `replay` can find it: a file's scenario is not in the built-in catalogue.
 pub fn retarget_handles(c: &mut CellResult, path: &str) {
-    let from = format!(":{}:", c.scenario);
-    let to = format!(":{path}:");
     for p in &mut c.properties {
         if let Verdict::Violated(ce) = &mut p.verdict {
-            ce.replay = ce.replay.replacen(&from, &to, 1);
+            ce.replay.scenario = path.to_string();
         }
     }
 }
@@ -610,106 +361,48 @@ pub fn retarget_handles(c: &mut CellResult, path: &str) {
 /// What replaying a handle produced.
 #[derive(Clone, Debug)]
 pub struct Replayed {
-    /// The replayed execution's record.
-    pub record: Record,
+    /// The replayed execution's trace.
+    pub record: Trace,
     /// Properties it violates, with their messages.
     pub violations: Vec<(&'static str, String)>,
     /// The wait-for cycle if it deadlocked.
     pub cycle: Option<Vec<String>>,
 }
 
-/// Replay a counterexample handle: `loom:VARIANT:SCENARIO:N[:pb=K]` (run loom's
-/// deterministic exploration up to execution N; SCENARIO is a built-in name or
-/// a path ending in `.toml`, which must not contain ':') or
-/// `shuttle:VARIANT:SCENARIO:SCHEDULE` (shuttle's replay scheduler).
+/// Replay a counterexample handle ([`ReplayHandle`]): SCENARIO is a built-in
+/// name, one of `scenarios`, or a path ending in `.toml`.
 pub fn replay(handle: &str, scenarios: &[Scenario]) -> Result<Replayed, String> {
-    let mut parts = handle.splitn(4, ':');
-    let (Some(engine), Some(vid), Some(sname), Some(rest)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(format!(
-            "malformed replay handle; handle={handle}, expected=ENGINE:VARIANT:SCENARIO:WHERE"
-        ));
-    };
-    let v = variant::by_id(vid)
-        .ok_or_else(|| format!("unknown variant; variant={vid}, handle={handle}"))?;
+    let h: ReplayHandle = handle.parse()?;
+    let v = variant::by_id(&h.variant)
+        .ok_or_else(|| format!("unknown variant; variant={}, handle={handle}", h.variant))?;
     let from_file;
-    let sc = if sname.ends_with(".toml") {
-        from_file =
-            crate::scenario_file::load(std::path::Path::new(sname)).map_err(|e| e.to_string())?;
+    let sc = if h.scenario.ends_with(".toml") {
+        from_file = crate::scenario_file::load(std::path::Path::new(&h.scenario))
+            .map_err(|e| e.to_string())?;
         &from_file
     } else {
         scenarios
             .iter()
-            .find(|s| s.name == sname)
-            .ok_or_else(|| format!("unknown scenario; scenario={sname}, handle={handle}"))?
+            .find(|s| s.name == h.scenario)
+            .ok_or_else(|| format!("unknown scenario; scenario={}, handle={handle}", h.scenario))?
     };
     let props = scenario_properties(sc)?;
-    let sc = Arc::new(sc.clone());
-    let acc = Arc::new(Mutex::new(Acc {
-        props: props.iter().map(|_| PropAcc::default()).collect(),
-        ..Acc::default()
-    }));
-    let mut opts = CheckOptions::default();
-    match engine {
-        "loom" => {
-            let mut it = rest.split(':');
-            let n: usize = it
-                .next()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| format!("malformed execution index; handle={handle}"))?;
-            for extra in it {
-                match extra.strip_prefix("pb=").and_then(|b| b.parse().ok()) {
-                    Some(b) => opts.preemption_bound = Some(b),
-                    None => {
-                        return Err(format!(
-                            "unknown handle option; option={extra}, handle={handle}"
-                        ))
-                    }
-                }
-            }
-            opts.max_executions = Some(n);
-            run_engine(v, &sc, &props, &opts, EngineKind::Loom, &acc, None);
-        }
-        "shuttle" => {
-            run_engine(
-                v,
-                &sc,
-                &props,
-                &opts,
-                EngineKind::ShuttleDfs,
-                &acc,
-                Some(rest.to_string()),
-            );
-        }
-        _ => {
-            return Err(format!(
-                "unknown engine in handle; engine={engine}, handle={handle}"
-            ))
-        }
-    }
-    let a = acc.lock().unwrap();
-    let record = a
-        .current
-        .as_ref()
-        .map(Recorder::snapshot)
-        .unwrap_or_default();
-    let last = a.executions;
-    let mut violations = Vec::new();
-    let mut cycle = None;
-    for (i, p) in props.iter().enumerate() {
-        if let Some((n, msg, o)) = &a.props[i].violation {
-            if *n == last {
-                violations.push((p.id, msg.clone()));
-                if let End::Deadlock { cycle: c, .. } = &o.end {
-                    cycle = c.clone();
-                }
-            }
-        }
-    }
+    let opts = CheckOptions::default();
+    let job = crate::engines::Job {
+        variant: v,
+        scenario: Arc::new(sc.clone()),
+        scenario_ref: h.scenario.clone(),
+        properties: props,
+        opts: &opts,
+    };
+    let r = h.at.engine().engine().replay(&job, &h.at)?;
+    let cycle = match &r.end {
+        End::Deadlock { cycle, .. } => cycle.clone(),
+        End::Completed => None,
+    };
     Ok(Replayed {
-        record,
-        violations,
+        record: r.trace,
+        violations: r.violations,
         cycle,
     })
 }

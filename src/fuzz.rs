@@ -26,13 +26,14 @@
 //! Every loom run is bounded ([`FuzzOptions::max_executions`]); a case whose
 //! run hits the bound is counted as skipped, never as a pass.
 
+use crate::engine::Outcome;
 use crate::engine::{check_cell, CellResult, CheckOptions, EngineKind, Observer, Verdict};
 use kmodcheck_model::errno::ENODEV;
 use kmodcheck_model::scenario::{
     Actor, InitStep, ModuleSpec, Scenario, SignalTarget, MAX_KMOD_CONCURRENT,
 };
 use kmodcheck_model::variant::{self, Variant};
-use kmodcheck_properties::{End, Outcome};
+use kmodcheck_properties::End;
 use proptest::prelude::*;
 use proptest::test_runner::{
     Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
@@ -458,21 +459,11 @@ fn end_states(
     let s2 = seen.clone();
     let mut o = bounded(opts);
     o.observer = Some(Observer(Arc::new(move |out: &Outcome| {
-        let r = &out.record;
         let mut text = match out.end {
             End::Completed => String::new(),
             End::Deadlock { .. } => "deadlock; ".into(),
         };
-        for (m, s) in &r.modules {
-            text.push_str(&format!("{m}={} ", s.name()));
-        }
-        let ok: Vec<String> = r
-            .modprobes
-            .iter()
-            .filter(|m| m.actor)
-            .map(|m| format!("T{}:{}", m.task, m.ret == Some(0)))
-            .collect();
-        text.push_str(&format!("| modprobe {}", ok.join(" ")));
+        text.push_str(out.summary.as_deref().unwrap_or(""));
         s2.lock().unwrap().insert(text);
     })));
     let c = cell(v, sc, &o)?;

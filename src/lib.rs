@@ -13,6 +13,7 @@
 
 pub mod bench;
 pub mod engine;
+pub mod engines;
 pub mod explain;
 pub mod fuzz;
 pub mod report;
@@ -70,11 +71,17 @@ pub fn check_scenarios(
             let mut o = opts.clone();
             if progress {
                 let what = format!("{} × {}", v.id, s.name);
-                o.progress = Some(engine::Progress(Arc::new(move |n, t| {
-                    let line = format!(
-                        "       {what}: {n} executions, {:.0} s, still exploring",
-                        t.as_secs_f64()
-                    );
+                o.progress = Some(engine::Progress(Arc::new(move |n, states, t| {
+                    let line = match states {
+                        Some(st) => format!(
+                            "       {what}: {st} states, {n} executions, {:.0} s, still exploring",
+                            t.as_secs_f64()
+                        ),
+                        None => format!(
+                            "       {what}: {n} executions, {:.0} s, still exploring",
+                            t.as_secs_f64()
+                        ),
+                    };
                     let mut err = std::io::stderr().lock();
                     if tty {
                         let _ = write!(err, "\r\x1b[2K{line}");

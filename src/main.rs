@@ -173,9 +173,10 @@ enum Cmd {
 /// CI logs): one plain line per report.
 fn progress_line(what: String, bound: Option<usize>) -> Progress {
     let bar = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-    Progress(Arc::new(move |n, t| {
+    Progress(Arc::new(move |n, states, t| {
         let secs = t.as_secs_f64();
         let rate = if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let states = states.map_or(String::new(), |s| format!("{s} states, "));
         let mut err = std::io::stderr().lock();
         if bar {
             let gauge = match bound {
@@ -190,12 +191,12 @@ fn progress_line(what: String, bound: Option<usize>) -> Progress {
                 }
                 _ => String::new(),
             };
-            let line = format!("  {what}: {gauge}{n} executions, {rate:.0}/s, {secs:.0} s");
+            let line = format!("  {what}: {gauge}{states}{n} executions, {rate:.0}/s, {secs:.0} s");
             let _ = write!(err, "\r\x1b[2K{}", truncate(&line, 99));
         } else {
             let _ = writeln!(
                 err,
-                "  {what}: {n} executions, {rate:.0}/s, {secs:.0} s, still exploring"
+                "  {what}: {states}{n} executions, {rate:.0}/s, {secs:.0} s, still exploring"
             );
         }
     }))
@@ -612,11 +613,7 @@ fn unknown_variant(id: &str) -> String {
 fn verdict_line(c: &CellResult, v: &Verdict) -> String {
     match v {
         Verdict::Holds { exhaustive: true } => {
-            format!(
-                "holds (proved: {}, {} executions)",
-                c.engine.name(),
-                c.executions
-            )
+            format!("holds (proved: {}, {})", c.engine.name(), c.explored())
         }
         Verdict::Holds { exhaustive: false } => format!(
             "holds in the {} executions explored (not a proof)",
@@ -723,10 +720,10 @@ fn cell_text(c: &CellResult) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} × {}: {} executions, {}, {}{:.2} s",
+        "{} × {}: {}, {}, {}{:.2} s",
         c.variant,
         c.scenario,
-        c.executions,
+        c.explored(),
         c.engine.name(),
         if c.exhaustive {
             "exhaustive, "

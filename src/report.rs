@@ -443,7 +443,7 @@ pub fn matrix_cell_markdown(c: &CellResult, p: &str) -> String {
 
 /// A Mermaid sequence diagram of a trace: one note per step, and an arrow
 /// where a step acts on another task (starts, wakes, signals, expires).
-pub fn mermaid(r: &kmodcheck_model::trace::Record) -> String {
+pub fn mermaid(r: &kmodcheck_model::trace::Trace) -> String {
     let clean = |s: &str| {
         s.replace("->", "→")
             .replace(';', ",")

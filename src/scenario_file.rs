@@ -555,18 +555,42 @@ fn build(
             .map(|p| p.get_ref().clone())
             .collect(),
     };
-    let threads = sc.max_threads();
-    if threads > LOOM_MAX_THREADS {
-        return Err(at(
-            raw.actors.span(),
-            format!(
-                "this scenario can have {threads} model threads at once (main, {} actor(s){}, and the helpers and kthreads its requests start); loom supports {LOOM_MAX_THREADS}, so it could not be proved: expected fewer actors, a shorter request chain, or a helper_bound",
-                sc.actors.len(),
-                if sc.timer { ", the timer" } else { "" }
-            ),
-        ));
-    }
     Ok(sc)
+}
+
+/// Whether loom can check the scenario in this file: loom runs at most 5
+/// threads (the stateful engine has no limit). The error is located at the
+/// file's actors.
+pub fn fits_loom(path: &std::path::Path) -> Result<(), FileError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| FileError {
+        file: file.clone(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read the scenario file: {e}"),
+    })?;
+    let sc = parse(&text, &file)?;
+    let threads = sc.max_threads();
+    if threads <= LOOM_MAX_THREADS {
+        return Ok(());
+    }
+    let raw: RawScenario = toml::from_str(&text).map_err(|e| FileError {
+        file: file.clone(),
+        line: 1,
+        column: 1,
+        message: e.to_string(),
+    })?;
+    let (line, column) = line_col(&text, raw.actors.span().start);
+    Err(FileError {
+        file,
+        line,
+        column,
+        message: format!(
+            "this scenario can have {threads} model threads at once (main, {} actor(s){}, and the helpers and kthreads its requests start); loom supports {LOOM_MAX_THREADS}: check it with the stateful engine (the default), or expected fewer actors, a shorter request chain, or a helper_bound",
+            sc.actors.len(),
+            if sc.timer { ", the timer" } else { "" }
+        ),
+    })
 }
 
 fn init_step(

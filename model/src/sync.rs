@@ -1,23 +1,37 @@
-//! The one file that names loom or shuttle.
+//! The one file of the model that names loom or shuttle.
 //!
 //! Every other file of the model is written against the types here: [`Mutex`],
-//! [`Condvar`] and [`spawn`]. Each dispatches, at run time, to the engine that
-//! started the current execution, so one build runs the same model under loom
-//! and under shuttle in one `cargo test`, with no cfg flag or feature switch
-//! (design.md, "One model source, both engines").
+//! [`Condvar`], [`Plain`] and [`spawn`]. Each dispatches, at run time, to the
+//! engine that started the current execution, so one build runs the same model
+//! under loom and under shuttle in one `cargo test`, with no cfg flag or feature
+//! switch (design.md, "One model source, both engines").
 //!
 //! How the dispatch works: both engines run every model thread as a coroutine
 //! on the OS thread that called them (loom through `generator`, shuttle through
 //! `corosensei`), so an ordinary `std` thread-local set around the engine call
 //! is seen by every model thread of that execution. [`explore_loom`],
-//! [`explore_shuttle`] set it; outside them, constructing a primitive panics
-//! with a message that says so.
+//! [`explore_shuttle`] and [`explore_with`] set it; outside them, constructing
+//! a primitive panics with a message that says so.
 //!
-//! Shared state that is *not* a kernel lock (the trace, ghost state read by
-//! properties) lives in plain `std` types: both engines switch threads only
-//! at their own operations, so a `std` access is atomic between two of them and
-//! adds no scheduling point.
+//! # State is values
+//!
+//! All state that model tasks share lives in the objects of this file (the
+//! architecture invariant of [`crate::state`]):
+//!
+//! - a [`Mutex`] is a kernel lock and the data it protects; taking it is a
+//!   scheduling point of every engine;
+//! - a [`Plain`] is memory tasks share without a lock of the model's (the
+//!   kernel's lockless reads, and the model's ghost state); an access is not
+//!   a scheduling point: both engines switch tasks only at their own
+//!   operations, so an access is atomic between two of them.
+//!
+//! Each object's contents implement [`Fingerprint`]; under the stateful
+//! engine the facade records, for each task, what it observed (the contents
+//! of each lock it takes, each value it reads), which [`crate::state`]
+//! hashes into the state's fingerprint. Under loom and the sampling engines
+//! that bookkeeping is off.
 
+use crate::state::{self, Fingerprint, ObjId, Op, TaskId};
 use std::any::Any;
 use std::cell::Cell;
 use std::ops::{Deref, DerefMut};
@@ -29,7 +43,7 @@ use std::time::Duration;
 pub enum Backend {
     /// loom 0.7: exhaustive, with dynamic partial-order reduction.
     Loom,
-    /// shuttle 0.9: DFS, PCT, random or replay scheduling.
+    /// shuttle 0.9: DFS, PCT, random, replay, or kmodcheck's stateful scheduler.
     Shuttle,
 }
 
@@ -55,59 +69,113 @@ impl Drop for BackendScope {
     }
 }
 
-/// A sleeping lock (`struct mutex`) or spinlock: every acquisition is a
-/// scheduling point of the engine.
-pub struct Mutex<T>(MutexImpl<T>);
+/// A sleeping lock (`struct mutex`) or spinlock and the data it protects:
+/// every acquisition is a scheduling point of the engine.
+pub struct Mutex<T: Fingerprint> {
+    inner: MutexImpl<T>,
+    slot: Option<u32>,
+    id: ObjId,
+}
 enum MutexImpl<T> {
     Loom(loom::sync::Mutex<T>),
     Shuttle(shuttle::sync::Mutex<T>),
 }
 
 /// Guard of a [`Mutex`].
-pub struct MutexGuard<'a, T>(GuardImpl<'a, T>);
+pub struct MutexGuard<'a, T: Fingerprint> {
+    inner: Option<GuardImpl<'a, T>>,
+    slot: Option<u32>,
+}
 enum GuardImpl<'a, T> {
     Loom(loom::sync::MutexGuard<'a, T>),
     Shuttle(shuttle::sync::MutexGuard<'a, T>),
 }
 
-impl<T> Mutex<T> {
+impl<T: Fingerprint> Mutex<T> {
     /// A new lock on the current execution's engine.
     pub fn new(value: T) -> Self {
-        Mutex(match backend() {
-            Backend::Loom => MutexImpl::Loom(loom::sync::Mutex::new(value)),
-            Backend::Shuttle => MutexImpl::Shuttle(shuttle::sync::Mutex::new(value)),
-        })
+        let reg = state::register(&value);
+        Mutex {
+            inner: match backend() {
+                Backend::Loom => MutexImpl::Loom(loom::sync::Mutex::new(value)),
+                Backend::Shuttle => MutexImpl::Shuttle(shuttle::sync::Mutex::new(value)),
+            },
+            slot: reg.map(|r| r.0),
+            id: reg.map(|r| r.1).unwrap_or_default(),
+        }
     }
 
     /// Take the lock, sleeping while another thread holds it.
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        if let Some(s) = self.slot {
+            state::pending(Op::Acquire(s));
+        }
         // A poisoned lock means a model thread panicked; the engine reports
         // that panic as the execution's failure, so the data is still usable.
-        MutexGuard(match &self.0 {
+        let g = match &self.inner {
             MutexImpl::Loom(m) => GuardImpl::Loom(m.lock().unwrap_or_else(|e| e.into_inner())),
             MutexImpl::Shuttle(m) => {
                 GuardImpl::Shuttle(m.lock().unwrap_or_else(|e| e.into_inner()))
             }
-        })
+        };
+        if let Some(s) = self.slot {
+            state::acquired(s);
+        }
+        MutexGuard {
+            inner: Some(g),
+            slot: self.slot,
+        }
+    }
+
+    /// This object's identity (for a [`Fingerprint`] of what refers to it).
+    pub fn id(&self) -> ObjId {
+        self.id
     }
 }
 
-impl<T> Deref for MutexGuard<'_, T> {
+impl<T: Fingerprint> Drop for Mutex<T> {
+    fn drop(&mut self) {
+        if let Some(s) = self.slot {
+            state::unregister(s);
+        }
+    }
+}
+
+impl<T: Fingerprint> MutexGuard<'_, T> {
+    fn get(&self) -> &T {
+        match self.inner.as_ref().expect("a live guard") {
+            GuardImpl::Loom(g) => g,
+            GuardImpl::Shuttle(g) => g,
+        }
+    }
+}
+
+impl<T: Fingerprint> Deref for MutexGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        match &self.0 {
+        self.get()
+    }
+}
+
+impl<T: Fingerprint> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        match self.inner.as_mut().expect("a live guard") {
             GuardImpl::Loom(g) => g,
             GuardImpl::Shuttle(g) => g,
         }
     }
 }
 
-impl<T> DerefMut for MutexGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        match &mut self.0 {
-            GuardImpl::Loom(g) => g,
-            GuardImpl::Shuttle(g) => g,
+impl<T: Fingerprint> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        if self.inner.is_none() {
+            return;
         }
+        // The contents as released, then the engine's release.
+        if let Some(s) = self.slot {
+            state::releasing(s, self.get());
+        }
+        self.inner = None;
     }
 }
 
@@ -128,11 +196,21 @@ impl Condvar {
         })
     }
 
+    fn addr(&self) -> usize {
+        self as *const Condvar as usize
+    }
+
     /// Release the guard's lock, sleep until notified, retake the lock.
     /// Neither engine produces spurious wake-ups; callers loop anyway, as
     /// kernel `wait_event*` does.
-    pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-        MutexGuard(match (&self.0, guard.0) {
+    pub fn wait<'a, T: Fingerprint>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        let slot = guard.slot;
+        if let Some(s) = slot {
+            state::wait_begins(s, self.addr(), guard.get());
+        }
+        let inner = guard.inner.take().expect("a live guard");
+        drop(guard);
+        let g = match (&self.0, inner) {
             (CondvarImpl::Loom(c), GuardImpl::Loom(g)) => {
                 GuardImpl::Loom(c.wait(g).unwrap_or_else(|e| e.into_inner()))
             }
@@ -140,42 +218,218 @@ impl Condvar {
                 GuardImpl::Shuttle(c.wait(g).unwrap_or_else(|e| e.into_inner()))
             }
             _ => unreachable!("a lock and a condvar from different engines"),
-        })
+        };
+        if let Some(s) = slot {
+            state::wait_ends(s);
+        }
+        MutexGuard {
+            inner: Some(g),
+            slot,
+        }
     }
 
-    /// Wake every thread sleeping on this condition variable.
-    pub fn notify_all(&self) {
+    /// Wake every thread sleeping on this condition variable. The caller
+    /// holds the lock the waiters sleep with (`_held`), as every wake-up of
+    /// the model does: so the wake-up commutes with anything another task
+    /// could do meanwhile, and needs no scheduling decision of its own.
+    pub fn notify_all<T: Fingerprint>(&self, _held: &MutexGuard<'_, T>) {
+        state::notify_all(self.addr());
         match &self.0 {
             CondvarImpl::Loom(c) => c.notify_all(),
             CondvarImpl::Shuttle(c) => c.notify_all(),
         }
+        state::pending(Op::Running);
     }
 }
 
+/// Memory that tasks share without a lock of the model's: the kernel's
+/// lockless reads (`waitqueue_active()`, a flag read after the engine
+/// operation that orders it), and the model's ghost state. An access is not
+/// a scheduling point. Under the stateful engine the contents are part of
+/// the state, and what an access returns is part of the task's history.
+///
+/// Each place that uses one argues in a comment why no order of accesses
+/// the engines do not explore could change an outcome.
+pub struct Plain<T: Fingerprint> {
+    data: std::sync::Mutex<T>,
+    slot: Option<u32>,
+    id: ObjId,
+}
+
+impl<T: Fingerprint> Plain<T> {
+    /// New shared memory holding `v`.
+    pub fn new(v: T) -> Self {
+        let reg = state::register(&v);
+        Plain {
+            data: std::sync::Mutex::new(v),
+            slot: reg.map(|r| r.0),
+            id: reg.map(|r| r.1).unwrap_or_default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        // No engine operation runs inside an access, so this std lock is
+        // never contended; a poisoned one means a model thread panicked in
+        // an access, which the engine already reports.
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Read: what `f` returns is what the task observed.
+    pub fn read<R: Fingerprint>(&self, f: impl FnOnce(&T) -> R) -> R {
+        let r = f(&self.lock());
+        if let Some(s) = self.slot {
+            state::observed(s, &r);
+        }
+        r
+    }
+
+    /// Read and write: what `f` returns is what the task observed.
+    pub fn update<R: Fingerprint>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut g = self.lock();
+        let r = f(&mut g);
+        if let Some(s) = self.slot {
+            state::observed(s, &r);
+            state::stored(s, &*g);
+        }
+        r
+    }
+
+    /// Write, observing nothing: the task's own future does not depend on
+    /// what `f` finds (ghost state, the model's record of what happened).
+    pub fn write(&self, f: impl FnOnce(&mut T)) {
+        let mut g = self.lock();
+        f(&mut g);
+        if let Some(s) = self.slot {
+            state::stored(s, &*g);
+        }
+    }
+
+    /// [`Plain::write`], where `f` says whether it changed anything (a
+    /// contents left alone is not hashed again) and returns a value for the
+    /// caller that is not part of the model (a monitor's message).
+    pub fn write_tracked<R>(&self, f: impl FnOnce(&mut T) -> (bool, R)) -> R {
+        let mut g = self.lock();
+        let (changed, r) = f(&mut g);
+        if changed {
+            if let Some(s) = self.slot {
+                state::stored(s, &*g);
+            }
+        }
+        r
+    }
+
+    /// A copy of the value.
+    pub fn get(&self) -> T
+    where
+        T: Copy,
+    {
+        self.read(|v| *v)
+    }
+
+    /// Store a value.
+    pub fn set(&self, v: T) {
+        self.update(|x| *x = v);
+    }
+
+    /// This object's identity (for a [`Fingerprint`] of what refers to it).
+    pub fn id(&self) -> ObjId {
+        self.id
+    }
+
+    /// Look at the contents from outside the model: an engine reading an
+    /// execution's outcome, or trace rendering. Model behaviour must not
+    /// call it (it records no observation).
+    pub fn outside_view<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        f(&self.lock())
+    }
+}
+
+impl<T: Fingerprint> Drop for Plain<T> {
+    fn drop(&mut self) {
+        if let Some(s) = self.slot {
+            state::unregister(s);
+        }
+    }
+}
+
+/// From now on the calling task's state is `v`, together with the shared
+/// state, instead of what it has observed: only for a task whose stack the
+/// caller can describe in full, and whose steps no property observes (the
+/// harness while it reaps, `Kernel::reap`).
+pub fn describe_own_state(v: &dyn Fingerprint) {
+    state::describe_self(v);
+}
+
 /// Handle of a model thread.
-pub struct JoinHandle(JoinImpl);
+pub struct JoinHandle {
+    inner: JoinImpl,
+    task: TaskId,
+}
 enum JoinImpl {
     Loom(loom::thread::JoinHandle<()>),
     Shuttle(shuttle::thread::JoinHandle<()>),
 }
 
-/// Start a model thread on the current execution's engine.
-pub fn spawn<F: FnOnce() + Send + 'static>(f: F) -> JoinHandle {
-    JoinHandle(match backend() {
+impl Fingerprint for JoinHandle {
+    fn fingerprint(&self, fp: &mut state::Fp<'_>) {
+        fp.task(self.task);
+    }
+}
+
+/// Start model task `task` as a new thread on the current execution's
+/// engine. `birth` describes in full what `f` captured, where the caller
+/// can (an actor's specification, the timer); `None` means: a function of
+/// what the calling task has observed so far.
+pub fn spawn<F: FnOnce() + Send + 'static>(
+    task: TaskId,
+    birth: Option<&dyn Fingerprint>,
+    f: F,
+) -> JoinHandle {
+    let inner = match backend() {
         Backend::Loom => JoinImpl::Loom(loom::thread::spawn(f)),
-        Backend::Shuttle => JoinImpl::Shuttle(shuttle::thread::spawn(f)),
-    })
+        Backend::Shuttle => {
+            let stateful = state::active();
+            let index = if stateful {
+                let i = state::engine_task_count();
+                state::spawned(task, i, birth);
+                i
+            } else {
+                0
+            };
+            JoinImpl::Shuttle(shuttle::thread::spawn(move || {
+                if stateful {
+                    let me = shuttle::current::get_current_task().map(usize::from);
+                    assert_eq!(
+                        me,
+                        Some(index),
+                        "facade: shuttle numbered task {task:?} differently than expected"
+                    );
+                    state::started(task);
+                }
+                f();
+                state::exiting();
+            }))
+        }
+    };
+    JoinHandle { inner, task }
 }
 
 impl JoinHandle {
+    /// The task it joins.
+    pub fn task(&self) -> TaskId {
+        self.task
+    }
+
     /// Wait for the thread to finish.
     pub fn join(self) {
+        state::joining();
         // A panicking model thread fails the whole execution in both engines,
         // which reports it; the join result carries nothing more.
-        let _ = match self.0 {
+        let _ = match self.inner {
             JoinImpl::Loom(h) => h.join().map_err(|_| ()),
             JoinImpl::Shuttle(h) => h.join().map_err(|_| ()),
         };
+        state::joined(self.task);
     }
 }
 
@@ -470,6 +724,32 @@ where
         last_schedule,
         kept: std::mem::take(&mut g.kept),
     })
+}
+
+/// What a scheduler of kmodcheck's own sees of shuttle: the trait it
+/// implements and the types of its arguments (the stateful engine,
+/// `src/engines/stateful.rs`, is one).
+pub mod scheduler {
+    pub use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+}
+
+/// Run `f` under shuttle, once per execution `scheduler` starts. `Ok` when
+/// the scheduler ended the run; `Err` when an execution stopped it (a
+/// deadlock, a panic).
+pub fn explore_with<S, F>(scheduler: S, f: F) -> Result<(), Stop>
+where
+    S: shuttle::scheduler::Scheduler + 'static,
+    F: Fn() + Send + Sync + 'static,
+{
+    quiet_shuttle_panic_hook();
+    let _scope = BackendScope::enter(Backend::Shuttle);
+    let mut config = shuttle::Config::new();
+    config.failure_persistence = shuttle::FailurePersistence::None;
+    config.max_steps = shuttle::MaxSteps::None;
+    catch_unwind(AssertUnwindSafe(|| {
+        shuttle::Runner::new(scheduler, config).run(f);
+    }))
+    .map_err(classify)
 }
 
 thread_local! {

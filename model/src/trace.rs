@@ -1,21 +1,28 @@
-//! What one execution records: the steps, in kernel terms, and ghost state.
+//! What one execution records, in two parts that never mix:
 //!
-//! Ghost state is written by model code at the point where the kernel state
-//! it mirrors changes, and is read only by properties and reports. It lives
-//! in a plain `std` mutex, which adds no scheduling point (see [`crate::sync`]).
+//! - the **trace** ([`Trace`]): the steps in kernel terms, the task table and
+//!   the wait-for graph. Write-only for the model: it is read only to print a
+//!   counterexample, and no behaviour depends on it. The stateful engine
+//!   explores with the trace off and replays a counterexample with it on.
+//! - the **monitors** ([`Monitor`]): one per property of the scenario, each a
+//!   small state machine fed the [`Fact`]s the model reports as they happen.
+//!   Their state is [`Fingerprint`]ed: it is part of the execution's state,
+//!   so a schedule cut at a state already seen loses no violation.
+//!
+//! The model reports facts and steps through the [`Recorder`].
 
 use crate::errno::{ret_name, Ret};
+use crate::state::{Fingerprint, Fp};
+use crate::sync::Plain;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
-/// A task of the execution: `T1`, `T2`, ... in start order of the kind that
-/// starts it (so names do not depend on the interleaving).
-pub type TaskId = usize;
+pub use crate::state::TaskId;
 
 /// What kind of task.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum TaskKind {
     /// A modprobe run started by the scenario.
     Modprobe,
@@ -36,15 +43,15 @@ pub struct TaskRecord {
     pub label: String,
     /// Kind.
     pub kind: TaskKind,
-    /// Ghost: the tasks whose `request_module()` started this one, nearest
-    /// first (its parent, then the parent's); empty for an actor. A task is
+    /// The tasks whose `request_module()` started this one, nearest first
+    /// (its parent, then the parent's); empty for an actor. A task is
     /// waiting for every one of its descendants: `request_module()` waits for
     /// its helper to exit (`UMH_WAIT_PROC`).
     pub ancestry: Vec<TaskId>,
 }
 
 /// Module state as `include/linux/module.h` names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum ModState {
     /// `MODULE_STATE_UNFORMED`: on the list, being set up.
     Unformed,
@@ -65,6 +72,12 @@ impl ModState {
             ModState::Live => "LIVE",
             ModState::Going => "GOING",
         }
+    }
+}
+
+impl Fingerprint for ModState {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        fp.tok(*self as u64);
     }
 }
 
@@ -105,127 +118,31 @@ pub enum FinitRole {
     Other,
 }
 
-/// One `finit_module` call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FinitCall {
-    /// Caller.
-    pub task: TaskId,
-    /// Module file.
-    pub file: String,
-    /// Step index at entry and at return (overlap = concurrency).
-    pub start: usize,
-    /// Step index at return; `None` while the call is still running.
-    pub end: Option<usize>,
-    /// Return value.
-    pub ret: Option<Ret>,
-    /// How it was handled.
-    pub role: FinitRole,
-    /// Whether the caller had a signal pending when it returned.
-    pub signalled: bool,
-    /// The task whose load of this module the call ran into, if any.
-    pub against: Option<TaskId>,
+impl Fingerprint for FinitRole {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        fp.tok(*self as u64);
+    }
 }
 
-/// One modprobe run (actor or helper).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ModprobeRun {
-    /// Its task.
-    pub task: TaskId,
-    /// What it was asked for.
-    pub target: String,
-    /// `Some(0)` success, `Some(err)` failure; `None` while running.
-    pub ret: Option<Ret>,
-    /// Killed by a fatal signal before finishing its work.
-    pub killed: bool,
-    /// Started by the scenario (not a usermode helper).
-    pub actor: bool,
-}
-
-/// Everything one execution recorded.
+/// The steps of one execution, in kernel terms: write-only for the model.
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct Record {
+pub struct Trace {
     /// Tasks, indexed by [`TaskId`].
     pub tasks: Vec<TaskRecord>,
     /// The steps, in execution order.
     pub events: Vec<Event>,
-    /// Module states now (ghost of the module list); absent = not on the list.
-    pub modules: BTreeMap<String, ModState>,
-    /// Every `finit_module` call.
-    pub finits: Vec<FinitCall>,
-    /// Every modprobe run.
-    pub modprobes: Vec<ModprobeRun>,
-    /// Inits running now, per module, and the most ever at once.
-    pub inits_running: BTreeMap<String, usize>,
-    /// Highest count of simultaneous inits of one module, with its name.
-    pub max_inits: (usize, String),
-    /// Results of module inits: (module, return value).
-    pub init_results: Vec<(String, Ret)>,
-    /// finit returned 0 or -EEXIST while the module was not LIVE: descriptions.
-    pub success_not_live: Vec<String>,
-    /// Some task slept in a kernel wait.
-    pub slept: bool,
-    /// A signal reached a task that was still running.
-    pub signal_delivered: bool,
-    /// A signal was sent at all.
-    pub signal_sent: bool,
-    /// Tasks a signal was delivered to.
-    pub signalled: Vec<TaskId>,
-    /// Tasks asleep now, and on what.
+    /// Tasks asleep now, and on what (the wait-for graph).
     pub blocked: BTreeMap<TaskId, WaitFor>,
     /// printk lines (warnings).
     pub printk: Vec<String>,
-    /// In-flight table memory-safety violations (`idem-memory-safety`).
-    pub idem_unsafe: Vec<String>,
-    /// Tasks holding a kmod slot now.
-    pub kmod_holders: Vec<TaskId>,
-    /// kmod slots taken now, the most ever taken, the fewest (below zero
-    /// only if a slot was given back that was never taken).
-    pub kmod_in_use: i64,
-    /// See `kmod_in_use`.
-    pub kmod_max_in_use: i64,
-    /// See `kmod_in_use`.
-    pub kmod_min_in_use: i64,
-    /// Every kmod slot was taken at some moment.
-    pub kmod_full: bool,
-    /// Where each modprobe helper was started (`call_usermodehelper_exec`):
-    /// the event index at that moment.
-    pub helper_starts: Vec<usize>,
-    /// A helper the scenario's bound did not allow: the runaway, with the
-    /// event index where each helper started.
-    pub runaway: Option<Vec<usize>>,
-    /// Tasks that died in a module's init (an oops).
-    pub died: Vec<TaskId>,
-    /// A `struct idempotent` stayed linked in `idem_hash` after its owner's
-    /// task died: the state `idem-memory-safety` is about in `winner-dies`.
-    pub idem_outlived: bool,
-    /// Every task exited and the reaper saw it.
-    pub completed: bool,
-    /// Reads of a `struct module` that `free_module()` had freed
-    /// (`module-memory-safety`).
-    pub module_unsafe: Vec<String>,
-    /// A name-check waiter woke to find the module it waited on gone: the
-    /// state `module-memory-safety` is about.
-    pub module_gone_after_wait: bool,
-    /// Inits that started on a module that was not COMING
-    /// (`coming-before-init`).
-    pub init_not_coming: Vec<String>,
-    /// A module was LIVE while one it imports from was not
-    /// (`live-deps`).
-    pub live_deps_broken: Vec<String>,
-    /// `resolve_symbol()` found its provider COMING: the race `live-deps`
-    /// is about.
-    pub resolved_against_coming: bool,
+    /// Module states as the steps left them (absent = not on the list).
+    pub modules: BTreeMap<String, ModState>,
 }
 
-impl Record {
-    /// Step index of the next event.
-    pub fn now(&self) -> usize {
-        self.events.len()
-    }
-
+impl Trace {
     /// Short name of a task (`T1`).
     pub fn task_name(&self, t: TaskId) -> &str {
-        self.tasks.get(t).map_or("?", |r| r.name.as_str())
+        self.tasks.get(t.0).map_or("?", |r| r.name.as_str())
     }
 
     /// The wait-for cycle among blocked tasks, if there is one, as sentences:
@@ -254,6 +171,14 @@ impl Record {
             }
         }
         None
+    }
+
+    /// Every sleeping task and what it waits for.
+    pub fn blocked_lines(&self) -> Vec<String> {
+        self.blocked
+            .iter()
+            .map(|(t, w)| format!("{} waits for {}", self.task_name(*t), w.what))
+            .collect()
     }
 
     /// The trace as text, one step per line, with a task legend first.
@@ -309,107 +234,409 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// Shared handle to the record of the running execution.
-#[derive(Clone, Default)]
-pub struct Recorder(Arc<Mutex<Record>>);
+/// Something a property may need to know, reported by the model where it
+/// happens. Facts carry no step index and no text: a monitor's state must be
+/// the same whatever the interleaving that led to it.
+#[derive(Clone, Copy, Debug)]
+pub enum Fact<'a> {
+    /// A task was registered.
+    Task {
+        /// The task.
+        task: TaskId,
+        /// What kind.
+        kind: TaskKind,
+        /// Its `request_module()` ancestry, nearest first.
+        ancestry: &'a [TaskId],
+    },
+    /// A task went to sleep in a kernel wait.
+    Slept,
+    /// A signal was sent; `delivered`: its target was still running.
+    SignalSent {
+        /// The target was alive.
+        delivered: bool,
+    },
+    /// The module list changed: `name` now has `state` (absent: `None`).
+    Module {
+        /// Module name.
+        name: &'a str,
+        /// Its state now.
+        state: Option<ModState>,
+    },
+    /// `set_module_state()`: a module of `name` went from `old` to `new`.
+    Transition {
+        /// Module name.
+        name: &'a str,
+        /// State before (`None`: no module of that name left it).
+        old: Option<ModState>,
+        /// State after.
+        new: ModState,
+    },
+    /// `finit_module(file)` entered by `task`.
+    FinitStart {
+        /// Caller.
+        task: TaskId,
+        /// Module file.
+        file: &'a str,
+        /// The module the file holds.
+        module: &'a str,
+    },
+    /// `task`'s running `finit_module` ran into `owner`'s load of the same module.
+    FinitAgainst {
+        /// Caller.
+        task: TaskId,
+        /// Whose load.
+        owner: TaskId,
+    },
+    /// `finit_module` returned to `task`.
+    FinitEnd {
+        /// Caller.
+        task: TaskId,
+        /// Module file.
+        file: &'a str,
+        /// Return value.
+        ret: Ret,
+        /// How it was handled.
+        role: FinitRole,
+        /// A signal had been delivered to the caller.
+        signalled: bool,
+        /// The module's state as the call returned, where the model read it
+        /// (`None`: absent, or not read because the call failed).
+        state: Option<ModState>,
+    },
+    /// A modprobe run ended: `ret` its result (`None` when killed or dead).
+    ModprobeEnd {
+        /// Its task.
+        task: TaskId,
+        /// What it was asked for.
+        target: &'a str,
+        /// Started by the scenario (not a usermode helper).
+        actor: bool,
+        /// `Some(0)` success, `Some(err)` failure.
+        ret: Option<Ret>,
+    },
+    /// `do_init_module()` is about to run `module`'s init in `task`.
+    InitRuns {
+        /// The task running it.
+        task: TaskId,
+        /// Module name.
+        module: &'a str,
+    },
+    /// A module's init returned.
+    InitResult {
+        /// Its return value.
+        ret: Ret,
+    },
+    /// A kmod slot was taken; `in_use` are taken now, of `limit`.
+    KmodTake {
+        /// Slots taken now.
+        in_use: i64,
+        /// `max_modprobes`.
+        limit: i64,
+    },
+    /// A kmod slot was given back; `in_use` are taken now.
+    KmodPut {
+        /// Slots taken now.
+        in_use: i64,
+    },
+    /// The 2008 counter was left raised (a mutant): `in_use` counted now.
+    KmodLeak {
+        /// Slots counted now.
+        in_use: i64,
+    },
+    /// `call_usermodehelper_exec()` started a modprobe helper.
+    HelperStart,
+    /// A helper past the scenario's bound was about to start.
+    Runaway,
+    /// A task died in a module's init (an oops).
+    Died {
+        /// The task.
+        task: TaskId,
+    },
+    /// A winner died with its `struct idempotent` linked.
+    IdemOutlived,
+    /// An in-flight table entry was touched after its frame was gone.
+    IdemUnsafe {
+        /// What happened, in kernel terms.
+        what: &'a str,
+    },
+    /// A name-check waiter woke to find its module gone.
+    ModuleGoneAfterWait,
+    /// A freed `struct module` was read.
+    ModuleUnsafe {
+        /// What happened, in kernel terms.
+        what: &'a str,
+    },
+    /// `resolve_symbol()` found its provider COMING.
+    ResolvedAgainstComing,
+}
+
+/// How an execution ended.
+#[derive(Clone, Debug, Serialize)]
+pub enum End {
+    /// Every task exited.
+    Completed,
+    /// Every thread was asleep: the engine reported a deadlock.
+    Deadlock {
+        /// The wait-for cycle, one sentence per task, if the trace was on
+        /// and there is one.
+        cycle: Option<Vec<String>>,
+        /// Every sleeping task and what it waits for (empty with the trace off).
+        blocked: Vec<String>,
+    },
+}
+
+/// A property's result on one execution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// Satisfied; `witness` says whether the vacuity witness was reached.
+    Ok {
+        /// The interesting state was reached in this execution.
+        witness: bool,
+    },
+    /// Violated, with a one-line explanation in kernel terms.
+    Violated(String),
+    /// Cannot be judged on this execution (it deadlocked before the end).
+    Unknown,
+}
+
+/// The names tasks have in the trace, for a monitor's messages.
+pub struct Names<'a>(&'a [TaskRecord]);
+
+impl Names<'_> {
+    /// `T1`, or `?` for a task not registered.
+    pub fn of(&self, t: TaskId) -> &str {
+        self.0.get(t.0).map_or("?", |r| r.name.as_str())
+    }
+}
+
+/// What a monitor did with a fact.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reaction {
+    /// Its state did not change.
+    Same,
+    /// Its state changed.
+    Changed,
+    /// The property is violated, from now on whatever happens next.
+    Violated(String),
+}
+
+/// A property's state machine. Its state is part of the execution's state
+/// ([`Fingerprint`]): small, and the same whatever interleaving reached it.
+/// Messages are built with the trace's names and leave the monitor at once;
+/// the state keeps at most a flag that the property was violated.
+pub trait Monitor: Fingerprint + Send {
+    /// Take a fact in.
+    fn on(&mut self, fact: &Fact<'_>, names: &Names<'_>) -> Reaction;
+    /// The verdict on an execution that ended as `end`.
+    fn finish(&self, end: &End, names: &Names<'_>) -> Check;
+    /// A copy, for an outcome kept past its execution.
+    fn clone_box(&self) -> Box<dyn Monitor>;
+    /// For an observer of end states (not a property): its account of the
+    /// execution, in one line.
+    fn summary(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Clone for Box<dyn Monitor> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+struct Inner {
+    /// The task table: names for messages and the trace (kept with the trace off too).
+    tasks: Mutex<Vec<TaskRecord>>,
+    /// The steps, when recorded.
+    trace: Option<Mutex<Trace>>,
+    /// One per property, in the order given.
+    monitors: Vec<Plain<Box<dyn Monitor>>>,
+    /// Violations reported by monitors as facts arrived: (monitor, message).
+    violations: Mutex<Vec<(usize, String)>>,
+}
+
+/// Shared handle to what the running execution records.
+#[derive(Clone)]
+pub struct Recorder(Arc<Inner>);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A model thread that panicked while holding this std lock is already a
+    // failed execution; what it recorded is still worth reading.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 impl Recorder {
-    /// A fresh, empty record.
-    pub fn new() -> Self {
-        Recorder::default()
+    /// A recorder feeding `monitors`; with `trace`, the steps are recorded too.
+    /// Create it inside the execution (its monitors are facade objects).
+    pub fn new(monitors: Vec<Box<dyn Monitor>>, trace: bool) -> Recorder {
+        Recorder(Arc::new(Inner {
+            tasks: Mutex::new(Vec::new()),
+            trace: trace.then(|| Mutex::new(Trace::default())),
+            monitors: monitors.into_iter().map(Plain::new).collect(),
+            violations: Mutex::new(Vec::new()),
+        }))
     }
 
-    /// Run `f` on the record.
-    pub fn with<R>(&self, f: impl FnOnce(&mut Record) -> R) -> R {
-        // A model thread that panicked while holding this std lock is already
-        // a failed execution; the record is still worth reading.
-        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut g)
+    /// Whether steps are recorded.
+    pub fn tracing(&self) -> bool {
+        self.0.trace.is_some()
     }
 
-    /// A copy of the record.
-    pub fn snapshot(&self) -> Record {
-        self.with(|r| r.clone())
+    fn with_trace(&self, f: impl FnOnce(&mut Trace)) {
+        if let Some(t) = &self.0.trace {
+            f(&mut lock(t));
+        }
     }
 
-    /// Move the record out, leaving an empty one: the end of an execution
-    /// reads it without copying every step ([`Recorder::restore`] puts it back).
-    pub fn take(&self) -> Record {
-        self.with(std::mem::take)
-    }
-
-    /// Put back a record moved out by [`Recorder::take`].
-    pub fn restore(&self, record: Record) {
-        self.with(|r| *r = record);
-    }
-
-    /// Append a step.
-    pub fn event(&self, task: TaskId, func: &'static str, what: impl Into<String>) {
-        let what = what.into();
-        self.with(|r| r.events.push(Event { task, func, what }));
-    }
-
-    /// Ghost: `me` took a kmod slot; `in_use` slots are now taken of `limit`.
-    pub fn kmod_take(&self, me: TaskId, in_use: i64, limit: i64) {
-        self.with(|r| {
-            r.kmod_holders.push(me);
-            r.kmod_in_use = in_use;
-            r.kmod_max_in_use = r.kmod_max_in_use.max(in_use);
-            r.kmod_full |= in_use >= limit;
+    /// Register a task in the task table (and tell the monitors).
+    pub fn register_task(&self, t: TaskId, rec: TaskRecord) {
+        let (kind, ancestry) = (rec.kind, rec.ancestry.clone());
+        {
+            let mut tasks = lock(&self.0.tasks);
+            assert_eq!(tasks.len(), t.0, "tasks register in id order");
+            tasks.push(rec.clone());
+        }
+        self.with_trace(|tr| tr.tasks.push(rec));
+        self.fact(Fact::Task {
+            task: t,
+            kind,
+            ancestry: &ancestry,
         });
     }
 
-    /// Ghost: `me` gave a kmod slot back; `in_use` are now taken.
-    pub fn kmod_put(&self, me: TaskId, in_use: i64) {
-        self.with(|r| {
-            if let Some(i) = r.kmod_holders.iter().position(|t| *t == me) {
-                r.kmod_holders.remove(i);
-            }
-            r.kmod_in_use = in_use;
-            r.kmod_min_in_use = r.kmod_min_in_use.min(in_use);
+    /// Short name of a task (`T1`), for step text and messages.
+    pub fn name(&self, t: TaskId) -> String {
+        lock(&self.0.tasks)
+            .get(t.0)
+            .map_or("?".into(), |r| r.name.clone())
+    }
+
+    /// Append a step; `what` is only built when steps are recorded.
+    pub fn event(&self, task: TaskId, func: &'static str, what: impl FnOnce() -> String) {
+        self.with_trace(|t| {
+            t.events.push(Event {
+                task,
+                func,
+                what: what(),
+            })
         });
     }
 
-    /// Ghost: the 2008 budget's counter was left raised (a mutant's leak);
-    /// `in_use` are now counted as taken.
-    pub fn kmod_leak(&self, in_use: i64) {
-        self.with(|r| r.kmod_in_use = in_use);
-    }
-
-    /// Ghost: a read of a freed `struct module`, and the step.
-    pub fn module_unsafe(&self, me: TaskId, what: String) {
-        self.with(|r| {
-            r.module_unsafe.push(what.clone());
-            r.events.push(Event {
-                task: me,
-                func: "module-memory-safety",
-                what: format!("VIOLATION: {what}"),
-            });
-        });
-    }
-
-    /// Ghost: an in-flight table memory-safety violation, and the step.
-    pub fn idem_unsafe(&self, me: TaskId, what: String) {
-        self.with(|r| {
-            r.idem_unsafe.push(what.clone());
-            r.events.push(Event {
-                task: me,
-                func: "idem-memory-safety",
-                what: format!("VIOLATION: {what}"),
-            });
-        });
-    }
-
-    /// Record a printk line, and the step that printed it.
-    pub fn printk(&self, task: TaskId, func: &'static str, line: String) {
-        self.with(|r| {
-            r.printk.push(line.clone());
-            r.events.push(Event {
+    /// A printk line, and the step that printed it.
+    pub fn printk(&self, task: TaskId, func: &'static str, line: impl FnOnce() -> String) {
+        self.with_trace(|t| {
+            let line = line();
+            t.printk.push(line.clone());
+            t.events.push(Event {
                 task,
                 func,
                 what: format!("printk: \"{line}\""),
             });
         });
+    }
+
+    /// `task` sleeps, waiting for `why()` (the wait-for graph).
+    pub fn sleeps(&self, task: TaskId, why: impl FnOnce() -> WaitFor) {
+        self.with_trace(|t| {
+            t.blocked.insert(task, why());
+        });
+    }
+
+    /// `task` no longer sleeps.
+    pub fn wakes(&self, task: TaskId) {
+        self.with_trace(|t| {
+            t.blocked.remove(&task);
+        });
+    }
+
+    /// A module's state, for the trace's own account of the module list.
+    pub fn module_state(&self, name: &str, state: Option<ModState>) {
+        self.with_trace(|t| match state {
+            Some(s) => {
+                t.modules.insert(name.to_string(), s);
+            }
+            None => {
+                t.modules.remove(name);
+            }
+        });
+    }
+
+    /// Report a fact to every monitor.
+    pub fn fact(&self, fact: Fact<'_>) {
+        if self.0.monitors.is_empty() {
+            return;
+        }
+        let tasks = lock(&self.0.tasks);
+        let names = Names(&tasks);
+        for (i, m) in self.0.monitors.iter().enumerate() {
+            // The reporting task observes nothing: the monitor's answer goes
+            // to the engine, not back into the model.
+            let r = m.write_tracked(|m| match m.on(&fact, &names) {
+                Reaction::Same => (false, None),
+                Reaction::Changed => (true, None),
+                Reaction::Violated(msg) => (true, Some(msg)),
+            });
+            if let Some(msg) = r {
+                lock(&self.0.violations).push((i, msg));
+            }
+        }
+    }
+
+    /// A violation the model found itself, in kernel terms, as a step.
+    pub fn violation_step(&self, task: TaskId, func: &'static str, what: &str) {
+        self.with_trace(|t| {
+            t.events.push(Event {
+                task,
+                func,
+                what: format!("VIOLATION: {what}"),
+            })
+        });
+    }
+
+    /// Engine side: the violations reported since the last call.
+    pub fn take_violations(&self) -> Vec<(usize, String)> {
+        std::mem::take(&mut *lock(&self.0.violations))
+    }
+
+    /// Engine side: each monitor's verdict on an execution that ended as `end`.
+    pub fn finish(&self, end: &End) -> Vec<Check> {
+        let tasks = lock(&self.0.tasks);
+        let names = Names(&tasks);
+        self.0
+            .monitors
+            .iter()
+            .map(|m| m.outside_view(|m| m.finish(end, &names)))
+            .collect()
+    }
+
+    /// Engine side: each monitor's summary line (see [`Monitor::summary`]).
+    pub fn summaries(&self) -> Vec<String> {
+        self.0
+            .monitors
+            .iter()
+            .filter_map(|m| m.outside_view(|m| m.summary()))
+            .collect()
+    }
+
+    /// Engine side: the trace (empty when steps were not recorded; the task
+    /// table is always there).
+    pub fn trace(&self) -> Trace {
+        match &self.0.trace {
+            Some(t) => lock(t).clone(),
+            None => Trace {
+                tasks: lock(&self.0.tasks).clone(),
+                ..Trace::default()
+            },
+        }
+    }
+
+    /// Engine side: how a deadlocked execution ended, from the trace.
+    pub fn deadlock(&self) -> End {
+        let t = self.trace();
+        End::Deadlock {
+            cycle: t.wait_cycle(),
+            blocked: t.blocked_lines(),
+        }
     }
 
     /// Describe a return for the trace.

@@ -6,6 +6,7 @@ use crate::primitives::signal::send_sig;
 use crate::primitives::waitqueue::{sleep_until, Cond};
 use crate::primitives::WaitMode;
 use crate::scenario::{Actor, Scenario, SignalTarget};
+use crate::state::{Symmetry, TaskId};
 use crate::trace::{Recorder, TaskKind, WaitFor};
 use crate::userspace::modprobe::modprobe;
 use crate::variant::Variant;
@@ -27,34 +28,53 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
         Vec::new(),
         None,
     );
+    // The kernel actors are registered before any starts, so their ids are
+    // 1, 2, ... in this order whatever the engine runs first (`symmetry()`
+    // relies on it, and a signal actor's target is the i-th modprobe).
+    // Each actor's birth is its specification: its body captures nothing
+    // else (see sync::spawn), so two actors with the same specification are
+    // born alike, and the harness's own history (the order it started them
+    // in) is no part of them.
+    type Body = Box<dyn FnOnce(&Arc<Kernel>, TaskId) + Send>;
+    let mut bodies: Vec<(TaskId, Vec<String>, Body)> = Vec::new();
     let mut actor_tasks = Vec::new();
     for actor in &scenario.actors {
         if let Actor::Modprobe(target) = actor {
             let target = target.clone();
-            let id = k.spawn_task(
+            let id = k.register_task(
                 TaskKind::Modprobe,
                 format!("modprobe {target}"),
                 Vec::new(),
                 None,
-                move |k, id| {
-                    modprobe(k, id, &target, true);
-                },
             );
             actor_tasks.push(id);
+            let birth = vec!["modprobe".into(), target.clone()];
+            bodies.push((
+                id,
+                birth,
+                Box::new(move |k, id| {
+                    modprobe(k, id, &target, true);
+                }),
+            ));
         }
     }
     for actor in &scenario.actors {
         if let Actor::Insmod(file) = actor {
             let file = file.clone();
-            k.spawn_task(
+            let id = k.register_task(
                 TaskKind::Modprobe,
                 format!("insmod {file}"),
                 Vec::new(),
                 None,
-                move |k, id| {
-                    crate::userspace::modprobe::insmod(k, id, &file);
-                },
             );
+            let birth = vec!["insmod".into(), file.clone()];
+            bodies.push((
+                id,
+                birth,
+                Box::new(move |k, id| {
+                    crate::userspace::modprobe::insmod(k, id, &file);
+                }),
+            ));
         }
     }
     for actor in &scenario.actors {
@@ -65,7 +85,7 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                 "scenario {}: a repeating request needs a helper_bound",
                 scenario.name
             );
-            k.spawn_task(
+            let id = k.register_task(
                 TaskKind::Kthread,
                 format!(
                     "exec of a binary that needs {alias}: request_module({alias}){}",
@@ -77,14 +97,27 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                 ),
                 Vec::new(),
                 None,
-                move |k, me| loop {
+            );
+            let birth = vec!["request".into(), alias.clone(), repeat.to_string()];
+            bodies.push((
+                id,
+                birth,
+                Box::new(move |k, me| loop {
                     crate::kernel::kmod::request_module(k, me, &alias);
-                    if !repeat || k.rec.with(|r| r.runaway.is_some()) {
+                    if !repeat || k.helpers.read(|h| h.runaway) {
                         break;
                     }
-                },
-            );
+                }),
+            ));
         }
+    }
+    for (i, (id, birth, body)) in bodies.into_iter().enumerate() {
+        assert_eq!(
+            id,
+            TaskId(1 + i),
+            "actors register in the order symmetry() assumes"
+        );
+        k.start_task(id, true, Some(&birth), body);
     }
     for actor in &scenario.actors {
         if let Actor::Signal { target, fatal } = actor {
@@ -98,55 +131,48 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                 SignalTarget::Actor(i) => k.name(actor_tasks[*i]),
                 SignalTarget::HelperFor(a) => format!("the modprobe helper for {a}"),
             };
-            k.spawn_task(
-                TaskKind::Environment,
-                format!("signal (sends {sig} to {whom} at any moment)"),
-                Vec::new(),
-                None,
-                move |k, me| {
-                    let resolve = || match &target {
-                        SignalTarget::Actor(_) => fixed,
-                        SignalTarget::HelperFor(alias) => k.helper_for(alias),
-                    };
-                    // Both are published before a wake-up of env_wq.
-                    wait_on_env(k, me, "its target to exist", &mut || {
-                        resolve().is_some() || k.is_finished()
-                    });
-                    if let Some(t) = resolve() {
-                        send_sig(k, me, t, fatal);
-                    }
-                },
-            );
+            let label = format!("signal (sends {sig} to {whom} at any moment)");
+            let birth = (label.clone(), fixed);
+            let id = k.register_task(TaskKind::Environment, label, Vec::new(), None);
+            k.start_task(id, false, Some(&birth), move |k, me| {
+                let resolve = || match &target {
+                    SignalTarget::Actor(_) => fixed,
+                    SignalTarget::HelperFor(alias) => k.helper_for(alias),
+                };
+                // Both are published before a wake-up of env_wq.
+                wait_on_env(k, me, "its target to exist", &mut || {
+                    resolve().is_some() || k.is_finished()
+                });
+                if let Some(t) = resolve() {
+                    send_sig(k, me, t, fatal);
+                }
+            });
         }
     }
     for actor in &scenario.actors {
         if let Actor::ForceUnload(module) = actor {
             let module = module.clone();
-            k.spawn_task(
-                TaskKind::Environment,
-                format!("rmmod -f {module} (once a task has died in init)"),
-                Vec::new(),
-                None,
-                move |k, me| {
-                    // Published by Kernel::task_died before its wake-up of env_wq.
-                    let oops = || k.rec.with(|r| !r.died.is_empty());
-                    wait_on_env(k, me, "an oops in some module's init", &mut || {
-                        oops() || k.is_finished()
-                    });
-                    if oops() {
-                        crate::kernel::module::delete_module(k, me, &module);
-                    }
-                },
-            );
+            let label = format!("rmmod -f {module} (once a task has died in init)");
+            let id = k.register_task(TaskKind::Environment, label.clone(), Vec::new(), None);
+            k.start_task(id, false, Some(&label), move |k, me| {
+                // Published by Kernel::task_died before its wake-up of env_wq.
+                let oops = || k.some_task_died();
+                wait_on_env(k, me, "an oops in some module's init", &mut || {
+                    oops() || k.is_finished()
+                });
+                if oops() {
+                    crate::kernel::module::delete_module(k, me, &module);
+                }
+            });
         }
     }
     k.reap();
-    rec.with(|r| r.completed = true);
+    let _ = rec;
 }
 
 /// An environment actor sleeps on `env_wq` until `ready` (tested after it
 /// queues itself, so a wake-up that follows the state it reads is not lost).
-fn wait_on_env(k: &Kernel, me: crate::trace::TaskId, what: &str, ready: &mut dyn FnMut() -> bool) {
+fn wait_on_env(k: &Kernel, me: TaskId, what: &str, ready: &mut dyn FnMut() -> bool) {
     sleep_until(
         k,
         me,
@@ -159,4 +185,81 @@ fn wait_on_env(k: &Kernel, me: crate::trace::TaskId, what: &str, ready: &mut dyn
         },
         Cond::Unlocked(ready),
     );
+}
+
+/// The interchangeable actors of a scenario, with the task ids
+/// [`execute`] gives them: modprobe runs of the same target, insmods of the
+/// same file, and requests of the same alias, none of them aimed at by a
+/// signal. A signal aimed at a helper makes no actor interchangeable (which
+/// actor's request starts that helper is part of what the scenario asks).
+///
+/// `execute` registers the harness as task 0, then the modprobe actors in
+/// order, then the insmods, then the requests (asserted there).
+pub fn symmetry(sc: &Scenario) -> Symmetry {
+    if sc.actors.iter().any(|a| {
+        matches!(
+            a,
+            Actor::Signal {
+                target: SignalTarget::HelperFor(_),
+                ..
+            }
+        )
+    }) {
+        return Symmetry::none();
+    }
+    let signalled: Vec<usize> = sc
+        .actors
+        .iter()
+        .filter_map(|a| match a {
+            Actor::Signal {
+                target: SignalTarget::Actor(i),
+                ..
+            } => Some(*i),
+            _ => None,
+        })
+        .collect();
+    let mut classes: Vec<(String, Vec<TaskId>)> = Vec::new();
+    let mut next = 1;
+    let mut add = |key: String, id: usize, eligible: bool| {
+        if eligible {
+            match classes.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(TaskId(id)),
+                None => classes.push((key, vec![TaskId(id)])),
+            }
+        }
+    };
+    let modprobes = sc.actors.iter().filter_map(|a| match a {
+        Actor::Modprobe(t) => Some(t),
+        _ => None,
+    });
+    for (i, t) in modprobes.enumerate() {
+        add(format!("modprobe {t}"), next, !signalled.contains(&i));
+        next += 1;
+    }
+    for a in &sc.actors {
+        if let Actor::Insmod(f) = a {
+            add(format!("insmod {f}"), next, true);
+            next += 1;
+        }
+    }
+    for a in &sc.actors {
+        if let Actor::Request { alias, repeat } = a {
+            add(format!("request {alias} {repeat}"), next, true);
+            next += 1;
+        }
+    }
+    let classes: Vec<Vec<TaskId>> = classes
+        .into_iter()
+        .map(|(_, v)| v)
+        .filter(|v| v.len() > 1)
+        .collect();
+    let mut n = 0;
+    let classes = classes
+        .into_iter()
+        .filter(|c| {
+            n += c.len();
+            n <= crate::state::MAX_SYM
+        })
+        .collect();
+    Symmetry { classes }
 }

@@ -25,32 +25,32 @@ pub fn crypto_register_alg(k: &Arc<Kernel>, me: TaskId, alg: &str, test_requests
         None,
         move |k, id| cryptomgr_test(k, id, &a2, &t2, &l2),
     );
-    let tester_name = k.name(tester);
+    let tester_name = || k.name(tester);
     match k.variant.crypto {
         CryptoTest::WaitForTest => {
-            k.rec.event(
-                me,
-                "crypto_register_alg",
-                format!("{alg}: larval registered; {tester_name} tests it; crypto_wait_for_test waits killably"),
-            );
+            k.rec.event(me, "crypto_register_alg", || {
+                format!(
+                    "{alg}: larval registered; {} tests it; crypto_wait_for_test waits killably",
+                    tester_name()
+                )
+            });
             let woken = larval.wait(k, me, WaitMode::Killable, None, &|| WaitFor {
-                what: format!("the self-test of {alg} in {tester_name}"),
+                what: format!("the self-test of {alg} in {}", tester_name()),
                 on: vec![tester],
             });
             if woken == Woken::Signal {
-                k.rec.event(
-                    me,
-                    "crypto_wait_for_test",
-                    "WARN_ON(err): killed while waiting",
-                );
+                k.rec.event(me, "crypto_wait_for_test", || {
+                    "WARN_ON(err): killed while waiting".into()
+                });
             }
         }
         CryptoTest::Async => {
-            k.rec.event(
-                me,
-                "crypto_register_alg",
-                format!("{alg}: larval registered; crypto_schedule_test starts {tester_name}; does not wait"),
-            );
+            k.rec.event(me, "crypto_register_alg", || {
+                format!(
+                    "{alg}: larval registered; crypto_schedule_test starts {}; does not wait",
+                    tester_name()
+                )
+            });
         }
     }
     0
@@ -60,19 +60,15 @@ pub fn crypto_register_alg(k: &Arc<Kernel>, me: TaskId, alg: &str, test_requests
 /// fallback and so `request_module("crypto-%s")`; then `crypto_alg_tested()`
 /// → `complete_all(&larval->completion)`.
 pub fn cryptomgr_test(k: &Arc<Kernel>, me: TaskId, alg: &str, alias: &str, larval: &Completion) {
-    k.rec.event(
-        me,
-        "alg_test",
-        format!("{alg}: allocating it looks up its fallback: request_module({alias})"),
-    );
+    k.rec.event(me, "alg_test", || {
+        format!("{alg}: allocating it looks up its fallback: request_module({alias})")
+    });
     let r = super::kmod::request_module(k, me, alias);
-    k.rec.event(
-        me,
-        "crypto_alg_tested",
+    k.rec.event(me, "crypto_alg_tested", || {
         format!(
             "{alg}: test done (request returned {}); complete_all(larval)",
             Recorder::ret(r)
-        ),
-    );
+        )
+    });
     larval.complete_all();
 }

@@ -6,15 +6,17 @@
 //! Each `struct idempotent` lives on its caller's stack (the 2025 heap
 //! proposal `kmalloc`s it: [`IdemStorage`]). Its hash link, `ret`
 //! and completion are written by the completer under `idem_lock` and read by
-//! the owner without it; the model keeps them in `std` cells of an `Arc`
-//! (the "stack frame"), and the hash chain itself in the engine lock.
+//! the owner without it; the model keeps them in [`Plain`] memory of an
+//! `Arc` (the "stack frame"), and the hash chain itself in the engine lock.
 
 use super::{Kernel, Oops};
 use crate::errno::{Ret, EDEADLK, EINTR, ETIMEDOUT};
 use crate::primitives::{Completion, WaitMode, Woken};
-use crate::trace::{FinitRole, Recorder, TaskId, WaitFor};
+use crate::state::{Fingerprint, Fp};
+use crate::sync::Plain;
+use crate::trace::{Fact, FinitRole, Recorder, TaskId, WaitFor};
 use crate::variant::{IdemStorage, IdemWait, Mutant, RecursionPolicy};
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 
 /// State of `struct hlist_node entry`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +30,12 @@ pub enum Link {
     Poisoned,
 }
 
+impl Fingerprint for Link {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        fp.tok(*self as u64);
+    }
+}
+
 /// `struct idempotent`, on the caller's stack.
 pub struct Idempotent {
     /// `cookie`: the file's inode (here the file's index).
@@ -39,13 +47,13 @@ pub struct Idempotent {
     /// `complete`.
     pub complete: Completion,
     /// `ret`: written by the completer under `idem_lock`, read by the owner
-    /// without it. A plain cell: every read is ordered after the store by an
+    /// without it. Plain memory: every read is ordered after the store by an
     /// engine operation (the completion, or the owner's own `idem_lock`
     /// section, after which the completer cannot reach the unlinked entry).
-    pub ret: StdMutex<Ret>,
+    pub ret: Plain<Ret>,
     /// `entry`. Every kernel access is under `idem_lock`, which orders
-    /// them, so a plain cell does.
-    pub link: StdMutex<Link>,
+    /// them, so plain memory does.
+    pub link: Plain<Link>,
     /// The link words as an engine object, so that each read or write of
     /// them is a step the engines order: only for the self-unlink mutant,
     /// which reads and then writes them without `idem_lock`. Elsewhere the
@@ -56,23 +64,38 @@ pub struct Idempotent {
     /// this memory is gone (`idem-memory-safety`). Set by the owner; read by
     /// the completer under `idem_lock`, which the owner's last touch of the
     /// entry (its own unlink, or the completion it waited for) orders.
-    pub returned: std::sync::atomic::AtomicBool,
+    pub returned: Plain<bool>,
+}
+
+/// An entry, where the chain refers to it: its identity, cookie and owner.
+impl Fingerprint for Idempotent {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        fp.obj(self.link.id());
+        self.cookie.fingerprint(fp);
+        self.owner.fingerprint(fp);
+    }
 }
 
 impl Idempotent {
     fn link(&self) -> Link {
         let _w = self.word.as_ref().map(crate::sync::Mutex::lock);
-        *self.link.lock().unwrap_or_else(|e| e.into_inner())
+        self.link.get()
     }
     fn set_link(&self, l: Link) {
         let _w = self.word.as_ref().map(crate::sync::Mutex::lock);
-        *self.link.lock().unwrap_or_else(|e| e.into_inner()) = l;
+        self.link.set(l);
     }
     fn ret(&self) -> Ret {
-        *self.ret.lock().unwrap_or_else(|e| e.into_inner())
+        self.ret.get()
     }
     fn set_ret(&self, r: Ret) {
-        *self.ret.lock().unwrap_or_else(|e| e.into_inner()) = r;
+        self.ret.set(r);
+    }
+    fn is_returned(&self) -> bool {
+        self.returned.get()
+    }
+    fn set_returned(&self) {
+        self.returned.set(true);
     }
 }
 
@@ -82,6 +105,12 @@ impl Idempotent {
 pub struct IdemHash {
     /// Linked entries.
     pub chain: Vec<Arc<Idempotent>>,
+}
+
+impl Fingerprint for IdemHash {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        self.chain.fingerprint(fp);
+    }
 }
 
 /// A load in flight, as `idempotent()` met it.
@@ -106,11 +135,12 @@ pub fn idempotent(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) -> Option<InFligh
     // bucket in the kernel or not; the model checks only this file's.)
     let first = h.chain.iter().find(|e| e.cookie == u.cookie);
     if let Some(e) = first {
-        if e.returned.load(std::sync::atomic::Ordering::SeqCst) {
+        if e.is_returned() {
             let owner = k.name(e.owner);
-            k.rec.idem_unsafe(
+            idem_unsafe(
+                k,
                 me,
-                format!("idempotent() reads {owner}'s entry for {} in idem_hash, but {owner}'s frame is gone (its task died in init): a pointer into a dead stack", u.file),
+                &format!("idempotent() reads {owner}'s entry for {} in idem_hash, but {owner}'s frame is gone (its task died in init): a pointer into a dead stack", u.file),
             );
         }
     }
@@ -131,7 +161,7 @@ pub fn idempotent(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) -> Option<InFligh
         h.chain.insert(0, u.clone());
     }
     drop(h);
-    let what = match existing {
+    k.rec.event(me, "idempotent", || match existing {
         None => format!(
             "{}: no load in flight; links its entry and loads it",
             u.file
@@ -146,9 +176,14 @@ pub fn idempotent(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) -> Option<InFligh
             u.file,
             k.name(o.loader)
         ),
-    };
-    k.rec.event(me, "idempotent", what);
+    });
     existing
+}
+
+/// Report an in-flight table memory-safety violation, and its step.
+fn idem_unsafe(k: &Kernel, me: TaskId, what: &str) {
+    k.rec.violation_step(me, "idem-memory-safety", what);
+    k.rec.fact(Fact::IdemUnsafe { what });
 }
 
 /// `idempotent_complete(u, ret)`: under `idem_lock`, unlink every entry with
@@ -167,12 +202,10 @@ pub fn complete_crashed_load(k: &Kernel, me: TaskId, file: &str, loader: TaskId,
     let mine = complete_cookie(k, me, k.scenario.file_index(file), file, ret);
     if let Some(u) = mine.iter().find(|e| e.owner == loader) {
         // Unlinked above, so nothing can reach it: a plain store.
-        u.returned.store(true, std::sync::atomic::Ordering::SeqCst);
-        k.rec.event(
-            me,
-            "idempotent_complete",
-            format!("kfree({}'s struct idempotent)", k.name(loader)),
-        );
+        u.set_returned();
+        k.rec.event(me, "idempotent_complete", || {
+            format!("kfree({}'s struct idempotent)", k.name(loader))
+        });
     }
 }
 
@@ -199,17 +232,18 @@ fn complete_cookie(
     };
     let mut woken = Vec::new();
     for pos in &mine {
-        if pos.returned.load(std::sync::atomic::Ordering::SeqCst) {
+        if pos.is_returned() {
             let owner = k.name(pos.owner);
-            k.rec.idem_unsafe(
+            idem_unsafe(
+                k,
                 me,
-                format!("idempotent_complete writes ret into {owner}'s entry after {owner} returned: its stack frame is gone"),
+                &format!("idempotent_complete writes ret into {owner}'s entry after {owner} returned: its stack frame is gone"),
             );
         }
         pos.set_link(unlinked);
         pos.set_ret(ret);
-        // (A dead owner's completion wakes nobody.)
-        if pos.owner != me && !k.has_exited(pos.owner) {
+        // (A dead owner's completion wakes nobody: for the trace only.)
+        if k.rec.tracing() && pos.owner != me && !k.has_exited(pos.owner) {
             woken.push(k.name(pos.owner));
         }
     }
@@ -218,9 +252,7 @@ fn complete_cookie(
         pos.complete.complete();
     }
     drop(h);
-    k.rec.event(
-        me,
-        "idempotent_complete",
+    k.rec.event(me, "idempotent_complete", || {
         format!(
             "{}: unlinks {} entr{}, stores {}, completes{}",
             file,
@@ -232,8 +264,8 @@ fn complete_cookie(
             } else {
                 format!(" (wakes {})", woken.join(", "))
             }
-        ),
-    );
+        )
+    });
     mine
 }
 
@@ -246,10 +278,10 @@ pub fn idempotent_wait_for_completion(
     in_flight: InFlight,
 ) -> (Ret, FinitRole) {
     let owner = in_flight.loader;
-    let owner_name = k.name(owner);
+    let owner_name = || k.name(owner);
     k.ghost_against(me, owner);
     let why = || WaitFor {
-        what: format!("the completion of {owner_name}'s load of {}", u.file),
+        what: format!("the completion of {}'s load of {}", owner_name(), u.file),
         on: vec![owner],
     };
     let recursive = match k.variant.recursion {
@@ -275,14 +307,13 @@ pub fn idempotent_wait_for_completion(
             h.chain.retain(|e| !Arc::ptr_eq(e, u));
         }
         drop(h);
-        k.rec.event(
-            me,
-            "idempotent_wait_for_completion",
+        k.rec.event(me, "idempotent_wait_for_completion", || {
             format!(
-                "{} is being loaded by {owner_name}, which waits for this task: recursion, -EDEADLK",
-                u.file
-            ),
-        );
+                "{} is being loaded by {}, which waits for this task: recursion, -EDEADLK",
+                u.file,
+                owner_name()
+            )
+        });
         return (-EDEADLK, FinitRole::Recursion);
     }
     // The mutant reads idem.ret before it waits.
@@ -302,11 +333,9 @@ pub fn idempotent_wait_for_completion(
                 .complete
                 .wait(k, me, WaitMode::Uninterruptible, Some("10 s"), &why);
             if woken == Woken::Timeout {
-                k.rec.printk(
-                    me,
-                    "idempotent_init_module",
-                    format!("module '{}' taking a long time to load", u.file),
-                );
+                k.rec.printk(me, "idempotent_init_module", || {
+                    format!("module '{}' taking a long time to load", u.file)
+                });
                 u.complete
                     .wait(k, me, WaitMode::Uninterruptible, None, &why);
             }
@@ -329,9 +358,7 @@ pub fn idempotent_wait_for_completion(
                     (true, Woken::Signal) => -EINTR,
                     (true, _) => -ETIMEDOUT,
                 };
-                k.rec.event(
-                    me,
-                    "idempotent_wait_for_completion",
+                k.rec.event(me, "idempotent_wait_for_completion", || {
                     format!(
                         "{}; {}: {}",
                         if woken == Woken::Signal {
@@ -345,8 +372,8 @@ pub fn idempotent_wait_for_completion(
                             "idempotent_complete already unlinked it; takes idem.ret"
                         },
                         Recorder::ret(ret)
-                    ),
-                );
+                    )
+                });
                 return (ret, FinitRole::IdemWaiter);
             }
         }
@@ -367,36 +394,34 @@ pub fn idempotent_wait_for_completion(
                         u.set_link(Link::Poisoned);
                         h.chain.retain(|e| !Arc::ptr_eq(e, u));
                     }
-                    Link::Poisoned => k.rec.idem_unsafe(
+                    Link::Poisoned => idem_unsafe(
+                        k,
                         me,
-                        format!("hlist_del on {}'s own entry, which idempotent_complete already unlinked with hlist_del (pprev = LIST_POISON2): unlinked twice", k.name(me)),
+                        &format!("hlist_del on {}'s own entry, which idempotent_complete already unlinked with hlist_del (pprev = LIST_POISON2): unlinked twice", k.name(me)),
                     ),
                 }
                 drop(h);
-                k.rec.event(
-                    me,
-                    "idempotent_wait_for_completion",
+                let r = u.ret();
+                k.rec.event(me, "idempotent_wait_for_completion", || {
                     format!(
                         "interrupted; unlinks its own entry if still hashed; returns idem.ret = {}",
-                        Recorder::ret(u.ret())
-                    ),
-                );
+                        Recorder::ret(r)
+                    )
+                });
             }
         }
     }
     let ret = early.unwrap_or_else(|| u.ret());
-    let whose = if early.is_some() {
-        "idem.ret as read before the wait (mutant)".to_string()
-    } else if k.rec.with(|r| r.died.contains(&owner)) {
-        format!("idem.ret ({owner_name}'s load died in init)")
-    } else {
-        format!("{owner_name}'s result")
-    };
-    k.rec.event(
-        me,
-        "idempotent_wait_for_completion",
-        format!("returns {whose}: {}", Recorder::ret(ret)),
-    );
+    k.rec.event(me, "idempotent_wait_for_completion", || {
+        let whose = if early.is_some() {
+            "idem.ret as read before the wait (mutant)".to_string()
+        } else if k.has_died(owner) {
+            format!("idem.ret ({}'s load died in init)", owner_name())
+        } else {
+            format!("{}'s result", owner_name())
+        };
+        format!("returns {whose}: {}", Recorder::ret(ret))
+    });
     (ret, FinitRole::IdemWaiter)
 }
 
@@ -410,12 +435,13 @@ fn self_unlink_unlocked(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) {
     if seen == Link::Linked {
         let now = {
             let _w = u.word.as_ref().map(crate::sync::Mutex::lock);
-            let mut l = u.link.lock().unwrap_or_else(|e| e.into_inner());
-            let now = *l;
-            if now == Link::Linked {
-                *l = Link::Poisoned;
-            }
-            now
+            u.link.update(|l| {
+                let now = *l;
+                if now == Link::Linked {
+                    *l = Link::Poisoned;
+                }
+                now
+            })
         };
         if now == Link::Linked {
             // The model's copy of the chain: the kernel's unlink rewrites the
@@ -423,9 +449,10 @@ fn self_unlink_unlocked(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) {
             // under idem_lock, after the racy part.
             k.idem_lock.lock().chain.retain(|e| !Arc::ptr_eq(e, u));
         } else {
-            k.rec.idem_unsafe(
+            idem_unsafe(
+                k,
                 me,
-                format!(
+                &format!(
                     "{} saw its own entry hashed, then hlist_del ran after idempotent_complete had unlinked it ({}): the self-unlink is outside idem_lock",
                     k.name(me),
                     if now == Link::Unhashed { "pprev = NULL: a NULL dereference" } else { "pprev = LIST_POISON2" }
@@ -433,14 +460,13 @@ fn self_unlink_unlocked(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) {
             );
         }
     }
-    k.rec.event(
-        me,
-        "idempotent_wait_for_completion",
+    let r = u.ret();
+    k.rec.event(me, "idempotent_wait_for_completion", || {
         format!(
             "interrupted; unlinks its own entry without idem_lock (mutant); returns idem.ret = {}",
-            Recorder::ret(u.ret())
-        ),
-    );
+            Recorder::ret(r)
+        )
+    });
 }
 
 /// `idempotent_init_module(f, uargs, flags)`: the winner loads and completes;
@@ -460,11 +486,11 @@ pub fn idempotent_init_module(
         file: file.to_string(),
         owner: me,
         complete: Completion::new(format!("the idempotent completion of {file}")),
-        ret: StdMutex::new(initial),
-        link: StdMutex::new(Link::Unhashed),
+        ret: Plain::new(initial),
+        link: Plain::new(Link::Unhashed),
         word: (k.variant.mutant == Some(Mutant::SelfUnlinkUnlocked))
             .then(|| crate::sync::Mutex::new(())),
-        returned: std::sync::atomic::AtomicBool::new(false),
+        returned: Plain::new(false),
     });
     let r = match idempotent(k, me, &u) {
         None => {
@@ -478,7 +504,7 @@ pub fn idempotent_init_module(
     };
     // The frame holding `struct idempotent idem` is gone (the heap
     // proposal: the owner has kfree()d its entry).
-    u.returned.store(true, std::sync::atomic::Ordering::SeqCst);
+    u.set_returned();
     Ok(r)
 }
 
@@ -488,30 +514,26 @@ pub fn idempotent_init_module(
 /// here: it orders the end of the frame against every walk of the chain, so
 /// the engines explore a later loader's walk on both sides of it.
 fn died_with_entry(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) {
-    k.rec.with(|r| r.idem_outlived = true);
+    k.rec.fact(Fact::IdemOutlived);
     match k.variant.idem_storage {
         IdemStorage::Stack => {
             let h = k.idem_lock.lock();
-            u.returned.store(true, std::sync::atomic::Ordering::SeqCst);
+            u.set_returned();
             drop(h);
-            k.rec.event(
-                me,
-                "make_task_dead",
+            k.rec.event(me, "make_task_dead", || {
                 format!(
                     "{}'s stack is freed; its struct idempotent for {} stays linked in idem_hash, never completed",
                     k.name(me),
                     u.file
-                ),
-            );
+                )
+            });
         }
-        IdemStorage::HeapForceUnload => k.rec.event(
-            me,
-            "make_task_dead",
+        IdemStorage::HeapForceUnload => k.rec.event(me, "make_task_dead", || {
             format!(
                 "{}'s struct idempotent for {} (kmalloc'ed, in mod->idempotent) stays linked in idem_hash, never completed",
                 k.name(me),
                 u.file
-            ),
-        ),
+            )
+        }),
     }
 }

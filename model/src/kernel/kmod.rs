@@ -5,7 +5,8 @@ use super::Kernel;
 use crate::errno::{Ret, ENOMEM, ERESTARTSYS, ETIME};
 use crate::primitives::waitqueue::{sleep_until, Cond};
 use crate::primitives::{WaitMode, Woken};
-use crate::trace::{Recorder, TaskId, WaitFor};
+use crate::state::{Fingerprint, Fp};
+use crate::trace::{Fact, Recorder, TaskId, WaitFor};
 use crate::variant::{KmodBudget, Mutant};
 use std::sync::Arc;
 
@@ -23,6 +24,29 @@ pub struct KmodState {
     pub kmod_loop_msg: u32,
 }
 
+impl Fingerprint for KmodState {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        self.in_use.fingerprint(fp);
+        self.kmod_loop_msg.fingerprint(fp);
+    }
+}
+
+/// Ghost: `me` took a kmod slot; `in_use` slots are now taken of `limit`.
+fn ghost_take(k: &Kernel, me: TaskId, in_use: i64, limit: i64) {
+    k.kmod_holders.write(|h| h.push(me));
+    k.rec.fact(Fact::KmodTake { in_use, limit });
+}
+
+/// Ghost: `me` gave a kmod slot back; `in_use` are now taken.
+fn ghost_put(k: &Kernel, me: TaskId, in_use: i64) {
+    k.kmod_holders.write(|h| {
+        if let Some(i) = h.iter().position(|t| *t == me) {
+            h.remove(i);
+        }
+    });
+    k.rec.fact(Fact::KmodPut { in_use });
+}
+
 /// Take a slot if one is free (`atomic_dec_if_positive(&kmod_concurrent_max)
 /// >= 0`, or the fast path of `down()`): one step under the `kmod` lock.
 fn try_take_slot(k: &Kernel, me: TaskId) -> bool {
@@ -32,7 +56,7 @@ fn try_take_slot(k: &Kernel, me: TaskId) -> bool {
         g.in_use += 1;
         let in_use = g.in_use;
         drop(g);
-        k.rec.kmod_take(me, in_use, limit);
+        ghost_take(k, me, in_use, limit);
         true
     } else {
         false
@@ -47,7 +71,7 @@ fn put_slot(k: &Kernel, me: TaskId) {
         g.in_use -= 1;
         g.in_use
     };
-    k.rec.kmod_put(me, in_use);
+    ghost_put(k, me, in_use);
     if k.variant.kmod != KmodBudget::FailFast2008 {
         k.kmod_wq.wake_up_all_if_active();
     }
@@ -59,7 +83,7 @@ fn wait_for_slot(k: &Kernel, me: TaskId, mode: WaitMode, timeout: Option<&'stati
     let limit = k.scenario.kmod_limit;
     let why = || WaitFor {
         what: format!("one of the {limit} kmod slots, all held"),
-        on: k.rec.with(|r| r.kmod_holders.clone()),
+        on: k.kmod_holders.outside_view(Vec::clone),
     };
     sleep_until(
         k,
@@ -74,29 +98,25 @@ fn wait_for_slot(k: &Kernel, me: TaskId, mode: WaitMode, timeout: Option<&'stati
 
 /// The throttle's first warning: no slot free, the caller will wait.
 fn throttling(k: &Kernel, me: TaskId, alias: &str) {
-    k.rec.printk(
-        me,
-        "request_module",
+    k.rec.printk(me, "request_module", || {
         format!(
             "request_module: kmod_concurrent_max (0) close to 0 (max_modprobes: {}), for module {alias}, throttling...",
             k.scenario.kmod_limit
-        ),
-    );
+        )
+    });
 }
 
 /// The bounded wait for a slot ran out (throttle-timeout, semaphore):
 /// warn and return `-ETIME`.
 fn kmod_busy(k: &Kernel, me: TaskId, alias: &str) -> Ret {
-    k.rec.printk(
-        me,
-        "request_module",
+    k.rec.printk(me, "request_module", || {
         format!(
             "request_module: modprobe {alias} cannot be processed, kmod busy with {} threads for more than 5 seconds now",
             k.scenario.kmod_limit
-        ),
-    );
+        )
+    });
     k.rec
-        .event(me, "request_module", format!("{alias}: returns -ETIME"));
+        .event(me, "request_module", || format!("{alias}: returns -ETIME"));
     -ETIME
 }
 
@@ -104,7 +124,7 @@ fn kmod_busy(k: &Kernel, me: TaskId, alias: &str) -> Ret {
 /// run modprobe as a usermode helper and wait for it (killable), give the
 /// slot back.
 pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
-    k.rec.event(me, "request_module", alias.to_string());
+    k.rec.event(me, "request_module", || alias.to_string());
     let limit = k.scenario.kmod_limit;
     match k.variant.kmod {
         KmodBudget::FailFast2008 => {
@@ -117,7 +137,7 @@ pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
                 if g.in_use > i64::from(limit) {
                     let leak = k.variant.mutant == Some(Mutant::KmodNoDecOnError);
                     if leak {
-                        k.rec.kmod_leak(g.in_use);
+                        k.rec.fact(Fact::KmodLeak { in_use: g.in_use });
                     } else {
                         g.in_use -= 1;
                     }
@@ -131,26 +151,22 @@ pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
             match over {
                 Some(print) => {
                     if print {
-                        k.rec.printk(
-                            me,
-                            "request_module",
-                            format!("request_module: runaway loop modprobe {alias}"),
-                        );
+                        k.rec.printk(me, "request_module", || {
+                            format!("request_module: runaway loop modprobe {alias}")
+                        });
                     }
-                    k.rec.event(
-                        me,
-                        "request_module",
+                    k.rec.event(me, "request_module", || {
                         if k.variant.mutant == Some(Mutant::KmodNoDecOnError) {
                             format!("kmod_concurrent above max_modprobes ({limit}): -ENOMEM, without atomic_dec (mutant)")
                         } else {
                             format!("kmod_concurrent above max_modprobes ({limit}): -ENOMEM")
-                        },
-                    );
+                        }
+                    });
                     return -ENOMEM;
                 }
                 None => {
                     let in_use = k.kmod.lock().in_use;
-                    k.rec.kmod_take(me, in_use, i64::from(limit));
+                    ghost_take(k, me, in_use, i64::from(limit));
                 }
             }
         }
@@ -161,11 +177,9 @@ pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
                 // signal ends the wait without a slot, and the caller goes on
                 // to run the helper and to give back a slot it never took.
                 if wait_for_slot(k, me, WaitMode::Interruptible, None) == Woken::Signal {
-                    k.rec.event(
-                        me,
-                        "request_module",
-                        "wait for a kmod slot interrupted; goes on without one",
-                    );
+                    k.rec.event(me, "request_module", || {
+                        "wait for a kmod slot interrupted; goes on without one".into()
+                    });
                 }
             }
         }
@@ -178,16 +192,12 @@ pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
                         return kmod_busy(k, me, alias);
                     }
                     Woken::Signal => {
-                        k.rec.printk(
-                            me,
-                            "request_module",
-                            format!("request_module: sigkill sent for modprobe {alias}, giving up"),
-                        );
-                        k.rec.event(
-                            me,
-                            "request_module",
-                            format!("{alias}: returns -ERESTARTSYS"),
-                        );
+                        k.rec.printk(me, "request_module", || {
+                            format!("request_module: sigkill sent for modprobe {alias}, giving up")
+                        });
+                        k.rec.event(me, "request_module", || {
+                            format!("{alias}: returns -ERESTARTSYS")
+                        });
                         return -ERESTARTSYS;
                     }
                 }
@@ -207,10 +217,8 @@ pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
     }
     let ret = super::umh::call_modprobe(k, me, alias);
     put_slot(k, me);
-    k.rec.event(
-        me,
-        "request_module",
-        format!("{alias}: returns {}", Recorder::ret(ret)),
-    );
+    k.rec.event(me, "request_module", || {
+        format!("{alias}: returns {}", Recorder::ret(ret))
+    });
     ret
 }

@@ -8,7 +8,7 @@ use super::module::{
 use super::{Kernel, Oops};
 use crate::errno::{Ret, EEXIST, ENOENT, ETXTBSY};
 use crate::scenario::{InitStep, ModuleSpec};
-use crate::trace::{FinitCall, FinitRole, ModState, Recorder, TaskId};
+use crate::trace::{Fact, FinitRole, ModState, Recorder, TaskId};
 use crate::variant::FinitDedup;
 use std::sync::Arc;
 
@@ -22,20 +22,19 @@ use std::sync::Arc;
 /// `Err(Oops)`: the caller died in the module's init and returns nothing;
 /// its call stays open in the trace.
 pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops> {
-    let call = k.rec.with(|r| {
-        r.finits.push(FinitCall {
-            task: me,
-            file: file.to_string(),
-            start: r.now(),
-            end: None,
-            ret: None,
-            role: FinitRole::Other,
-            signalled: false,
-            against: None,
-        });
-        r.finits.len() - 1
+    let name = k
+        .scenario
+        .modules
+        .iter()
+        .find(|m| m.file == file)
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    k.rec.fact(Fact::FinitStart {
+        task: me,
+        file,
+        module: &name,
     });
-    k.rec.event(me, "finit_module", file.to_string());
+    k.rec.event(me, "finit_module", || file.to_string());
     let (ret, role) = match k.variant.finit {
         FinitDedup::NameCheckOnly => init_module_from_file(k, me, file)?,
         FinitDedup::ExclusiveDenyWrite => {
@@ -52,17 +51,10 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops
         }
         FinitDedup::Idempotent => super::idempotent::idempotent_init_module(k, me, file)?,
     };
-    let name = k
-        .scenario
-        .modules
-        .iter()
-        .find(|m| m.file == file)
-        .map(|m| m.name.clone())
-        .unwrap_or_default();
     // Ghost, read without a lock: it only qualifies an -EINTR or
     // -ERESTARTSYS result, which the caller returns only after it saw the
     // signal under its task lock, where the ghost is written.
-    let signalled = k.rec.with(|r| r.signalled.contains(&me));
+    let signalled = k.was_signalled(me);
     // success-means-live looks at the module list as the syscall returns, as
     // modprobe reading /sys/module/NAME/initstate would: under module_mutex.
     // Where the result itself was decided by reading or writing LIVE under
@@ -87,37 +79,24 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops
     let state = if decided_live {
         Some(ModState::Live)
     } else if absorbing && role == FinitRole::IdemWaiter && !k.signals_possible(me) {
-        k.rec.with(|r| r.modules.get(&name).copied())
+        k.ghost_state(&name)
     } else if ret == 0 || ret == -EEXIST {
         let list = k.module_mutex.lock();
         find_module_all(&list, &name).map(|m| m.state)
     } else {
         None
     };
-    k.rec.with(|r| {
-        let now = r.now();
-        let c = &mut r.finits[call];
-        c.end = Some(now);
-        c.ret = Some(ret);
-        c.role = role;
-        c.signalled = signalled;
-        if (ret == 0 || ret == -EEXIST) && state != Some(ModState::Live) {
-            {
-                let desc = format!(
-                    "finit_module({file}) returned {} to {} while {name} was {}",
-                    Recorder::ret(ret),
-                    r.task_name(me),
-                    state.map_or("not loaded", ModState::name)
-                );
-                r.success_not_live.push(desc);
-            }
-        }
+    k.rec.fact(Fact::FinitEnd {
+        task: me,
+        file,
+        ret,
+        role,
+        signalled,
+        state,
     });
-    k.rec.event(
-        me,
-        "finit_module",
-        format!("{file} returns {}", Recorder::ret(ret)),
-    );
+    k.rec.event(me, "finit_module", || {
+        format!("{file} returns {}", Recorder::ret(ret))
+    });
     Ok(ret)
 }
 
@@ -133,15 +112,13 @@ pub fn exclusive_deny_write_access(k: &Kernel, me: TaskId, file: &str) -> Ret {
         k.ghost_against(me, holder);
     }
     drop(w);
-    k.rec.event(
-        me,
-        "exclusive_deny_write_access",
+    k.rec.event(me, "exclusive_deny_write_access", || {
         if ok {
             format!("{file}: i_writecount 0 -> -1, exclusive")
         } else {
             format!("{file}: another load holds it: -ETXTBSY")
-        },
-    );
+        }
+    });
     if ok {
         0
     } else {
@@ -199,11 +176,9 @@ pub fn load_module(
         let ret = resolve_symbol_wait(k, me, name, dep);
         if ret != 0 {
             if ret == -ENOENT {
-                k.rec.printk(
-                    me,
-                    "simplify_symbols",
-                    format!("{name}: Unknown symbol from {dep} (err -2)"),
-                );
+                k.rec.printk(me, "simplify_symbols", || {
+                    format!("{name}: Unknown symbol from {dep} (err -2)")
+                });
             }
             unlink_mod(k, me, name);
             return Ok((ret, FinitRole::Other));
@@ -225,59 +200,45 @@ pub fn load_module(
 /// the orders a reader can observe are the same.
 pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Result<Ret, Oops> {
     let name = &spec.name;
-    // coming-before-init: this task made its module COMING itself
-    // (complete_formation), so its ghost copy is current here.
-    k.rec.with(|r| {
-        let state = r.modules.get(name).copied();
-        if state != Some(ModState::Coming) {
-            let what = format!(
-                "{}'s init runs while {name} is {}, not COMING: complete_formation() did not run",
-                r.task_name(me),
-                state.map_or("not on the list", ModState::name)
-            );
-            r.init_not_coming.push(what);
-        }
+    // coming-before-init: its monitor compares with the module's state as
+    // the facts so far left it (this task made it COMING itself, in
+    // complete_formation, unless a mutant skipped that).
+    k.rec.fact(Fact::InitRuns {
+        task: me,
+        module: name,
     });
     k.rec
-        .event(me, "do_init_module", format!("runs {name}'s init"));
+        .event(me, "do_init_module", || format!("runs {name}'s init"));
     let ret = run_init(k, me, spec)?;
-    k.rec.with(|r| r.init_results.push((name.clone(), ret)));
+    k.rec.fact(Fact::InitResult { ret });
     if ret == 0 {
         let mut list = k.module_mutex.lock();
         set_module_state(k, &mut list, name, ModState::Live);
         drop(list);
-        k.rec.event(
-            me,
-            "do_init_module",
-            format!("{name}: init returned 0; COMING -> LIVE; wake_up_all(module_wq)"),
-        );
+        k.rec.event(me, "do_init_module", || {
+            format!("{name}: init returned 0; COMING -> LIVE; wake_up_all(module_wq)")
+        });
         k.module_wq.wake_up_all_if_active();
         Ok(0)
     } else {
         let mut list = k.module_mutex.lock();
         set_module_state(k, &mut list, name, ModState::Going);
         drop(list);
-        k.rec.event(
-            me,
-            "do_init_module",
+        k.rec.event(me, "do_init_module", || {
             format!(
                 "{name}: init returned {}; COMING -> GOING",
                 Recorder::ret(ret)
-            ),
-        );
+            )
+        });
         free_module(k, name);
         if k.variant.mutant == Some(crate::variant::Mutant::NoWakeOnFailedLoad) {
-            k.rec.event(
-                me,
-                "free_module",
-                format!("{name}: UNFORMED, unlinked; module_wq not woken (mutant)"),
-            );
+            k.rec.event(me, "free_module", || {
+                format!("{name}: UNFORMED, unlinked; module_wq not woken (mutant)")
+            });
         } else {
-            k.rec.event(
-                me,
-                "free_module",
-                format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)"),
-            );
+            k.rec.event(me, "free_module", || {
+                format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)")
+            });
             k.module_wq.wake_up_all_if_active();
         }
         Ok(ret)
@@ -291,22 +252,18 @@ pub fn run_init(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Result<Ret, O
             InitStep::RequestModule { alias, required } => {
                 let r = super::kmod::request_module(k, me, alias);
                 if r != 0 && *required {
-                    k.rec.event(
-                        me,
-                        "init",
-                        format!("{}: no {alias}, init fails: -ENOENT", spec.name),
-                    );
+                    k.rec.event(me, "init", || {
+                        format!("{}: no {alias}, init fails: -ENOENT", spec.name)
+                    });
                     return Ok(-ENOENT);
                 }
-                k.rec.event(
-                    me,
-                    "init",
+                k.rec.event(me, "init", || {
                     format!(
                         "{}: request_module({alias}) returned {}; carries on",
                         spec.name,
                         Recorder::ret(r)
-                    ),
-                );
+                    )
+                });
             }
             InitStep::RegisterAlg { alg, test_requests } => {
                 let r = super::crypto::crypto_register_alg(k, me, alg, test_requests);
@@ -316,16 +273,14 @@ pub fn run_init(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Result<Ret, O
             }
             InitStep::Fail(e) => return Ok(-e),
             InitStep::Oops => {
-                k.rec.event(
-                    me,
-                    "do_one_initcall",
+                k.rec.event(me, "do_one_initcall", || {
                     format!(
                         "{}'s init: BUG: kernel NULL pointer dereference; Oops; make_task_dead(SIGSEGV): {} exits here, {} stays COMING",
                         spec.name,
                         k.name(me),
                         spec.name
-                    ),
-                );
+                    )
+                });
                 return Err(Oops);
             }
         }

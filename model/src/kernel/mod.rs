@@ -26,11 +26,12 @@ pub mod umh;
 use crate::primitives::timer::TimerBase;
 use crate::primitives::{WaitMode, WaitQueue};
 use crate::scenario::{Actor, Scenario, SignalTarget};
-use crate::sync::{self, Mutex};
-use crate::trace::{ModState, Recorder, TaskId, TaskKind, TaskRecord};
+use crate::state::{Fingerprint, Fp};
+use crate::sync::{self, Mutex, Plain};
+use crate::trace::{Fact, ModState, Recorder, TaskId, TaskKind, TaskRecord};
 use crate::variant::Variant;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex as StdMutex, Weak};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Weak};
 
 pub use idempotent::IdemHash;
 pub use kmod::KmodState;
@@ -56,14 +57,22 @@ pub struct Sleep {
     pub timed: bool,
 }
 
+impl Fingerprint for Sleep {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        self.wq.fingerprint(fp);
+        fp.tok(self.mode as u64);
+        self.timed.fingerprint(fp);
+    }
+}
+
 /// Per-task kernel state that other tasks read or change: the pending
 /// signal (`p->pending`, under `p->sighand->siglock`), and where the task
 /// last went to sleep (what `signal_wake_up()` must wake it from).
 ///
 /// A task's sleep itself is its entry on a wait queue (see
 /// [`WaitQueue`]): a waker dequeues it, as `autoremove_wake_function()`
-/// does, and the sleeper sleeps while it is queued. This lock is only taken
-/// by and for a task some signal actor of the scenario targets.
+/// does, and the sleeper sleeps while it is queued. This lock exists only
+/// for a task some signal actor of the scenario targets.
 pub struct Task {
     /// Pending signal: `Some(fatal)`.
     pub pending: Option<bool>,
@@ -71,33 +80,141 @@ pub struct Task {
     pub sleeping_on: Option<Sleep>,
 }
 
-/// A task slot: `p->pi_lock` and `siglock` in one engine lock.
+impl Fingerprint for Task {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        self.pending.fingerprint(fp);
+        self.sleeping_on.fingerprint(fp);
+    }
+}
+
+/// A signal target's slot: `p->pi_lock` and `siglock` in one engine lock.
 pub struct TaskCell {
     /// The lock and what it protects.
     pub lock: Mutex<Task>,
 }
 
-impl TaskCell {
-    fn new() -> Self {
-        TaskCell {
-            lock: Mutex::new(Task {
-                pending: None,
-                sleeping_on: None,
-            }),
-        }
+impl Fingerprint for TaskCell {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        fp.obj(self.lock.id());
     }
 }
 
-/// Per-task facts fixed when the task starts.
+/// Per-task facts: fixed when the task starts, and what other tasks may ask
+/// of it (has it exited, died, been signalled).
 pub struct TaskMeta {
+    /// The task (the table is indexed by it: a renaming of interchangeable
+    /// actors must rename the index too).
+    id: TaskId,
     kernel_task: bool,
-    /// A signal actor of the scenario targets this task.
-    signal_target: bool,
+    /// A signal actor of the scenario targets this task: its lock.
+    cell: Option<Arc<TaskCell>>,
     /// Tasks whose `request_module` led to this one, nearest first. Only the
     /// recursion-aware proposal reads it.
     pub ancestry: Vec<TaskId>,
     /// The alias a usermode helper was started for.
     pub helper_for: Option<String>,
+    /// `do_exit()` has run.
+    exited: bool,
+    /// It died in a module's init.
+    died: bool,
+    /// A signal reached it while it ran.
+    signalled: bool,
+    /// Its timed waits so far (each wait's generation).
+    timed_waits: u32,
+}
+
+impl Fingerprint for TaskMeta {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        self.id.fingerprint(fp);
+        self.kernel_task.fingerprint(fp);
+        self.cell.as_deref().fingerprint(fp);
+        self.ancestry.fingerprint(fp);
+        self.helper_for.fingerprint(fp);
+        self.exited.fingerprint(fp);
+        self.died.fingerprint(fp);
+        self.signalled.fingerprint(fp);
+        self.timed_waits.fingerprint(fp);
+    }
+}
+
+/// The task table, indexed by task id. Each task's entry is hashed apart
+/// ([`Fp::entry`]): a renaming of interchangeable actors renames the index.
+#[derive(Default)]
+pub struct TaskTable(Vec<TaskMeta>);
+
+impl std::ops::Deref for TaskTable {
+    type Target = Vec<TaskMeta>;
+    fn deref(&self) -> &Vec<TaskMeta> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for TaskTable {
+    fn deref_mut(&mut self) -> &mut Vec<TaskMeta> {
+        &mut self.0
+    }
+}
+
+impl Fingerprint for TaskTable {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        fp.tok(self.0.len() as u64);
+        for m in &self.0 {
+            fp.entry(|fp| m.fingerprint(fp));
+        }
+    }
+}
+
+/// The usermode helpers started so far (`bounded-helpers`): how many, and
+/// whether one past the scenario's bound was refused.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Helpers {
+    /// Started so far.
+    pub started: usize,
+    /// One past the bound was about to start.
+    pub runaway: bool,
+}
+
+impl Fingerprint for Helpers {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        self.started.fingerprint(fp);
+        self.runaway.fingerprint(fp);
+    }
+}
+
+/// A task's join handle, and whether the harness reaps it with the kernel
+/// tasks (actors, helpers, kthreads) or with the environment.
+pub struct Reapable {
+    kernel_task: bool,
+    handle: sync::JoinHandle,
+}
+
+impl Fingerprint for Reapable {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        self.kernel_task.fingerprint(fp);
+        self.handle.fingerprint(fp);
+    }
+}
+
+/// The tasks the harness has yet to reap: their handles, and the one it is
+/// joining. Hashed as a set: the order in which the harness joins them
+/// changes nothing any task or property sees (a join only waits), so two
+/// states that differ only in it are one.
+#[derive(Default)]
+pub struct Reapables {
+    list: Vec<Reapable>,
+    joining: Option<(bool, TaskId)>,
+}
+
+impl Fingerprint for Reapables {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        let all: std::collections::BTreeSet<(bool, TaskId)> = self
+            .list
+            .iter()
+            .map(|r| (r.kernel_task, r.handle.task()))
+            .chain(self.joining)
+            .collect();
+        all.fingerprint(fp);
+    }
 }
 
 /// The kernel: every lock, wait queue and table the model covers.
@@ -122,21 +239,26 @@ pub struct Kernel {
     pub kmod: Mutex<KmodState>,
     /// `kmod_wq`: requests waiting for a kmod slot (throttle, semaphore).
     pub kmod_wq: Arc<WaitQueue>,
+    /// Ghost: the tasks holding a kmod slot now (the wait-for graph's edges).
+    pub kmod_holders: Plain<Vec<TaskId>>,
+    /// The usermode helpers started so far.
+    pub helpers: Plain<Helpers>,
     /// Environment actors (signal sender, timer) sleep here.
     pub env_wq: Arc<WaitQueue>,
-    /// Task slots, preallocated for every task the scenario can start: see
-    /// [`Task`].
-    pub tasks: Vec<TaskCell>,
     /// The armed timers of timed waits, and whether a timer actor runs:
     /// see [`crate::primitives::timer`].
     pub timers: Mutex<TimerBase>,
+    /// Ghost: the module list's states, as `set_module_state()` and the list
+    /// changes leave them (the reads `finit_module` makes without the lock
+    /// argue their order where they are made).
+    pub ghost_modules: Plain<BTreeMap<String, ModState>>,
     /// The harness saw every kernel task exit. Written before `env_wq` is
     /// woken, read by the environment actors' wait conditions.
-    finished: AtomicBool,
-    meta: StdMutex<Vec<TaskMeta>>,
-    exited: StdMutex<Vec<TaskId>>,
-    handles: StdMutex<Vec<(bool, sync::JoinHandle)>>,
-    slots: usize,
+    finished: Plain<bool>,
+    /// Per task: see [`TaskMeta`].
+    meta: Plain<TaskTable>,
+    /// Tasks the harness has yet to reap.
+    handles: Plain<Reapables>,
     signals: bool,
     time_passes: bool,
     signal_waits_for_helper: bool,
@@ -147,7 +269,6 @@ impl Kernel {
     /// Boot: empty module list, empty tables.
     pub fn boot(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) -> Arc<Kernel> {
         let files = scenario.modules.len();
-        let slots = scenario.max_threads() + 1;
         let signals = scenario
             .actors
             .iter()
@@ -175,14 +296,14 @@ impl Kernel {
             i_writecount: Mutex::new(vec![(0, None); files]),
             kmod: Mutex::new(KmodState::default()),
             kmod_wq: WaitQueue::new("kmod_wq"),
+            kmod_holders: Plain::new(Vec::new()),
+            helpers: Plain::new(Helpers::default()),
             env_wq: WaitQueue::new("env_wq"),
-            tasks: (0..slots).map(|_| TaskCell::new()).collect(),
             timers: Mutex::new(TimerBase::default()),
-            finished: AtomicBool::new(false),
-            meta: StdMutex::new(Vec::new()),
-            exited: StdMutex::new(Vec::new()),
-            handles: StdMutex::new(Vec::new()),
-            slots,
+            ghost_modules: Plain::new(BTreeMap::new()),
+            finished: Plain::new(false),
+            meta: Plain::new(TaskTable::default()),
+            handles: Plain::new(Reapables::default()),
             signals,
             time_passes: scenario.timer,
             signal_waits_for_helper,
@@ -193,11 +314,11 @@ impl Kernel {
 
     /// Register a task without starting a thread (the harness's main thread).
     ///
-    /// Its [`TaskCell`] was preallocated at boot, so this is not an engine
-    /// operation unless a signal actor may be waiting for a task to exist;
-    /// then it wakes that actor: the registration (a plain store) comes
-    /// before the wake-up, and the actor tests for it after queueing itself
-    /// on `env_wq`, so the actor cannot miss it.
+    /// A registration is not an engine operation unless a signal actor may
+    /// be waiting for a task to exist; then it wakes that actor: the
+    /// registration (a plain store) comes before the wake-up, and the actor
+    /// tests for it after queueing itself on `env_wq`, so the actor cannot
+    /// miss it.
     pub fn register_task(
         &self,
         kind: TaskKind,
@@ -206,12 +327,8 @@ impl Kernel {
         helper_for: Option<String>,
     ) -> TaskId {
         let kernel_task = kind != TaskKind::Environment;
-        let id = {
-            let mut meta = self.meta.lock().unwrap_or_else(|e| e.into_inner());
-            let name = match kind {
-                TaskKind::Environment => label.split(' ').next().unwrap_or("env").to_string(),
-                _ => format!("T{}", meta.iter().filter(|m| m.kernel_task).count() + 1),
-            };
+        let (id, kernel_count, signal_target) = self.meta.read(|meta| {
+            let id = TaskId(meta.len());
             let signal_target = self.scenario.actors.iter().any(|a| match a {
                 Actor::Signal {
                     target: SignalTarget::Actor(i),
@@ -219,7 +336,7 @@ impl Kernel {
                 } => {
                     // The i-th modprobe actor: world::execute registers them
                     // first, in order, right after the harness.
-                    kind == TaskKind::Modprobe && helper_for.is_none() && meta.len() == 1 + i
+                    kind == TaskKind::Modprobe && helper_for.is_none() && id.0 == 1 + i
                 }
                 Actor::Signal {
                     target: SignalTarget::HelperFor(alias),
@@ -233,30 +350,44 @@ impl Kernel {
                 | Actor::Request { .. }
                 | Actor::ForceUnload(_) => false,
             });
-            self.rec.with(|r| {
-                r.tasks.push(TaskRecord {
-                    name,
-                    label,
-                    kind,
-                    ancestry: ancestry.clone(),
-                })
-            });
+            let kernel_count = meta.iter().filter(|m| m.kernel_task).count();
+            (id, kernel_count, signal_target)
+        });
+        let name = match kind {
+            TaskKind::Environment => label.split(' ').next().unwrap_or("env").to_string(),
+            _ => format!("T{}", kernel_count + 1),
+        };
+        self.rec.register_task(
+            id,
+            TaskRecord {
+                name,
+                label,
+                kind,
+                ancestry: ancestry.clone(),
+            },
+        );
+        let cell = (self.signals && signal_target).then(|| {
+            Arc::new(TaskCell {
+                lock: Mutex::new(Task {
+                    pending: None,
+                    sleeping_on: None,
+                }),
+            })
+        });
+        self.meta.write(|meta| {
             meta.push(TaskMeta {
+                id,
                 kernel_task,
-                signal_target,
+                cell,
                 ancestry,
                 helper_for,
-            });
-            meta.len() - 1
-        };
-        assert!(
-            id < self.slots,
-            "task {id} exceeds the {} slots Scenario::max_threads allowed",
-            self.slots
-        );
-        if self.signal_waits_for_helper
-            && self.meta.lock().unwrap_or_else(|e| e.into_inner())[id].signal_target
-        {
+                exited: false,
+                died: false,
+                signalled: false,
+                timed_waits: 0,
+            })
+        });
+        if self.signal_waits_for_helper && signal_target {
             self.env_wq.wake_up_all();
         }
         id
@@ -274,49 +405,75 @@ impl Kernel {
     ) -> TaskId {
         let kernel_task = kind != TaskKind::Environment;
         let id = self.register_task(kind, label, ancestry, helper_for);
+        self.start_task(id, kernel_task, None, body);
+        id
+    }
+
+    /// Start a registered task on a new model thread. `birth` describes in
+    /// full what `body` captured, where the caller can (see [`sync::spawn`]).
+    pub fn start_task(
+        self: &Arc<Self>,
+        id: TaskId,
+        kernel_task: bool,
+        birth: Option<&dyn Fingerprint>,
+        body: impl FnOnce(&Arc<Kernel>, TaskId) + Send + 'static,
+    ) {
         let k = self.clone();
-        let h = sync::spawn(move || {
+        let h = sync::spawn(id, birth, move || {
             body(&k, id);
             k.task_exit(id);
         });
-        self.handles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((kernel_task, h));
-        id
+        self.handles.write(|hs| {
+            hs.list.push(Reapable {
+                kernel_task,
+                handle: h,
+            })
+        });
     }
 
     /// Start a timer actor (see [`crate::primitives::timer`]).
     pub(crate) fn start_timer_actor(&self) {
         let k = self.me.upgrade().expect("the kernel outlives its tasks");
-        k.spawn_task(
+        let id = k.register_task(
             TaskKind::Environment,
             "timer (time passes: may expire any armed timed wait)".into(),
             Vec::new(),
             None,
-            |k, me| crate::primitives::timer::timer_actor(k, me),
         );
+        // Its body captures nothing of the task that starts it.
+        k.start_task(id, false, Some(&"timer actor"), |k, me| {
+            crate::primitives::timer::timer_actor(k, me)
+        });
     }
 
     /// `do_exit()`. A plain store, not an engine operation: the only reader
     /// is a signal sender, and a signal to an exited task has no effect
     /// whichever way the two are ordered (only the trace's wording differs).
     pub fn task_exit(&self, me: TaskId) {
-        self.exited
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(me);
+        self.meta.write(|m| m[me.0].exited = true);
     }
 
     /// `make_task_dead()` after an oops in init, once the task's frames are
     /// gone ([`Oops`] has reached its top): it has exited. Wakes an
-    /// `rmmod -f` actor waiting for it (ghost `died` is published first).
+    /// `rmmod -f` actor waiting for it (its death is published first).
     pub fn task_died(&self, me: TaskId) {
-        self.rec.with(|r| r.died.push(me));
+        self.meta.write(|m| m[me.0].died = true);
+        self.rec.fact(Fact::Died { task: me });
         self.task_exit(me);
         if self.unload_waits_for_oops {
             self.env_wq.wake_up_all();
         }
+    }
+
+    /// Whether some task has died in a module's init (published by
+    /// [`Kernel::task_died`] before its wake-up of `env_wq`).
+    pub fn some_task_died(&self) -> bool {
+        self.meta.read(|m| m.iter().any(|t| t.died))
+    }
+
+    /// Whether `t` died in a module's init.
+    pub fn has_died(&self, t: TaskId) -> bool {
+        self.meta.read(|m| m[t.0].died)
     }
 
     /// Whether a LIVE module can leave the list in this scenario: only an
@@ -328,65 +485,89 @@ impl Kernel {
 
     /// Whether `t` has exited (see [`Kernel::task_exit`]).
     pub fn has_exited(&self, t: TaskId) -> bool {
-        self.exited
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&t)
+        self.meta.read(|m| m[t.0].exited)
+    }
+
+    /// Whether a signal reached `t` while it ran (written under `t`'s task
+    /// lock by the sender; `t` reads it only after it saw the signal there).
+    pub fn was_signalled(&self, t: TaskId) -> bool {
+        self.meta.read(|m| m[t.0].signalled)
+    }
+
+    /// The generation of `t`'s next timed wait.
+    pub(crate) fn next_timed_wait(&self, t: TaskId) -> u32 {
+        self.meta.update(|m| {
+            let g = m[t.0].timed_waits;
+            m[t.0].timed_waits += 1;
+            g
+        })
     }
 
     /// The harness's reaping: join every task thread, kernel tasks first,
     /// including those started while it waits (usermode helpers, kthreads),
     /// then mark the run finished so the environment actors exit, and join
     /// them. A join blocks like a sleep, so a hang is still a deadlock.
+    ///
+    /// Its state while it reaps is the set of tasks it has yet to join, not
+    /// its history (which records the order it started and joined them in):
+    /// interchangeable actors are then interchangeable for it too.
     pub fn reap(&self) {
+        sync::describe_own_state(&"reaping the kernel tasks");
+        self.reap_where(true);
+        sync::describe_own_state(&"finishing");
+        self.finish();
+        sync::describe_own_state(&"reaping the environment");
+        self.reap_where(false);
+    }
+
+    /// Join every task of that kind, in the order they started (while it
+    /// joins one, the task stays in the hashed set of those left).
+    fn reap_where(&self, kernel: bool) {
         loop {
-            let next = {
-                let mut hs = self.handles.lock().unwrap_or_else(|e| e.into_inner());
-                let i = hs.iter().position(|(kernel, _)| *kernel);
-                i.map(|i| hs.remove(i).1)
-            };
+            let next = self.handles.update(|hs| {
+                let i = hs.list.iter().position(|r| r.kernel_task == kernel);
+                let next = i.map(|i| hs.list.remove(i).handle);
+                hs.joining = next.as_ref().map(|h| (kernel, h.task()));
+                next
+            });
             match next {
                 Some(h) => h.join(),
                 None => break,
             }
-        }
-        self.finish();
-        let rest: Vec<_> =
-            std::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
-        for (_, h) in rest {
-            h.join();
+            self.handles.write(|hs| hs.joining = None);
         }
     }
 
     /// The ancestry a helper started by `me` inherits: `me`, then `me`'s.
-    /// Written once before the task starts, so read without an engine lock.
+    /// Written once before the task starts.
     pub fn ancestry_of(&self, me: TaskId) -> Vec<TaskId> {
-        let meta = self.meta.lock().unwrap_or_else(|e| e.into_inner());
-        let mut a = vec![me];
-        a.extend(meta[me].ancestry.iter().copied());
-        a
+        self.meta.read(|meta| {
+            let mut a = vec![me];
+            a.extend(meta[me.0].ancestry.iter().copied());
+            a
+        })
     }
 
     /// The first helper started for `request_module(alias)` (see
     /// [`Kernel::register_task`] for how the signal actor waits for it).
     pub fn helper_for(&self, alias: &str) -> Option<TaskId> {
-        self.meta
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .position(|t| t.helper_for.as_deref() == Some(alias))
+        self.meta.read(|meta| {
+            meta.iter()
+                .position(|t| t.helper_for.as_deref() == Some(alias))
+                .map(TaskId)
+        })
     }
 
     /// Mark the run finished and wake the environment actors.
     pub fn finish(&self) {
-        self.finished.store(true, Ordering::SeqCst);
+        self.finished.set(true);
         self.env_wq.wake_up_all();
     }
 
     /// Whether [`Kernel::finish`] has run: the environment actors' exit
     /// condition, tested after they queue themselves on `env_wq`.
     pub fn is_finished(&self) -> bool {
-        self.finished.load(Ordering::SeqCst)
+        self.finished.get()
     }
 
     /// Whether time passes in this scenario: only then can a timed wait
@@ -395,17 +576,26 @@ impl Kernel {
         self.time_passes
     }
 
-    /// Whether a signal can ever be pending for `t`: a signal actor of the
-    /// scenario targets it (fixed when `t` registered). Other tasks never
-    /// take their task lock for signals.
-    pub fn signals_possible(&self, t: TaskId) -> bool {
-        self.signals && self.meta.lock().unwrap_or_else(|e| e.into_inner())[t].signal_target
+    /// The task lock of `t`, if a signal actor of the scenario targets it
+    /// (fixed when `t` registered). Other tasks have none: no signal can be
+    /// pending for them.
+    pub fn signal_cell(&self, t: TaskId) -> Option<Arc<TaskCell>> {
+        if !self.signals {
+            return None;
+        }
+        self.meta.read(|m| m[t.0].cell.clone())
     }
 
-    /// `fatal_signal_pending(current)`. Without a signal actor in the
-    /// scenario no signal can be pending, and the lock is skipped.
+    /// Whether a signal can ever be pending for `t`.
+    pub fn signals_possible(&self, t: TaskId) -> bool {
+        self.signal_cell(t).is_some()
+    }
+
+    /// `fatal_signal_pending(current)`. Without a signal actor aimed at the
+    /// task no signal can be pending, and the lock is skipped.
     pub fn fatal_signal_pending(&self, me: TaskId) -> bool {
-        self.signals_possible(me) && self.tasks[me].lock.lock().pending == Some(true)
+        self.signal_cell(me)
+            .is_some_and(|c| c.lock.lock().pending == Some(true))
     }
 
     /// `send_sig()` → `signal_wake_up()`: set the pending flag; if the target
@@ -416,12 +606,15 @@ impl Kernel {
         target: TaskId,
         fatal: bool,
     ) -> (bool, Option<Arc<WaitQueue>>) {
+        let cell = self
+            .signal_cell(target)
+            .expect("a signal actor's target has a task lock");
         let sleep = {
-            let mut t = self.tasks[target].lock.lock();
+            let mut t = cell.lock.lock();
             if self.has_exited(target) {
                 return (false, None);
             }
-            self.rec.with(|r| r.signalled.push(target));
+            self.meta.write(|m| m[target.0].signalled = true);
             t.pending = Some(t.pending.unwrap_or(false) | fatal);
             t.sleeping_on.clone().filter(|sl| sl.mode.broken_by(fatal))
         };
@@ -430,63 +623,35 @@ impl Kernel {
         (true, woken)
     }
 
-    /// Ghost: record a module's state (absent = `None`) for properties,
-    /// and check `live-deps` on the new module list: every LIVE module's
-    /// imports (modules.dep of every file with its name) are LIVE.
+    /// Ghost: a module's state changed (absent = `None`): the kernel's
+    /// ghost list, the trace's, and the monitors'.
     pub fn ghost_module(&self, name: &str, state: Option<ModState>) {
-        self.rec.with(|r| {
-            match state {
-                Some(s) => {
-                    r.modules.insert(name.to_string(), s);
-                }
-                None => {
-                    r.modules.remove(name);
-                }
+        self.ghost_modules.write(|g| match state {
+            Some(s) => {
+                g.insert(name.to_string(), s);
             }
-            for (m, s) in &r.modules {
-                if *s != ModState::Live {
-                    continue;
-                }
-                let deps = self
-                    .scenario
-                    .modules
-                    .iter()
-                    .filter(|spec| &spec.name == m)
-                    .flat_map(|spec| spec.deps.iter());
-                for d in deps {
-                    let ds = r.modules.get(d).copied();
-                    if ds != Some(ModState::Live) {
-                        let what = format!(
-                            "{m} is LIVE while {d}, which it imports from, is {}",
-                            ds.map_or("not loaded", ModState::name)
-                        );
-                        if !r.live_deps_broken.contains(&what) {
-                            r.live_deps_broken.push(what);
-                        }
-                    }
-                }
+            None => {
+                g.remove(name);
             }
         });
+        self.rec.module_state(name, state);
+        self.rec.fact(Fact::Module { name, state });
+    }
+
+    /// Ghost: a module's state as the ghost list has it.
+    pub fn ghost_state(&self, name: &str) -> Option<ModState> {
+        self.ghost_modules.read(|g| g.get(name).copied())
     }
 
     /// Ghost: `me`'s running `finit_module` ran into `owner`'s load of the
     /// same module (a waiter's owner, the name check's loader, the deny's
     /// holder). `consistent-result` compares the two results.
     pub fn ghost_against(&self, me: TaskId, owner: TaskId) {
-        self.rec.with(|r| {
-            if let Some(c) = r
-                .finits
-                .iter_mut()
-                .rev()
-                .find(|c| c.task == me && c.end.is_none())
-            {
-                c.against.get_or_insert(owner);
-            }
-        });
+        self.rec.fact(Fact::FinitAgainst { task: me, owner });
     }
 
     /// Short name of a task, for trace text.
     pub fn name(&self, t: TaskId) -> String {
-        self.rec.with(|r| r.task_name(t).to_string())
+        self.rec.name(t)
     }
 }

@@ -5,7 +5,8 @@ use super::Kernel;
 use crate::errno::{Ret, EBUSY, EEXIST, ENOENT, ERESTARTSYS, EWOULDBLOCK};
 use crate::primitives::waitqueue::{sleep_until, Cond};
 use crate::primitives::{WaitMode, Woken};
-use crate::trace::{ModState, Recorder, TaskId, WaitFor};
+use crate::state::{Fingerprint, Fp};
+use crate::trace::{Fact, ModState, Recorder, TaskId, WaitFor};
 use crate::variant::{IdemStorage, Mutant};
 
 /// `struct module`, reduced: name, file, state, and the loading task (for
@@ -22,6 +23,15 @@ pub struct Module {
     pub loader: TaskId,
 }
 
+impl Fingerprint for Module {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        self.name.fingerprint(fp);
+        self.file.fingerprint(fp);
+        self.state.fingerprint(fp);
+        self.loader.fingerprint(fp);
+    }
+}
+
 /// `find_module_all(name, len, even_unformed = true)`.
 pub fn find_module_all<'a>(list: &'a [Module], name: &str) -> Option<&'a Module> {
     list.iter().find(|m| m.name == name)
@@ -30,7 +40,7 @@ pub fn find_module_all<'a>(list: &'a [Module], name: &str) -> Option<&'a Module>
 /// Set a module's state under `module_mutex` (the caller holds it) and
 /// mirror it into ghost state.
 ///
-/// Ghost: COMING is the window in which init runs (set by
+/// Fact: COMING is the window in which init runs (set by
 /// `complete_formation`, left for LIVE or GOING by `do_init_module`); the
 /// count of modules of one name in it feeds `init-at-most-once`.
 pub fn set_module_state(k: &Kernel, list: &mut [Module], name: &str, state: ModState) {
@@ -40,16 +50,10 @@ pub fn set_module_state(k: &Kernel, list: &mut [Module], name: &str, state: ModS
         m.state = state;
     }
     k.ghost_module(name, Some(state));
-    k.rec.with(|r| {
-        let n = r.inits_running.entry(name.to_string()).or_insert(0);
-        if state == ModState::Coming {
-            *n += 1;
-            if *n > r.max_inits.0 {
-                r.max_inits = (*n, name.to_string());
-            }
-        } else if old == Some(ModState::Coming) {
-            *n = n.saturating_sub(1);
-        }
+    k.rec.fact(Fact::Transition {
+        name,
+        old,
+        new: state,
     });
 }
 
@@ -86,15 +90,14 @@ pub fn module_patient_check_exists<'a>(
         if matches!(o.state, ModState::Coming | ModState::Unformed) {
             let loader = o.loader;
             k.ghost_against(me, loader);
-            let loader_name = k.name(loader);
-            k.rec.event(
-                me,
-                caller,
+            let state = o.state;
+            k.rec.event(me, caller, || {
                 format!(
-                    "{name} is already {} (loaded by {loader_name}): drops module_mutex, waits on module_wq",
-                    o.state.name()
-                ),
-            );
+                    "{name} is already {} (loaded by {}): drops module_mutex, waits on module_wq",
+                    state.name(),
+                    k.name(loader)
+                )
+            });
             drop(list);
             let woken = sleep_until(
                 k,
@@ -103,18 +106,16 @@ pub fn module_patient_check_exists<'a>(
                 WaitMode::Interruptible,
                 None,
                 &|| WaitFor {
-                    what: format!("{loader_name}'s load of {name} to finish (module_wq)"),
+                    what: format!("{}'s load of {name} to finish (module_wq)", k.name(loader)),
                     on: vec![loader],
                 },
                 Cond::Unlocked(&mut || finished_loading(k, name)),
             );
             list = k.module_mutex.lock();
             if woken == Woken::Signal {
-                k.rec.event(
-                    me,
-                    caller,
-                    "wait_event_interruptible on module_wq broken by a signal: -ERESTARTSYS",
-                );
+                k.rec.event(me, caller, || {
+                    "wait_event_interruptible on module_wq broken by a signal: -ERESTARTSYS".into()
+                });
                 return (list, -ERESTARTSYS);
             }
             // "The module might have gone in the meantime." The struct the
@@ -125,21 +126,20 @@ pub fn module_patient_check_exists<'a>(
                 .as_ref()
                 .filter(|m| m.loader == seen.loader && m.file == seen.file);
             if same.is_none() {
-                k.rec.with(|r| r.module_gone_after_wait = true);
+                k.rec.fact(Fact::ModuleGoneAfterWait);
             }
             old = if k.variant.mutant == Some(Mutant::NoRelookupAfterWait) {
                 // old->state through the pointer from before the wait.
                 match same {
                     Some(m) => Some(m.clone()),
                     None => {
-                        k.rec.module_unsafe(
-                            me,
-                            format!(
-                                "{} reads old->state of {name} after its wait, but {}'s struct module was freed by free_module(): a use-after-free",
-                                k.name(me),
-                                k.name(seen.loader)
-                            ),
+                        let what = format!(
+                            "{} reads old->state of {name} after its wait, but {}'s struct module was freed by free_module(): a use-after-free",
+                            k.name(me),
+                            k.name(seen.loader)
                         );
+                        k.rec.violation_step(me, "module-memory-safety", &what);
+                        k.rec.fact(Fact::ModuleUnsafe { what: &what });
                         // Freed memory keeps what free_module() last stored.
                         Some(Module {
                             state: ModState::Unformed,
@@ -160,11 +160,9 @@ pub fn module_patient_check_exists<'a>(
         _ => -EBUSY,
     };
     let state = old.as_ref().map_or("gone", |o| o.state.name());
-    k.rec.event(
-        me,
-        caller,
-        format!("{name} is {state}: {}", Recorder::ret(ret)),
-    );
+    k.rec.event(me, caller, || {
+        format!("{name} is {state}: {}", Recorder::ret(ret))
+    });
     (list, ret)
 }
 
@@ -183,11 +181,9 @@ pub fn add_unformed_module(k: &Kernel, me: TaskId, name: &str, file: &str) -> Re
         loader: me,
     });
     k.ghost_module(name, Some(ModState::Unformed));
-    k.rec.event(
-        me,
-        "add_unformed_module",
-        format!("{name} added to modules: UNFORMED"),
-    );
+    k.rec.event(me, "add_unformed_module", || {
+        format!("{name} added to modules: UNFORMED")
+    });
     0
 }
 
@@ -195,11 +191,9 @@ pub fn add_unformed_module(k: &Kernel, me: TaskId, name: &str, file: &str) -> Re
 pub fn complete_formation(k: &Kernel, me: TaskId, name: &str) {
     let mut list = k.module_mutex.lock();
     set_module_state(k, &mut list, name, ModState::Coming);
-    k.rec.event(
-        me,
-        "complete_formation",
-        format!("{name}: UNFORMED -> COMING"),
-    );
+    k.rec.event(me, "complete_formation", || {
+        format!("{name}: UNFORMED -> COMING")
+    });
 }
 
 /// `free_module()`, the part the loader's concurrency sees: UNFORMED under
@@ -244,11 +238,9 @@ pub fn delete_module(k: &Kernel, me: TaskId, name: &str) -> Ret {
         .cloned();
     let refuse = |list: crate::sync::MutexGuard<'_, Vec<Module>>, ret: Ret, why: String| {
         drop(list);
-        k.rec.event(
-            me,
-            "delete_module",
-            format!("{name} (O_TRUNC): {why}: {}", Recorder::ret(ret)),
-        );
+        k.rec.event(me, "delete_module", || {
+            format!("{name} (O_TRUNC): {why}: {}", Recorder::ret(ret))
+        });
         ret
     };
     let Some(m) = found else {
@@ -282,9 +274,7 @@ pub fn delete_module(k: &Kernel, me: TaskId, name: &str) -> Ret {
     }
     set_module_state(k, &mut list, name, ModState::Going);
     drop(list);
-    k.rec.event(
-        me,
-        "delete_module",
+    k.rec.event(me, "delete_module", || {
         format!(
             "{name} (O_TRUNC): try_stop_module forces it{}: {} -> GOING",
             if crashed {
@@ -293,17 +283,15 @@ pub fn delete_module(k: &Kernel, me: TaskId, name: &str) -> Ret {
                 String::new()
             },
             m.state.name()
-        ),
-    );
+        )
+    });
     if crashed {
         super::idempotent::complete_crashed_load(k, me, &m.file, m.loader, -EBUSY);
     }
     free_module(k, name);
-    k.rec.event(
-        me,
-        "free_module",
-        format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)"),
-    );
+    k.rec.event(me, "free_module", || {
+        format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)")
+    });
     k.module_wq.wake_up_all_if_active();
     0
 }
@@ -314,11 +302,9 @@ pub fn unlink_mod(k: &Kernel, me: TaskId, name: &str) {
     let mut list = k.module_mutex.lock();
     list.retain(|m| m.name != name);
     k.ghost_module(name, None);
-    k.rec.event(
-        me,
-        "load_module",
-        format!("unlink_mod: {name} removed from modules"),
-    );
+    k.rec.event(me, "load_module", || {
+        format!("unlink_mod: {name} removed from modules")
+    });
     k.module_wq.wake_up_all_if_active();
     drop(list);
 }
@@ -332,7 +318,7 @@ pub fn resolve_symbol(k: &Kernel, provider: &str) -> Ret {
     match find_module_all(&list, provider).map(|m| m.state) {
         None | Some(ModState::Unformed) => -ENOENT,
         Some(ModState::Coming) => {
-            k.rec.with(|r| r.resolved_against_coming = true);
+            k.rec.fact(Fact::ResolvedAgainstComing);
             if k.variant.mutant == Some(Mutant::ResolveComingAsLive) {
                 0
             } else {
@@ -354,7 +340,6 @@ pub fn resolve_symbol_wait(k: &Kernel, me: TaskId, module: &str, provider: &str)
             let list = k.module_mutex.lock();
             find_module_all(&list, provider).map_or(me, |m| m.loader)
         };
-        let loader_name = k.name(loader);
         let woken = sleep_until(
             k,
             me,
@@ -362,7 +347,10 @@ pub fn resolve_symbol_wait(k: &Kernel, me: TaskId, module: &str, provider: &str)
             WaitMode::Interruptible,
             Some("30 s"),
             &|| WaitFor {
-                what: format!("{provider} (COMING, init run by {loader_name}) to go LIVE"),
+                what: format!(
+                    "{provider} (COMING, init run by {}) to go LIVE",
+                    k.name(loader)
+                ),
                 on: vec![loader],
             },
             Cond::Unlocked(&mut || {
@@ -371,17 +359,13 @@ pub fn resolve_symbol_wait(k: &Kernel, me: TaskId, module: &str, provider: &str)
             }),
         );
         if woken != Woken::Condition {
-            k.rec.printk(
-                me,
-                "resolve_symbol_wait",
-                format!("{module}: gave up waiting for init of module {provider}."),
-            );
+            k.rec.printk(me, "resolve_symbol_wait", || {
+                format!("{module}: gave up waiting for init of module {provider}.")
+            });
         }
     }
-    k.rec.event(
-        me,
-        "resolve_symbol_wait",
-        format!("{module} imports from {provider}: {}", Recorder::ret(last)),
-    );
+    k.rec.event(me, "resolve_symbol_wait", || {
+        format!("{module} imports from {provider}: {}", Recorder::ret(last))
+    });
     last
 }

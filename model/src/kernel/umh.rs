@@ -6,7 +6,7 @@ use super::Kernel;
 use crate::errno::{Ret, ENOEXEC, ENOMEM, ERESTARTSYS};
 use crate::primitives::{Completion, WaitMode, Woken};
 use crate::sync::Mutex;
-use crate::trace::{TaskId, TaskKind, WaitFor};
+use crate::trace::{Fact, TaskId, TaskKind, WaitFor};
 use crate::userspace::modprobe::{modprobe, Exit};
 use std::sync::Arc;
 
@@ -50,22 +50,21 @@ fn wait_status(exit: Exit) -> Ret {
 pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
     // The scenario's bound on helpers (bounded-helpers): the model does not
     // start one more; it records the runaway and cuts the request short.
-    let started = k.rec.with(|r| {
-        let n = r.events.len();
-        r.helper_starts.push(n);
-        r.helper_starts.len()
+    let started = k.helpers.update(|h| {
+        h.started += 1;
+        h.started
     });
     if let Some(bound) = k.scenario.helper_bound {
         if started > bound {
-            k.rec.with(|r| r.runaway = Some(r.helper_starts.clone()));
-            k.rec.event(
-                me,
-                "call_usermodehelper_exec",
-                format!("would start helper #{started} (modprobe -q -- {alias}): past the scenario's bound of {bound}; the model stops this chain here"),
-            );
+            k.helpers.write(|h| h.runaway = true);
+            k.rec.event(me, "call_usermodehelper_exec", || {
+                format!("would start helper #{started} (modprobe -q -- {alias}): past the scenario's bound of {bound}; the model stops this chain here")
+            });
+            k.rec.fact(Fact::Runaway);
             return -ENOMEM;
         }
     }
+    k.rec.fact(Fact::HelperStart);
     let done = Completion::new(format!("the umh completion of modprobe {alias}"));
     let sub = Arc::new(SubprocessInfo {
         inner: Mutex::new((true, 0)),
@@ -82,17 +81,13 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
             // it first (search_binary_handler()); none is found: -ENOEXEC.
             let exit = match &k.scenario.exec_requests {
                 Some(binfmt) => {
-                    k.rec.event(
-                        id,
-                        "search_binary_handler",
-                        format!("exec of modprobe: unknown binary format; asks for {binfmt}"),
-                    );
+                    k.rec.event(id, "search_binary_handler", || {
+                        format!("exec of modprobe: unknown binary format; asks for {binfmt}")
+                    });
                     super::kmod::request_module(k, id, binfmt);
-                    k.rec.event(
-                        id,
-                        "search_binary_handler",
-                        "no handler: exec fails with -ENOEXEC",
-                    );
+                    k.rec.event(id, "search_binary_handler", || {
+                        "no handler: exec fails with -ENOEXEC".into()
+                    });
                     None
                 }
                 None => Some(modprobe(k, id, &target, false)),
@@ -109,21 +104,19 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
             }
         },
     );
-    let helper_name = k.name(helper);
-    k.rec.event(
-        me,
-        "call_usermodehelper_exec",
+    k.rec.event(me, "call_usermodehelper_exec", || {
         format!(
-            "starts {helper_name} (modprobe -q -- {alias}); waits {} for it to exit",
+            "starts {} (modprobe -q -- {alias}); waits {} for it to exit",
+            k.name(helper),
             if k.variant.mutant == Some(crate::variant::Mutant::HelperWaitNotKillable) {
                 "uninterruptibly (mutant: no UMH_KILLABLE)"
             } else {
                 "killably"
             }
-        ),
-    );
+        )
+    });
     let why = || WaitFor {
-        what: format!("helper {helper_name} (modprobe {alias}) to exit"),
+        what: format!("helper {} (modprobe {alias}) to exit", k.name(helper)),
         on: vec![helper],
     };
     // UMH_KILLABLE: wait_for_completion_killable(); the mutant drops it.
@@ -134,11 +127,12 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
     };
     if done.wait(k, me, mode, None, &why) == Woken::Signal {
         if sub.take_complete() {
-            k.rec.event(
-                me,
-                "call_usermodehelper_exec",
-                format!("killed: returns -ERESTARTSYS; {helper_name} runs on, detached"),
-            );
+            k.rec.event(me, "call_usermodehelper_exec", || {
+                format!(
+                    "killed: returns -ERESTARTSYS; {} runs on, detached",
+                    k.name(helper)
+                )
+            });
             return -ERESTARTSYS;
         }
         done.wait(k, me, WaitMode::Uninterruptible, None, &why);

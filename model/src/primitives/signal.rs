@@ -6,23 +6,21 @@
 //! killable waits only fatal ones, uninterruptible waits none.
 
 use crate::kernel::Kernel;
-use crate::trace::TaskId;
+use crate::trace::{Fact, TaskId};
 
 /// `send_sig(sig, target)` from task `from`. Returns whether the target was
 /// still alive to receive it.
 pub fn send_sig(k: &Kernel, from: TaskId, target: TaskId, fatal: bool) -> bool {
     let sig = if fatal { "SIGKILL" } else { "SIGINT (handled)" };
     let (alive, woken) = k.deliver_signal(target, fatal);
-    let name = k.rec.with(|r| r.task_name(target).to_string());
-    let what = match (&woken, alive) {
-        (_, false) => format!("{sig} to {name}, which has already exited"),
-        (Some(wq), true) => format!("{sig} to {name}, asleep on {}: wakes it", wq.name),
-        (None, true) => format!("{sig} to {name}: pending"),
-    };
-    k.rec.event(from, "send_sig", what);
-    k.rec.with(|r| {
-        r.signal_sent = true;
-        r.signal_delivered |= alive;
+    k.rec.event(from, "send_sig", || {
+        let name = k.name(target);
+        match (&woken, alive) {
+            (_, false) => format!("{sig} to {name}, which has already exited"),
+            (Some(wq), true) => format!("{sig} to {name}, asleep on {}: wakes it", wq.name),
+            (None, true) => format!("{sig} to {name}: pending"),
+        }
     });
+    k.rec.fact(Fact::SignalSent { delivered: alive });
     alive
 }

@@ -16,6 +16,7 @@
 
 use crate::kernel::Kernel;
 use crate::primitives::WaitQueue;
+use crate::state::{Fingerprint, Fp};
 use crate::trace::TaskId;
 use std::sync::Arc;
 
@@ -24,15 +25,27 @@ use std::sync::Arc;
 pub struct TimerBase {
     /// Armed timers in arming order: the waiting task, its queue, and the
     /// wait's generation (see [`crate::primitives::waitqueue`]).
-    armed: Vec<(TaskId, Arc<WaitQueue>, u64)>,
+    armed: Vec<(TaskId, Arc<WaitQueue>, u32)>,
     /// A timer actor is running and will look at `armed` again.
     actor: bool,
+}
+
+impl Fingerprint for TimerBase {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        fp.tok(self.armed.len() as u64);
+        for (t, wq, gen) in &self.armed {
+            t.fingerprint(fp);
+            wq.fingerprint(fp);
+            gen.fingerprint(fp);
+        }
+        self.actor.fingerprint(fp);
+    }
 }
 
 /// Arm a timer for task `t`'s timed wait `gen` on `wq`, starting a timer
 /// actor if none runs. Called by the sleeper, with `wq`'s lock held (lock
 /// order: a wait queue, then the timer base).
-pub(crate) fn arm(k: &Kernel, t: TaskId, wq: &Arc<WaitQueue>, gen: u64) {
+pub(crate) fn arm(k: &Kernel, t: TaskId, wq: &Arc<WaitQueue>, gen: u32) {
     let mut base = k.timers.lock();
     base.armed.push((t, wq.clone(), gen));
     if !base.actor {
@@ -54,12 +67,9 @@ pub fn timer_actor(k: &Kernel, me: TaskId) {
             base.armed.remove(0)
         };
         if wq.expire(t, gen) {
-            let name = k.name(t);
-            k.rec.event(
-                me,
-                "hrtimer_wakeup",
-                format!("the timeout of {name}'s wait on {} expires", wq.name),
-            );
+            k.rec.event(me, "hrtimer_wakeup", || {
+                format!("the timeout of {}'s wait on {} expires", k.name(t), wq.name)
+            });
         }
     }
 }

@@ -2,9 +2,9 @@
 //! (`include/linux/wait.h`, `kernel/sched/wait.c`).
 
 use crate::kernel::{Kernel, Sleep};
-use crate::sync::{Condvar, Mutex, MutexGuard};
-use crate::trace::{TaskId, WaitFor};
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::state::{Fingerprint, Fp};
+use crate::sync::{Condvar, Mutex, MutexGuard, Plain};
+use crate::trace::{Fact, TaskId, WaitFor};
 use std::sync::Arc;
 
 /// The state a task sleeps in (`TASK_*`), which decides what ends the sleep
@@ -66,7 +66,26 @@ pub struct WaitQueue {
     /// Bit `t` set while task `t` is queued: a copy of the list, written only
     /// with `lock` held, for the kernel's lockless peeks (`waitqueue_active`,
     /// `list_empty_careful` in `finish_wait`).
-    queued: AtomicU64,
+    queued: Plain<Queued>,
+}
+
+/// The queued tasks, as bits.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct Queued(u64);
+
+/// Nothing of its own: it is a copy of the queue's list, which the list
+/// shows when the queue's lock is free, and its holder's history when not
+/// (every write is made with the lock held, next to the list's). What a
+/// lockless peek reads is part of the reader's history (a `bool`).
+impl Fingerprint for Queued {
+    fn fingerprint(&self, _: &mut Fp<'_>) {}
+}
+
+/// A wait queue, where something refers to it: its identity.
+impl Fingerprint for WaitQueue {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        fp.obj(self.lock.id());
+    }
 }
 
 /// What `wq_head->lock` protects.
@@ -79,14 +98,27 @@ pub(crate) struct WqInner {
     /// kernel keeps this on the sleeper's stack, in its `hrtimer_sleeper`;
     /// here it sits under the queue's lock, which both the sleeper and the
     /// timer actor take anyway.)
-    timed: Vec<(TaskId, u64, bool)>,
+    timed: Vec<(TaskId, u32, bool)>,
+}
+
+impl Fingerprint for WqInner {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        self.list.fingerprint(fp);
+        self.done.fingerprint(fp);
+        self.timed.fingerprint(fp);
+    }
+}
+
+fn bit(t: TaskId) -> u64 {
+    assert!(t.0 < 64, "a wait queue tracks at most 64 tasks");
+    1 << t.0
 }
 
 impl WqInner {
     fn add(&mut self, wq: &WaitQueue, me: TaskId) {
         if !self.list.contains(&me) {
             self.list.push(me);
-            wq.queued.fetch_or(1 << me, Ordering::SeqCst);
+            wq.queued.write(|q| q.0 |= bit(me));
         }
     }
 
@@ -94,7 +126,7 @@ impl WqInner {
     fn remove(&mut self, wq: &WaitQueue, t: TaskId) -> bool {
         let before = self.list.len();
         self.list.retain(|x| *x != t);
-        wq.queued.fetch_and(!(1 << t), Ordering::SeqCst);
+        wq.queued.write(|q| q.0 &= !bit(t));
         self.list.len() != before
     }
 
@@ -114,12 +146,12 @@ impl WaitQueue {
                 timed: Vec::new(),
             }),
             cv: Condvar::new(),
-            queued: AtomicU64::new(0),
+            queued: Plain::new(Queued(0)),
         })
     }
 
     fn peek_queued(&self, t: TaskId) -> bool {
-        self.queued.load(Ordering::SeqCst) & (1 << t) != 0
+        self.queued.read(|q| q.0 & bit(t) != 0)
     }
 
     /// `if (waitqueue_active(wq)) wake_up_all(wq)`, for `module_wq` only.
@@ -131,7 +163,7 @@ impl WaitQueue {
     /// sleeper that could miss the change is therefore already queued. An
     /// empty queue costs no engine operation.
     pub fn wake_up_all_if_active(&self) {
-        if self.queued.load(Ordering::SeqCst) != 0 {
+        if self.queued.read(|q| q.0 != 0) {
             self.wake_up_all();
         }
     }
@@ -144,25 +176,25 @@ impl WaitQueue {
     }
 
     /// The body of `__wake_up_common()`, with the queue's lock held.
-    pub(crate) fn wake_locked(&self, g: &mut WqInner) {
+    pub(crate) fn wake_locked(&self, g: &mut MutexGuard<'_, WqInner>) {
         if !g.list.is_empty() {
             g.list.clear();
-            self.queued.store(0, Ordering::SeqCst);
-            self.cv.notify_all();
+            self.queued.set(Queued(0));
+            self.cv.notify_all(g);
         }
     }
 
     /// `hrtimer_wakeup()` for task `t`'s timed wait `gen` on this queue: if
     /// that wait is still in progress, mark it timed out and wake the task.
     /// Whether it was.
-    pub(crate) fn expire(&self, t: TaskId, gen: u64) -> bool {
+    pub(crate) fn expire(&self, t: TaskId, gen: u32) -> bool {
         let mut g = self.lock.lock();
         let Some(e) = g.timed.iter_mut().find(|e| e.0 == t && e.1 == gen) else {
             return false;
         };
         e.2 = true;
         if g.remove(self, t) {
-            self.cv.notify_all();
+            self.cv.notify_all(&g);
         }
         true
     }
@@ -179,7 +211,7 @@ impl WaitQueue {
         let mut g = self.lock.lock();
         let was = g.remove(self, t);
         if was {
-            self.cv.notify_all();
+            self.cv.notify_all(&g);
         }
         was
     }
@@ -203,20 +235,16 @@ struct Waiter<'a> {
     sleep: Sleep,
     timeout: Option<&'static str>,
     why: &'a dyn Fn() -> WaitFor,
-    /// A signal actor targets this task: the task's lock is needed to see
-    /// a signal. Otherwise no other task reads or writes this task's state.
-    signalled: bool,
+    /// The task's lock, if a signal actor targets this task: it is needed
+    /// to see a signal. Otherwise no other task reads or writes this
+    /// task's state.
+    cell: Option<Arc<crate::kernel::TaskCell>>,
     /// This wait's generation: tells a timer armed for it from one armed
     /// for an earlier wait of the same task.
-    gen: u64,
+    gen: u32,
     announced: bool,
     armed: bool,
 }
-
-/// Generations of timed waits (a plain counter: each wait takes a fresh one
-/// for itself; no other task reads it before the wait publishes it under a
-/// lock).
-static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 impl Waiter<'_> {
     /// With the queue's lock held (`g`): what ends the sleep early: an
@@ -230,10 +258,10 @@ impl Waiter<'_> {
         {
             return Some(Woken::Timeout);
         }
-        if !self.signalled {
+        let Some(cell) = &self.cell else {
             return None;
-        }
-        let mut t = self.k.tasks[self.me].lock.lock();
+        };
+        let mut t = cell.lock.lock();
         if t.pending
             .is_some_and(|fatal| self.sleep.mode.broken_by(fatal))
         {
@@ -250,29 +278,27 @@ impl Waiter<'_> {
         let k = self.k;
         if !self.announced {
             self.announced = true;
-            let w = (self.why)();
-            k.rec.event(
-                self.me,
-                "schedule",
-                format!(
-                    "sleeps {} on {}{}: waits for {}",
-                    self.sleep.mode.name(),
-                    self.wq.name,
-                    self.timeout
-                        .map_or(String::new(), |t| format!(" (timeout {t})")),
-                    w.what
-                ),
-            );
-            k.rec.with(|r| {
-                r.slept = true;
-                r.blocked.insert(self.me, w);
-            });
+            if k.rec.tracing() {
+                let w = (self.why)();
+                k.rec.event(self.me, "schedule", || {
+                    format!(
+                        "sleeps {} on {}{}: waits for {}",
+                        self.sleep.mode.name(),
+                        self.wq.name,
+                        self.timeout
+                            .map_or(String::new(), |t| format!(" (timeout {t})")),
+                        w.what
+                    )
+                });
+                k.rec.sleeps(self.me, || w);
+            }
+            k.rec.fact(Fact::Slept);
         }
         if self.sleep.timed && !self.armed {
             // schedule_timeout(): the timer is armed for the rest of the
             // wait (the time left carries over from one sleep to the next).
             self.armed = true;
-            self.gen = GENERATION.fetch_add(1, Ordering::SeqCst);
+            self.gen = k.next_timed_wait(self.me);
             g.timed.push((self.me, self.gen, false));
             crate::primitives::timer::arm(k, self.me, self.wq, self.gen);
         }
@@ -293,11 +319,8 @@ impl Waiter<'_> {
 
     /// The wait is over: leave the wait-for graph.
     fn end(self, res: Woken) -> Woken {
-        let k = self.k;
         if self.announced {
-            k.rec.with(|r| {
-                r.blocked.remove(&self.me);
-            });
+            self.k.rec.wakes(self.me);
         }
         res
     }
@@ -332,7 +355,7 @@ pub fn sleep_until(
         },
         timeout,
         why,
-        signalled: k.signals_possible(me),
+        cell: k.signal_cell(me),
         gen: 0,
         announced: false,
         armed: false,

@@ -17,7 +17,7 @@ use crate::errno::{Ret, EEXIST, ENOENT};
 use crate::kernel::main::finit_module;
 use crate::kernel::Kernel;
 use crate::scenario::ModuleSpec;
-use crate::trace::{ModprobeRun, Recorder, TaskId};
+use crate::trace::{Fact, Recorder, TaskId};
 use std::sync::Arc;
 
 /// How a modprobe process ended.
@@ -49,57 +49,48 @@ fn load_order<'a>(k: &'a Kernel, spec: &'a ModuleSpec, out: &mut Vec<&'a ModuleS
 pub fn insmod(k: &Arc<Kernel>, me: TaskId, file: &str) {
     match finit_module(k, me, file) {
         Err(_) => k.task_died(me),
-        Ok(0) => k.rec.event(me, "insmod", format!("{file}: done, exit 0")),
-        Ok(ret) => k.rec.event(
-            me,
-            "insmod",
+        Ok(0) => k
+            .rec
+            .event(me, "insmod", || format!("{file}: done, exit 0")),
+        Ok(ret) => k.rec.event(me, "insmod", || {
             format!(
                 "ERROR: could not insert module {file}: {}",
                 Recorder::ret(ret)
-            ),
-        ),
+            )
+        }),
     }
 }
 
 /// Run `modprobe target` as task `me`.
 pub fn modprobe(k: &Arc<Kernel>, me: TaskId, target: &str, actor: bool) -> Exit {
-    let run = k.rec.with(|r| {
-        r.modprobes.push(ModprobeRun {
-            task: me,
-            target: target.to_string(),
-            ret: None,
-            killed: false,
-            actor,
-        });
-        r.modprobes.len() - 1
-    });
     let finish = |exit: Exit| {
-        k.rec.with(|r| {
-            let m = &mut r.modprobes[run];
-            match exit {
-                Exit::Ok => m.ret = Some(0),
-                Exit::Failed(e) => m.ret = Some(e),
-                Exit::Killed => m.killed = true,
-                // Kernel::task_died records it (`Record::died`).
-                Exit::Oops => {}
-            }
+        let ret = match exit {
+            Exit::Ok => Some(0),
+            Exit::Failed(e) => Some(e),
+            // Killed, or dead (Kernel::task_died reports that).
+            Exit::Killed | Exit::Oops => None,
+        };
+        k.rec.fact(Fact::ModprobeEnd {
+            task: me,
+            target,
+            actor,
+            ret,
         });
         exit
     };
     let Some(spec) = k.scenario.resolve(target) else {
-        k.rec
-            .event(me, "modprobe", format!("FATAL: Module {target} not found"));
+        k.rec.event(me, "modprobe", || {
+            format!("FATAL: Module {target} not found")
+        });
         return finish(Exit::Failed(-ENOENT));
     };
     let mut order = Vec::new();
     load_order(k, spec, &mut order);
     for m in order {
         if k.fatal_signal_pending(me) {
-            k.rec.event(
-                me,
-                "modprobe",
-                "killed by SIGKILL before its next finit_module",
-            );
+            k.rec.event(me, "modprobe", || {
+                "killed by SIGKILL before its next finit_module".into()
+            });
             return finish(Exit::Killed);
         }
         let Ok(ret) = finit_module(k, me, &m.file) else {
@@ -107,27 +98,23 @@ pub fn modprobe(k: &Arc<Kernel>, me: TaskId, target: &str, actor: bool) -> Exit 
             return finish(Exit::Oops);
         };
         if k.fatal_signal_pending(me) {
-            k.rec.event(
-                me,
-                "modprobe",
-                "killed by SIGKILL on return from finit_module",
-            );
+            k.rec.event(me, "modprobe", || {
+                "killed by SIGKILL on return from finit_module".into()
+            });
             return finish(Exit::Killed);
         }
         if ret != 0 && ret != -EEXIST {
-            k.rec.event(
-                me,
-                "modprobe",
+            k.rec.event(me, "modprobe", || {
                 format!(
                     "ERROR: could not insert '{}': {}; stops",
                     m.name,
                     Recorder::ret(ret)
-                ),
-            );
+                )
+            });
             return finish(Exit::Failed(ret));
         }
     }
     k.rec
-        .event(me, "modprobe", format!("{target}: done, exit 0"));
+        .event(me, "modprobe", || format!("{target}: done, exit 0"));
     finish(Exit::Ok)
 }
