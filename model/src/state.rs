@@ -157,6 +157,7 @@ pub struct Keys {
     /// Values for "this actor" and "another actor" in the sort keys.
     kx: F2,
     ky: F2,
+    kw: F2,
     /// The seed they came from.
     pub seed: u64,
 }
@@ -186,6 +187,7 @@ impl Keys {
             rho: std::array::from_fn(|_| f2()),
             kx: f2(),
             ky: f2(),
+            kw: f2(),
             seed,
         }
     }
@@ -228,16 +230,6 @@ impl Sym {
         let mut v = self.base;
         for a in 0..n {
             v = v.add(rho[perm[a] as usize].mul(self.g[a]));
-        }
-        v
-    }
-
-    /// The value with `ρ_me` = `x` and every other `ρ` = `y`.
-    #[inline]
-    fn eval_key(&self, me: usize, x: F2, y: F2, n: usize) -> F2 {
-        let mut v = self.base;
-        for a in 0..n {
-            v = v.add(if a == me { x } else { y }.mul(self.g[a]));
         }
         v
     }
@@ -613,6 +605,9 @@ struct Thr {
     /// The task's state in words it chose itself ([`describe_self`]),
     /// instead of its history.
     explicit: Option<(Sym, u32)>,
+    /// Its element as last computed, for the status it had then (cleared
+    /// by every change of its history).
+    cache: Option<(u8, Sym, f64)>,
 }
 
 #[derive(Clone, Debug)]
@@ -624,6 +619,19 @@ struct Obj {
     content_len: u32,
     /// The contents' set and map entries, each an element of its own.
     entries: Vec<(Sym, u32)>,
+    /// Its elements as last computed (cleared by every change).
+    cache: Option<(Vec<Sym>, f64)>,
+    /// For plain memory: where to read the contents, which are hashed when
+    /// a state is taken if they changed since (`dirty`).
+    lazy: Option<std::sync::Weak<dyn Contents>>,
+    dirty: bool,
+}
+
+/// Plain memory's contents, which the state reads when it is taken.
+pub(crate) trait Contents {
+    /// Hash the contents (`None`: they are being accessed, which no
+    /// scheduling point can interrupt).
+    fn hash_into(&self, fp: &mut Fp<'_>) -> Option<()>;
 }
 
 /// Tags that keep the parts of a history or an element apart.
@@ -747,6 +755,7 @@ impl Ctx {
     fn hist_tok(&mut self, t: TaskId, v: u64) {
         let h = self.keys.h;
         let th = self.thr(t);
+        th.cache = None;
         let s = &mut th.hist;
         s.acc.base = s.acc.base.add(F2::scalar(v + 1).mul(s.pow));
         s.step(h);
@@ -758,6 +767,7 @@ impl Ctx {
         match self.sym_of.get(x.0).copied().flatten() {
             Some(a) => {
                 let th = self.thr(t);
+                th.cache = None;
                 let s = &mut th.hist;
                 s.acc.g[a as usize] = s.acc.g[a as usize].add(s.pow);
                 s.step(h);
@@ -776,6 +786,7 @@ impl Ctx {
     fn hist_embed(&mut self, t: TaskId, c: &Sym, len: u32) {
         let (h, e, n) = (self.keys.h, self.keys.e, self.n);
         let th = self.thr(t);
+        th.cache = None;
         let s = &mut th.hist;
         let k = e.mul(s.pow);
         s.acc.add_scaled(c, k, n);
@@ -826,6 +837,7 @@ pub fn begin(keys: std::sync::Arc<Keys>, sym: &Symmetry) {
         woken: Woken::No,
         engine_index: 0,
         explicit: None,
+        cache: None,
     };
     let ctx = Ctx {
         keys,
@@ -869,6 +881,9 @@ pub(crate) fn register(v: &dyn Fingerprint) -> Option<(u32, ObjId)> {
             content,
             content_len,
             entries,
+            cache: None,
+            lazy: None,
+            dirty: false,
         };
         let slot = match c.free_slots.pop() {
             Some(s) => {
@@ -924,6 +939,7 @@ pub(crate) fn acquired(slot: u32) {
         let (id, content, len) = {
             let o = c.objects[slot as usize].as_mut().expect("live object");
             o.held = Some(t);
+            o.cache = None;
             (o.id, o.content, o.content_len)
         };
         c.hist_tok(t, tag::LOCK);
@@ -943,6 +959,7 @@ pub(crate) fn releasing(slot: u32, v: &dyn Fingerprint) {
         o.content = content;
         o.content_len = len;
         o.entries = entries;
+        o.cache = None;
         c.enter(Op::Release);
     });
 }
@@ -957,6 +974,7 @@ pub(crate) fn wait_begins(slot: u32, cv: usize, v: &dyn Fingerprint) {
         o.content = content;
         o.content_len = len;
         o.entries = entries;
+        o.cache = None;
         c.enter(Op::Wait(slot));
         let t = c.current;
         let th = c.thr(t);
@@ -977,6 +995,7 @@ pub(crate) fn wait_ends(slot: u32) {
         let (id, content, len) = {
             let o = c.objects[slot as usize].as_mut().expect("live object");
             o.held = Some(t);
+            o.cache = None;
             (o.id, o.content, o.content_len)
         };
         c.hist_tok(t, tag::WAKE);
@@ -1010,15 +1029,49 @@ pub(crate) fn observed(slot: u32, v: &dyn Fingerprint) {
     });
 }
 
-/// The plain memory in `slot` now holds `v`.
-pub(crate) fn stored(slot: u32, v: &dyn Fingerprint) {
+/// The plain memory in `slot` changed: its contents are hashed again when
+/// the next state is taken.
+pub(crate) fn stored(slot: u32) {
     with_ctx(|c| {
-        let (content, len, entries) = c.contents(v);
         let o = c.objects[slot as usize].as_mut().expect("live object");
-        o.content = content;
-        o.content_len = len;
-        o.entries = entries;
+        o.dirty = true;
+        o.cache = None;
     });
+}
+
+/// The object in `slot` is plain memory whose contents `w` reads.
+pub(crate) fn lazy(slot: u32, w: std::sync::Weak<dyn Contents>) {
+    with_ctx(|c| {
+        let o = c.objects[slot as usize].as_mut().expect("live object");
+        o.lazy = Some(w);
+    });
+}
+
+impl Ctx {
+    /// Hash the plain memory that changed since the last state.
+    fn refresh(&mut self) {
+        for i in 0..self.objects.len() {
+            let Some(o) = &self.objects[i] else { continue };
+            if !o.dirty {
+                continue;
+            }
+            let Some(w) = o.lazy.as_ref().and_then(std::sync::Weak::upgrade) else {
+                continue;
+            };
+            let mut fp = self.fp(true);
+            w.hash_into(&mut fp)
+                .expect("plain memory accessed across a scheduling point");
+            let (acc, len, entries) = (fp.acc, fp.len, fp.entries.unwrap_or_default());
+            let longest = entries.iter().map(|e| e.1).max().unwrap_or(0);
+            self.max_content = self.max_content.max(len).max(longest);
+            let o = self.objects[i].as_mut().expect("checked");
+            o.content = acc;
+            o.content_len = len;
+            o.entries = entries;
+            o.dirty = false;
+            o.cache = None;
+        }
+    }
 }
 
 /// From now on the current task's state is `v` (with the shared state), not
@@ -1028,7 +1081,9 @@ pub(crate) fn describe_self(v: &dyn Fingerprint) {
     with_ctx(|c| {
         let (content, len) = c.content(v);
         let t = c.current;
-        c.thr(t).explicit = Some((content, len));
+        let th = c.thr(t);
+        th.explicit = Some((content, len));
+        th.cache = None;
     });
 }
 
@@ -1058,6 +1113,7 @@ pub(crate) fn spawned(child: TaskId, engine_index: usize, birth: Option<&dyn Fin
             woken: Woken::No,
             engine_index,
             explicit: None,
+            cache: None,
         };
         if c.threads.len() <= child.0 {
             c.threads.resize(child.0 + 1, None);
@@ -1074,6 +1130,7 @@ pub(crate) fn spawned(child: TaskId, engine_index: usize, birth: Option<&dyn Fin
                 // BIRTH, the parent, then the parent's history (factor b).
                 c.hist_task(child, t);
                 let th = c.thr(child);
+                th.cache = None;
                 let k = b.mul(th.hist.pow);
                 th.hist.acc.add_scaled(&parent.hist.acc, k, n);
                 th.hist.step_embed(h, parent.hist.deg);
@@ -1190,34 +1247,6 @@ pub fn blocked_on_held_lock(t: TaskId) -> bool {
     .unwrap_or(false)
 }
 
-/// A description of the current state for debugging the fingerprint: per
-/// task, its history length and what it is about to do; per object, who
-/// holds it and its contents' length.
-pub fn debug_summary() -> String {
-    with_ctx(|c| {
-        let mut out = String::new();
-        for (i, t) in c.threads.iter().enumerate() {
-            if let Some(t) = t {
-                out.push_str(&format!(
-                    "T{i}[h{} {:?} {:?} {:?}] ",
-                    t.hist.len,
-                    t.pending,
-                    t.waits_on.is_some(),
-                    t.woken
-                ));
-            }
-        }
-        for o in c.objects.iter().flatten() {
-            out.push_str(&format!(
-                "O{}.{}[{:?} c{}] ",
-                o.id.creator.0, o.id.seq, o.held, o.content_len
-            ));
-        }
-        out
-    })
-    .unwrap_or_default()
-}
-
 /// A state's fingerprint, with the renaming that made it canonical.
 #[derive(Clone, Debug)]
 pub struct Canonical {
@@ -1233,7 +1262,7 @@ pub struct Canonical {
 
 /// Largest number of renamings tried to break ties among actors whose sort
 /// keys are equal; past it, ties are broken by task id (sound, merges less).
-pub const TIE_BREAK_LIMIT: usize = 120;
+pub const TIE_BREAK_LIMIT: usize = 6;
 
 /// The fingerprint of the current state: every live object, every live
 /// task (with `runnable` saying which may run), canonical over renamings of
@@ -1242,69 +1271,8 @@ pub fn fingerprint(runnable: &[TaskId]) -> Canonical {
     with_ctx(|c| canonical(c, runnable)).expect("fingerprint outside the stateful engine")
 }
 
-/// Debugging symmetry: the elements of the current state whose renaming by
-/// swapping the first two interchangeable actors matches no element.
-pub fn debug_asymmetry(runnable: &[TaskId]) -> Vec<String> {
-    with_ctx(|c| {
-        if c.n < 2 {
-            return vec![];
-        }
-        let (elems, names) = elements(c, runnable);
-        let id: Vec<u8> = (0..c.n as u8).collect();
-        let mut sw = id.clone();
-        sw.swap(0, 1);
-        let base: Vec<F2> = elems
-            .iter()
-            .map(|(s, _)| s.eval(&c.keys.rho, &id, c.n))
-            .collect();
-        let mut out = vec![];
-        for (i, (s, _)) in elems.iter().enumerate() {
-            let v = s.eval(&c.keys.rho, &sw, c.n);
-            if !base.contains(&v) {
-                out.push(names[i].clone());
-            }
-        }
-        out
-    })
-    .unwrap_or_default()
-}
-
-fn elements(c: &Ctx, runnable: &[TaskId]) -> (Vec<(Sym, Option<u8>)>, Vec<String>) {
-    let mut cc = Ctx {
-        keys: c.keys.clone(),
-        sym_of: c.sym_of.clone(),
-        classes: c.classes.clone(),
-        n: c.n,
-        threads: c.threads.clone(),
-        engine_tasks: vec![],
-        objects: c.objects.clone(),
-        free_slots: vec![],
-        current: c.current,
-        seqs: vec![],
-        max_content: 0,
-    };
-    let names: Vec<String> = c
-        .objects
-        .iter()
-        .flatten()
-        .flat_map(|o| {
-            std::iter::once(format!("O{}.{}", o.id.creator.0, o.id.seq)).chain(
-                (0..o.entries.len()).map(move |k| format!("O{}.{}#{k}", o.id.creator.0, o.id.seq)),
-            )
-        })
-        .chain(
-            c.threads
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.is_some())
-                .map(|(i, _)| format!("T{i}")),
-        )
-        .collect();
-    let e = element_list(&mut cc, runnable).0;
-    (e, names)
-}
-
 fn canonical(c: &mut Ctx, runnable: &[TaskId]) -> Canonical {
+    c.refresh();
     let (elems, degree) = element_list(c, runnable);
     canonical_of(c, elems, degree)
 }
@@ -1312,89 +1280,118 @@ fn canonical(c: &mut Ctx, runnable: &[TaskId]) -> Canonical {
 fn element_list(c: &mut Ctx, runnable: &[TaskId]) -> (Vec<(Sym, Option<u8>)>, f64) {
     let (h, e, b) = (c.keys.h, c.keys.e, c.keys.b);
     let n = c.n;
-    // Elements: (symbolic value, owner, degree).
+    let push_tok = |s: &mut Stream, v: u64| {
+        s.acc.base = s.acc.base.add(F2::scalar(v + 1).mul(s.pow));
+        s.step(h);
+    };
     let mut elems: Vec<(Sym, Option<u8>)> = Vec::with_capacity(c.objects.len() + c.threads.len());
     let mut degree = 0f64;
-    for o in c.objects.iter().flatten() {
-        let mut s = Stream::new();
-        let push_tok = |s: &mut Stream, v: u64| {
-            s.acc.base = s.acc.base.add(F2::scalar(v + 1).mul(s.pow));
-            s.step(h);
-        };
-        push_tok(&mut s, tag::OBJ);
-        push_task(&mut s, &c.sym_of, h, o.id.creator);
-        push_tok(&mut s, u64::from(o.id.seq));
-        match o.held {
-            Some(t) => {
-                push_tok(&mut s, tag::HELD);
-                push_task(&mut s, &c.sym_of, h, t);
-            }
-            None => push_tok(&mut s, tag::FREE),
-        }
-        let k = e.mul(s.pow);
-        s.acc.add_scaled(&o.content, k, n);
-        s.step_embed(h, o.content_len + 1);
-        degree += f64::from(s.deg) + 1.0;
-        elems.push((s.acc, o.root));
-        // Each entry: ENTRY, the object, the entry (factor e).
-        for (content, len) in &o.entries {
+    let sym_of = &c.sym_of;
+    for o in c.objects.iter_mut().flatten() {
+        if o.cache.is_none() {
+            let mut out = Vec::with_capacity(1 + o.entries.len());
+            let mut deg = 0f64;
             let mut s = Stream::new();
-            push_tok(&mut s, tag::ENTRY);
-            push_task(&mut s, &c.sym_of, h, o.id.creator);
+            push_tok(&mut s, tag::OBJ);
+            push_task(&mut s, sym_of, h, o.id.creator);
             push_tok(&mut s, u64::from(o.id.seq));
+            match o.held {
+                Some(t) => {
+                    push_tok(&mut s, tag::HELD);
+                    push_task(&mut s, sym_of, h, t);
+                }
+                None => push_tok(&mut s, tag::FREE),
+            }
             let k = e.mul(s.pow);
-            s.acc.add_scaled(content, k, n);
-            s.step_embed(h, len + 1);
-            degree += f64::from(s.deg) + 1.0;
-            elems.push((s.acc, o.root));
+            s.acc.add_scaled(&o.content, k, n);
+            s.step_embed(h, o.content_len + 1);
+            deg += f64::from(s.deg) + 1.0;
+            out.push(s.acc);
+            // Each entry: ENTRY, the object, the entry (factor e).
+            for (content, len) in &o.entries {
+                let mut s = Stream::new();
+                push_tok(&mut s, tag::ENTRY);
+                push_task(&mut s, sym_of, h, o.id.creator);
+                push_tok(&mut s, u64::from(o.id.seq));
+                let k = e.mul(s.pow);
+                s.acc.add_scaled(content, k, n);
+                s.step_embed(h, len + 1);
+                deg += f64::from(s.deg) + 1.0;
+                out.push(s.acc);
+            }
+            o.cache = Some((out, deg));
         }
+        let (out, deg) = o.cache.as_ref().expect("just computed");
+        degree += deg;
+        elems.extend(out.iter().map(|s| (*s, o.root)));
     }
-    for (i, th) in c.threads.iter().enumerate() {
+    // Which locks are held, by whom (for "waits for a lock another holds").
+    let held: Vec<Option<TaskId>> = c
+        .objects
+        .iter()
+        .map(|o| o.as_ref().and_then(|o| o.held))
+        .collect();
+    for (i, th) in c.threads.iter_mut().enumerate() {
         let Some(th) = th else { continue };
         let t = TaskId(i);
-        let mut s = Stream::new();
-        let push_tok = |s: &mut Stream, v: u64| {
-            s.acc.base = s.acc.base.add(F2::scalar(v + 1).mul(s.pow));
-            s.step(h);
-        };
-        push_tok(&mut s, tag::THREAD);
-        push_task(&mut s, &c.sym_of, h, t);
-        if let Some((content, len)) = &th.explicit {
-            // What the task said of itself, then whether it can run.
-            push_tok(&mut s, tag::EXPLICIT);
-            let k = e.mul(s.pow);
-            s.acc.add_scaled(content, k, n);
-            s.step_embed(h, len + 1);
-            push_tok(&mut s, u64::from(runnable.contains(&t)));
-            degree += f64::from(s.deg) + 1.0;
-            elems.push((s.acc, th.root));
-            continue;
-        }
         // Runnable, with a task that waits for a lock another holds counted
         // as blocked (choosing it changes nothing but that).
         let runs = runnable.contains(&t)
-            && !matches!(th.pending, Op::Acquire(o) if c.objects[o as usize].as_ref().and_then(|x| x.held).is_some_and(|x| x != t));
-        push_tok(&mut s, u64::from(runs));
-        if th.waits_on.is_some() {
-            push_tok(&mut s, tag::WAITING);
-            push_tok(&mut s, u64::from(th.woken == Woken::Yes));
+            && !matches!(th.pending, Op::Acquire(o) if held[o as usize].is_some_and(|x| x != t));
+        let status = if th.explicit.is_some() {
+            u8::from(runnable.contains(&t))
+        } else {
+            u8::from(runs)
+                | u8::from(th.waits_on.is_some()) << 1
+                | u8::from(th.woken == Woken::Yes) << 2
+        };
+        if th.cache.as_ref().map(|c| c.0) != Some(status) {
+            let mut s = Stream::new();
+            push_tok(&mut s, tag::THREAD);
+            push_task(&mut s, sym_of, h, t);
+            if let Some((content, len)) = &th.explicit {
+                // What the task said of itself, then whether it can run.
+                push_tok(&mut s, tag::EXPLICIT);
+                let k = e.mul(s.pow);
+                s.acc.add_scaled(content, k, n);
+                s.step_embed(h, len + 1);
+                push_tok(&mut s, u64::from(status));
+            } else {
+                push_tok(&mut s, u64::from(runs));
+                if th.waits_on.is_some() {
+                    push_tok(&mut s, tag::WAITING);
+                    push_tok(&mut s, u64::from(th.woken == Woken::Yes));
+                }
+                let k = b.mul(s.pow);
+                s.acc.add_scaled(&th.hist.acc, k, n);
+                s.step_embed(h, th.hist.deg);
+            }
+            th.cache = Some((status, s.acc, f64::from(s.deg) + 1.0));
         }
-        let k = b.mul(s.pow);
-        s.acc.add_scaled(&th.hist.acc, k, n);
-        s.step_embed(h, th.hist.deg);
-        degree += f64::from(s.deg) + 1.0;
-        elems.push((s.acc, th.root));
+        let (_, sym, deg) = th.cache.as_ref().expect("just computed");
+        degree += deg;
+        elems.push((*sym, th.root));
     }
     (elems, degree)
 }
 
 fn canonical_of(c: &Ctx, elems: Vec<(Sym, Option<u8>)>, degree: f64) -> Canonical {
     let n = c.n;
-    let keys = c.keys.clone();
+    let keys = &c.keys;
     let z = keys.z;
+    // Elements that name no actor give the same factor under every renaming.
+    let mut fixed = F2::ONE;
+    let mut named: Vec<(Sym, Option<u8>)> = Vec::new();
+    for (s, owner) in elems {
+        if owner.is_some() || s.g.iter().take(n).any(|g| *g != F2::default()) {
+            named.push((s, owner));
+        } else {
+            fixed = fixed.mul(z.sub(s.base));
+        }
+    }
     let value = |perm: &[u8]| -> F2 {
-        let mut acc = F2::ONE;
-        for (s, _) in &elems {
+        let mut acc = fixed;
+        for (s, _) in &named {
             acc = acc.mul(z.sub(s.eval(&keys.rho, perm, n)));
         }
         acc
@@ -1408,29 +1405,55 @@ fn canonical_of(c: &Ctx, elems: Vec<(Sym, Option<u8>)>, degree: f64) -> Canonica
             tried: 1,
         };
     }
-    // Sort keys: every element with this actor as x and the others as y.
-    let sort_key = |a: usize| -> F2 {
-        let mut acc = F2::ONE;
-        for (s, owner) in &elems {
-            let v = s.eval_key(a, keys.kx, keys.ky, n);
-            // Elements the actor owns count apart from the rest.
-            let w = if owner.map(usize::from) == Some(a) {
-                keys.kx.add(v)
-            } else {
-                v
-            };
-            acc = acc.mul(z.sub(w));
+    // Sort keys, invariant under renaming: every element evaluated with
+    // this actor as `x` and each other actor as a value of its own key of
+    // the round before (colour refinement: the first round sees only "this
+    // actor" and "another"; the next, run only if actors still tie, tells
+    // the others apart by their keys). Elements the actor owns count apart.
+    let mut skeys: Vec<F2> = vec![F2::ONE; n];
+    for round in 0..2 {
+        if round > 0 {
+            let mut sorted = skeys.clone();
+            sorted.sort();
+            if sorted.windows(2).all(|w| w[0] != w[1]) {
+                break;
+            }
         }
-        acc
-    };
-    let skeys: Vec<F2> = (0..n).map(sort_key).collect();
-    // Within each class, order by key; collect tie groups.
+        let others: Vec<F2> = skeys.iter().map(|k| keys.ky.add(k.mul(keys.kw))).collect();
+        // Each element with every actor as "another": then actor a's value
+        // differs by (x - others[a]) · g[a].
+        let sums: Vec<F2> = named
+            .iter()
+            .map(|(s, _)| {
+                let mut v = s.base;
+                for (b, g) in s.g.iter().take(n).enumerate() {
+                    v = v.add(others[b].mul(*g));
+                }
+                v
+            })
+            .collect();
+        let next: Vec<F2> = (0..n)
+            .map(|a| {
+                let d = keys.kx.sub(others[a]);
+                let mut acc = F2::ONE;
+                for ((s, owner), sum) in named.iter().zip(&sums) {
+                    let mut v = sum.add(d.mul(s.g[a]));
+                    if owner.map(usize::from) == Some(a) {
+                        v = keys.kx.add(v);
+                    }
+                    acc = acc.mul(z.sub(v));
+                }
+                acc
+            })
+            .collect();
+        skeys = next;
+    }
+    // Within each class, order by key, ties by task id; collect tie groups.
     let mut perm = identity.clone();
-    let mut ties: Vec<Vec<u8>> = Vec::new(); // canonical positions that tie
+    let mut ties: Vec<Vec<u8>> = Vec::new();
     for class in &c.classes {
         let mut members = class.clone();
         members.sort_by(|x, y| skeys[*x as usize].cmp(&skeys[*y as usize]).then(x.cmp(y)));
-        // members[i] goes to canonical position class[i].
         for (i, m) in members.iter().enumerate() {
             perm[*m as usize] = class[i];
         }
@@ -1463,7 +1486,6 @@ fn canonical_of(c: &Ctx, elems: Vec<(Sym, Option<u8>)>, degree: f64) -> Canonica
     let mut tried = 0;
     let mut arrangement: Vec<Vec<u8>> = ties.clone();
     loop {
-        // Compose: actor a at tied position p goes to arrangement's position.
         let mut q = perm.clone();
         for (tie, arr) in ties.iter().zip(&arrangement) {
             for a in 0..n {
@@ -1477,7 +1499,6 @@ fn canonical_of(c: &Ctx, elems: Vec<(Sym, Option<u8>)>, degree: f64) -> Canonica
         if best.as_ref().map_or(true, |(bv, _)| v < *bv) {
             best = Some((v, q));
         }
-        // Next arrangement (odometer over the tie groups' permutations).
         let mut advanced = false;
         for arr in arrangement.iter_mut() {
             if next_permutation(arr) {

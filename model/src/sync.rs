@@ -251,27 +251,44 @@ impl Condvar {
 /// Each place that uses one argues in a comment why no order of accesses
 /// the engines do not explore could change an outcome.
 pub struct Plain<T: Fingerprint> {
-    data: std::sync::Mutex<T>,
+    data: std::sync::Arc<PlainCell<T>>,
     slot: Option<u32>,
     id: ObjId,
 }
 
-impl<T: Fingerprint> Plain<T> {
+struct PlainCell<T>(std::sync::Mutex<T>);
+
+impl<T: Fingerprint> state::Contents for PlainCell<T> {
+    fn hash_into(&self, fp: &mut state::Fp<'_>) -> Option<()> {
+        self.0.try_lock().ok()?.fingerprint(fp);
+        Some(())
+    }
+}
+
+impl<T: Fingerprint + 'static> Plain<T> {
     /// New shared memory holding `v`.
     pub fn new(v: T) -> Self {
         let reg = state::register(&v);
+        let data = std::sync::Arc::new(PlainCell(std::sync::Mutex::new(v)));
+        if let Some((slot, _)) = reg {
+            let weak: std::sync::Weak<dyn state::Contents> =
+                std::sync::Arc::downgrade(&data) as std::sync::Weak<PlainCell<T>>;
+            state::lazy(slot, weak);
+        }
         Plain {
-            data: std::sync::Mutex::new(v),
+            data,
             slot: reg.map(|r| r.0),
             id: reg.map(|r| r.1).unwrap_or_default(),
         }
     }
+}
 
+impl<T: Fingerprint> Plain<T> {
     fn lock(&self) -> std::sync::MutexGuard<'_, T> {
         // No engine operation runs inside an access, so this std lock is
         // never contended; a poisoned one means a model thread panicked in
         // an access, which the engine already reports.
-        self.data.lock().unwrap_or_else(|e| e.into_inner())
+        self.data.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Read: what `f` returns is what the task observed.
@@ -289,7 +306,7 @@ impl<T: Fingerprint> Plain<T> {
         let r = f(&mut g);
         if let Some(s) = self.slot {
             state::observed(s, &r);
-            state::stored(s, &*g);
+            state::stored(s);
         }
         r
     }
@@ -300,7 +317,7 @@ impl<T: Fingerprint> Plain<T> {
         let mut g = self.lock();
         f(&mut g);
         if let Some(s) = self.slot {
-            state::stored(s, &*g);
+            state::stored(s);
         }
     }
 
@@ -312,7 +329,7 @@ impl<T: Fingerprint> Plain<T> {
         let (changed, r) = f(&mut g);
         if changed {
             if let Some(s) = self.slot {
-                state::stored(s, &*g);
+                state::stored(s);
             }
         }
         r
@@ -662,6 +679,8 @@ where
     let mut config = shuttle::Config::new();
     config.failure_persistence = shuttle::FailurePersistence::None;
     config.max_time = max_time;
+    // Every deadlock is a verdict: no hint about backtraces on stderr.
+    config.silence_warnings = true;
     let sink: SharedSink = Default::default();
     SHUTTLE_SINK.with(|s| *s.borrow_mut() = Some(sink.clone()));
     let result = match strategy {
@@ -746,6 +765,8 @@ where
     let mut config = shuttle::Config::new();
     config.failure_persistence = shuttle::FailurePersistence::None;
     config.max_steps = shuttle::MaxSteps::None;
+    // Every deadlock is a verdict: no hint about backtraces on stderr.
+    config.silence_warnings = true;
     catch_unwind(AssertUnwindSafe(|| {
         shuttle::Runner::new(scheduler, config).run(f);
     }))

@@ -453,6 +453,8 @@ struct Inner {
     monitors: Vec<Plain<Box<dyn Monitor>>>,
     /// Violations reported by monitors as facts arrived: (monitor, message).
     violations: Mutex<Vec<(usize, String)>>,
+    /// The engine no longer wants facts from this execution.
+    muted: std::sync::atomic::AtomicBool,
 }
 
 /// Shared handle to what the running execution records.
@@ -474,7 +476,16 @@ impl Recorder {
             trace: trace.then(|| Mutex::new(Trace::default())),
             monitors: monitors.into_iter().map(Plain::new).collect(),
             violations: Mutex::new(Vec::new()),
+            muted: std::sync::atomic::AtomicBool::new(false),
         }))
+    }
+
+    /// Engine side: stop feeding the monitors (the rest of this execution
+    /// repeats what the engine has seen).
+    pub fn mute(&self) {
+        self.0
+            .muted
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether steps are recorded.
@@ -563,7 +574,7 @@ impl Recorder {
 
     /// Report a fact to every monitor.
     pub fn fact(&self, fact: Fact<'_>) {
-        if self.0.monitors.is_empty() {
+        if self.0.monitors.is_empty() || self.0.muted.load(std::sync::atomic::Ordering::Relaxed) {
             return;
         }
         let tasks = lock(&self.0.tasks);

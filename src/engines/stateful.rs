@@ -160,7 +160,6 @@ struct Search {
     observer: Option<Observer>,
     /// The end of the last execution.
     last_end: Option<End>,
-    debug: HashMap<u128, String>,
 }
 
 thread_local! {
@@ -196,8 +195,7 @@ impl Scheduler for Handle {
 impl Search {
     fn new(job: &Job<'_>, plan: Plan) -> Search {
         let o = job.opts;
-        let dbg_nosym = std::env::var("KMODCHECK_NOSYM").is_ok();
-        let sym = if o.symmetry && !dbg_nosym {
+        let sym = if o.symmetry {
             symmetry(&job.scenario)
         } else {
             Symmetry::none()
@@ -207,7 +205,7 @@ impl Search {
             keys: Arc::new(Keys::random()),
             sym,
             plan,
-            prune: o.prune && std::env::var("KMODCHECK_NOPRUNE").is_err(),
+            prune: o.prune,
             visited: HashMap::new(),
             fps: Vec::new(),
             edges: Vec::new(),
@@ -236,7 +234,6 @@ impl Search {
             reported: Instant::now(),
             observer: o.observer.clone(),
             last_end: None,
-            debug: HashMap::new(),
         }
     }
 
@@ -345,6 +342,10 @@ impl Search {
     }
 
     fn next_task(&mut self, runnable: &[&Task], current: Option<EngineTask>) -> Option<EngineTask> {
+        if self.mode == Mode::Drain {
+            // Anything runs: no state is kept any more (see `search_decision`).
+            return Some(runnable[0].id());
+        }
         let tasks: Vec<TaskId> = runnable
             .iter()
             .map(|t| state::task_of(usize::from(t.id())))
@@ -371,6 +372,15 @@ impl Search {
             choices = tasks.clone();
         }
         choices.sort();
+        if choices.len() == 1 {
+            // Only one task can go on: no decision, and no state taken (the
+            // next decision's state is the same whichever way this one was
+            // reached).
+            let only = choices[0];
+            state::set_current(only);
+            let idx = state::engine_index_of(only).expect("a live task");
+            return Some(EngineTask::from(idx));
+        }
         let chosen = match &mut self.plan {
             Plan::Search => self.search_decision(&tasks, choices),
             Plan::Follow {
@@ -432,6 +442,9 @@ impl Search {
         self.max_depth = self.max_depth.max(self.depth);
         state::set_current(chosen);
         let idx = state::engine_index_of(chosen).expect("a live task");
+        if self.mode == Mode::Drain {
+            state::end();
+        }
         Some(EngineTask::from(idx))
     }
 
@@ -459,21 +472,6 @@ impl Search {
         let canon = state::fingerprint(tasks);
         self.queries += 1.0;
         self.max_degree = self.max_degree.max(canon.degree);
-        if std::env::var("KMODCHECK_DEBUG").is_ok() {
-            let d = state::debug_summary();
-            eprintln!(
-                "STATE exec {} depth {} fp {:x} {}: {d}",
-                self.executions,
-                self.depth,
-                canon.fp,
-                if self.visited.contains_key(&canon.fp) {
-                    "SEEN"
-                } else {
-                    "new"
-                }
-            );
-            eprintln!("  asym: {:?}", state::debug_asymmetry(tasks));
-        }
         let (index, new) = match self.visited.get(&canon.fp) {
             Some(&i) if self.prune => (i, false),
             _ => {
@@ -487,8 +485,14 @@ impl Search {
             self.edges[e as usize].to = Target::State(index);
         }
         if !new {
+            // Seen: what follows has been explored. Run the execution to its
+            // end (shuttle cannot drop a stopped execution's stacks) with no
+            // bookkeeping: no state, no facts.
             self.mode = Mode::Drain;
             self.last_edge = None;
+            if let Some(rec) = &self.recorder {
+                rec.mute();
+            }
             return choices[0];
         }
         let c = choices[0];
@@ -532,15 +536,6 @@ impl Search {
         }
         let Some(edge) = self.last_edge else { return };
         self.edges[edge as usize].to = Target::End;
-        if std::env::var("KMODCHECK_DEBUG").is_ok() {
-            eprintln!(
-                "terminal exec {} depth {} end {:?} checks {:?}",
-                self.executions,
-                self.depth,
-                end,
-                rec.finish(&end)
-            );
-        }
         for (i, c) in checks(&rec, &end, self.nprops).into_iter().enumerate() {
             match c {
                 Check::Ok { witness } => self.witness[i] |= witness,
