@@ -1661,6 +1661,12 @@ impl ExecutionState {
     /// ignores the panics it catches now (see `tear_down`). A panic in a destructor while another
     /// panic unwinds aborts the process. So the hook reports the panic that says so, and any panic
     /// after the first in a step, or in what `TeardownReport::catch` drops, which may cause that.
+    /// Whether the current thread is running a Shuttle execution (kmodcheck: the panic hook is
+    /// process-wide, and a panic outside any execution has no schedule to report).
+    pub(crate) fn is_running() -> bool {
+        EXECUTION_STATE.is_set()
+    }
+
     pub(crate) fn teardown_ignores_panic(payload: &dyn Any) -> bool {
         let panics = TEARDOWN_STEP_PANICS.get().saturating_add(1);
         TEARDOWN_STEP_PANICS.set(panics);

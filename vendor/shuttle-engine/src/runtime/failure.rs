@@ -98,6 +98,12 @@ pub fn init_panic_hook(config: Config) {
             if ExecutionState::teardown_ignores_panic(panic_info.payload()) {
                 return;
             }
+            // kmodcheck: a panic outside any execution (a test's own assertion, say) is not a
+            // failing schedule; leave it to the original hook.
+            if !ExecutionState::is_running() {
+                original_hook(panic_info);
+                return;
+            }
             eprintln!("Task failed, serializing schedule");
             let task_name = ExecutionState::failing_task();
             eprintln!("test panicked in task '{task_name}'");
