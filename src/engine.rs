@@ -406,3 +406,61 @@ pub fn replay(handle: &str, scenarios: &[Scenario]) -> Result<Replayed, String> 
         cycle,
     })
 }
+
+/// Where `other` disagrees with `loom` on a cell that loom finished: loom's
+/// "holds" (exhaustive) must be `other`'s, loom's violation must be a
+/// violation, and loom's vacuous "inconclusive" must be inconclusive. Where
+/// loom stopped at a deadlock, only its violations bind (loom cannot go on
+/// past a deadlock; the stateful engine can, and may decide the rest).
+/// `None`: loom did not finish, so there is nothing to compare.
+pub fn disagreements(loom: &CellResult, other: &CellResult) -> Option<Vec<String>> {
+    let at_deadlock = loom
+        .stopped
+        .as_deref()
+        .is_some_and(|s| s.contains("deadlock"));
+    if !loom.exhaustive && !at_deadlock {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (l, o) in loom.properties.iter().zip(&other.properties) {
+        let ok = match (&l.verdict, &o.verdict) {
+            (Verdict::Violated(_), Verdict::Violated(_)) => true,
+            (Verdict::Violated(_), _) => false,
+            (_, _) if at_deadlock => true,
+            (Verdict::Holds { exhaustive: true }, Verdict::Holds { exhaustive: true }) => true,
+            (Verdict::Inconclusive { .. }, Verdict::Inconclusive { .. }) => true,
+            _ => false,
+        };
+        if !ok {
+            out.push(format!(
+                "{} × {} × {}: loom {} ({}), {} {} ({})",
+                loom.variant,
+                loom.scenario,
+                l.property,
+                l.verdict.kind(),
+                loom.explored(),
+                other.engine.name(),
+                o.verdict.kind(),
+                other.explored()
+            ));
+        }
+    }
+    Some(out)
+}
+
+/// An end state as an observer sees it (`Outcome::summary`), with the
+/// interchangeable actors' results sorted by target and result, and their
+/// task ids dropped: the same for two end states that differ only in which
+/// of several modprobe runs of one target did what. (Only modprobe actors of
+/// the same target are interchangeable; a signal aimed at one breaks that,
+/// so compare this way only scenarios without signals aimed at actors.)
+pub fn end_state_up_to_renaming(summary: &str) -> String {
+    let (head, tail) = summary.split_once("| modprobe ").unwrap_or((summary, ""));
+    let mut results: Vec<&str> = tail
+        .split(' ')
+        .filter(|r| !r.is_empty())
+        .map(|r| r.split_once('(').map_or(r, |(_, rest)| rest))
+        .collect();
+    results.sort();
+    format!("{head}| modprobe {}", results.join(" "))
+}

@@ -17,14 +17,16 @@
 //! - *metamorphic*: a signal actor never turns a terminating scenario into
 //!   a hanging one; renaming modules and adding an unrelated module change
 //!   no verdict (nor the number of executions);
-//! - *engine agreement*: a violation shuttle (PCT, random) finds, loom finds
-//!   too; where loom and shuttle DFS both finish, they agree exactly;
+//! - *engine agreement*: where loom finishes, the stateful engine gives the
+//!   same verdicts (`engine::disagreements`); a violation shuttle (PCT,
+//!   random) finds, the stateful engine finds too;
 //! - *no-deadlock*: the variant never deadlocks on scenarios whose only
 //!   cycles go through `request_module` from init (the recursion-aware
 //!   proposal's claim), with one loader or with several.
 //!
-//! Every loom run is bounded ([`FuzzOptions::max_executions`]); a case whose
-//! run hits the bound is counted as skipped, never as a pass.
+//! The suites run the stateful engine (loom too, in engine agreement). Every
+//! run is bounded ([`FuzzOptions::max_executions`]); a case whose run hits
+//! the bound is counted as skipped, never as a pass.
 
 use crate::engine::Outcome;
 use crate::engine::{check_cell, CellResult, CheckOptions, EngineKind, Observer, Verdict};
@@ -360,8 +362,12 @@ pub struct FuzzOptions {
     pub cases: u32,
     /// Seed of the generator: the same seed gives the same cases.
     pub seed: u64,
-    /// loom's bound per run; a case that hits it is skipped.
+    /// loom's bound per run, in executions; a case that hits it is skipped
+    /// (engine agreement then compares only what was sampled).
     pub max_executions: usize,
+    /// The stateful engine's bound per run, in states; a case that hits it
+    /// is skipped.
+    pub max_states: usize,
     /// Samples of each shuttle sampler in the engine-agreement suite.
     pub samples: usize,
     /// Where failing cases are saved and replayed first
@@ -377,6 +383,7 @@ impl Default for FuzzOptions {
             cases: 32,
             seed: 0x6b6d6f64,
             max_executions: 20_000,
+            max_states: 2_000,
             samples: 200,
             persist: None,
             progress: None,
@@ -393,12 +400,12 @@ pub struct SuiteReport {
     pub variant: &'static str,
     /// Cases that passed.
     pub passed: u32,
-    /// Cases skipped because a loom run hit its bound.
+    /// Cases skipped because a run hit its bound.
     pub skipped: u32,
-    /// Engine agreement: cases where only the sampled half ran (loom or
-    /// shuttle DFS did not finish, so exact agreement was not checked).
+    /// Engine agreement: cases where only the sampled half ran (loom or the
+    /// stateful engine did not finish, so exact agreement was not checked).
     pub partial: u32,
-    /// loom executions over all cases.
+    /// Executions over all cases (every engine).
     pub executions: usize,
     /// The first failure, shrunk.
     pub failure: Option<Failure>,
@@ -440,12 +447,27 @@ fn kinds(c: &CellResult) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// The stateful engine, bounded.
 fn bounded(opts: &FuzzOptions) -> CheckOptions {
+    CheckOptions {
+        engine: Some(EngineKind::Stateful),
+        max_states: Some(opts.max_states),
+        ..CheckOptions::default()
+    }
+}
+
+/// loom, bounded.
+fn loom_bounded(opts: &FuzzOptions) -> CheckOptions {
     CheckOptions {
         engine: Some(EngineKind::Loom),
         max_executions: Some(opts.max_executions),
         ..CheckOptions::default()
     }
+}
+
+/// How many states (the stateful engine) or executions a run took.
+fn size(c: &CellResult) -> u64 {
+    c.states.as_ref().map_or(c.executions as u64, |s| s.states)
 }
 
 /// End states of every execution: module states, and which modprobe actors
@@ -457,13 +479,17 @@ fn end_states(
 ) -> Result<(CellResult, BTreeSet<String>), TestCaseError> {
     let seen = Arc::new(Mutex::new(BTreeSet::new()));
     let s2 = seen.clone();
+    // With symmetry the search keeps one end state per orbit: compared up
+    // to renaming the interchangeable actors (no signal in these scenarios).
     let mut o = bounded(opts);
     o.observer = Some(Observer(Arc::new(move |out: &Outcome| {
         let mut text = match out.end {
             End::Completed => String::new(),
             End::Deadlock { .. } => "deadlock; ".into(),
         };
-        text.push_str(out.summary.as_deref().unwrap_or(""));
+        text.push_str(&crate::engine::end_state_up_to_renaming(
+            out.summary.as_deref().unwrap_or(""),
+        ));
         s2.lock().unwrap().insert(text);
     })));
     let c = cell(v, sc, &o)?;
@@ -545,7 +571,7 @@ fn case(
             let (c, mine) = end_states(v, sc, opts)?;
             add(&c);
             if !c.exhaustive {
-                return skip(count, "loom bound");
+                return skip(count, "bound");
             }
             for other in DIFFERENTIAL_WITH {
                 let ov = variant::by_id(other).expect("a catalogue variant");
@@ -555,7 +581,7 @@ fn case(
                 let (oc, theirs) = end_states(ov, sc, opts)?;
                 add(&oc);
                 if !oc.exhaustive {
-                    return skip(count, "loom bound");
+                    return skip(count, "bound");
                 }
                 if mine != theirs {
                     let only = |a: &BTreeSet<String>, b: &BTreeSet<String>| {
@@ -576,7 +602,7 @@ fn case(
             let base = cell(v, sc, &o)?;
             add(&base);
             if !base.exhaustive {
-                return skip(count, "loom bound");
+                return skip(count, "bound");
             }
             for (what, other) in [
                 ("renaming every module", rename(sc)),
@@ -584,13 +610,13 @@ fn case(
             ] {
                 let c = cell(v, &other, &o)?;
                 add(&c);
-                if kinds(&c) != kinds(&base) || c.executions != base.executions {
+                if kinds(&c) != kinds(&base) || size(&c) != size(&base) {
                     return Err(TestCaseError::fail(format!(
-                        "{what} changed the verdicts: {:?} in {} executions became {:?} in {}",
+                        "{what} changed the verdicts: {:?} in {} became {:?} in {}",
                         kinds(&base),
-                        base.executions,
+                        base.explored(),
                         kinds(&c),
-                        c.executions
+                        c.explored()
                     )));
                 }
             }
@@ -615,9 +641,6 @@ fn case(
                             target: SignalTarget::Actor(i),
                             fatal,
                         });
-                        if s.max_threads() > crate::engine::LOOM_MAX_THREADS {
-                            continue;
-                        }
                         s.properties = vec!["no-deadlock".into()];
                         let c = cell(v, &s, &o)?;
                         add(&c);
@@ -634,8 +657,18 @@ fn case(
             }
         }
         Suite::EngineAgreement => {
-            let loom = cell(v, sc, &bounded(opts))?;
+            let stateful = cell(v, sc, &bounded(opts))?;
+            add(&stateful);
+            let loom = cell(v, sc, &loom_bounded(opts))?;
             add(&loom);
+            if let Some(d) = crate::engine::disagreements(&loom, &stateful) {
+                if !d.is_empty() {
+                    return Err(TestCaseError::fail(format!(
+                        "loom and the stateful engine disagree: {}",
+                        d.join("; ")
+                    )));
+                }
+            }
             for engine in [EngineKind::ShuttlePct, EngineKind::ShuttleRandom] {
                 let o = CheckOptions {
                     engine: Some(engine),
@@ -644,37 +677,27 @@ fn case(
                     ..CheckOptions::default()
                 };
                 let s = cell(v, sc, &o)?;
-                for (p, l) in s.properties.iter().zip(&loom.properties) {
+                for (p, l) in s.properties.iter().zip(&stateful.properties) {
                     if let Verdict::Violated(ce) = &p.verdict {
-                        if !matches!(l.verdict, Verdict::Violated(_)) {
+                        if stateful.exhaustive && !matches!(l.verdict, Verdict::Violated(_)) {
                             return Err(TestCaseError::fail(format!(
-                                "{} found {} violated ({}), loom says {} after {} executions",
+                                "{} found {} violated ({}), the stateful engine says {} after {}",
                                 engine.name(),
                                 p.property,
                                 ce.message,
                                 l.verdict.kind(),
-                                loom.executions
+                                stateful.explored()
                             )));
                         }
                     }
                 }
             }
-            let o = CheckOptions {
-                engine: Some(EngineKind::ShuttleDfs),
-                max_executions: Some(opts.max_executions),
-                ..CheckOptions::default()
-            };
-            let dfs = cell(v, sc, &o)?;
-            if loom.exhaustive && dfs.exhaustive && kinds(&loom) != kinds(&dfs) {
-                return Err(TestCaseError::fail(format!(
-                    "both exhaustive, but loom ({} executions) says {:?} and shuttle DFS ({} executions) says {:?}",
-                    loom.executions,
-                    kinds(&loom),
-                    dfs.executions,
-                    kinds(&dfs)
-                )));
-            }
-            if !(loom.exhaustive && dfs.exhaustive) {
+            let loom_finished = loom.exhaustive
+                || loom
+                    .stopped
+                    .as_deref()
+                    .is_some_and(|s| s.contains("deadlock"));
+            if !(loom_finished && stateful.exhaustive) {
                 // The sampled half ran; the exact half could not.
                 let mut c = count.lock().unwrap();
                 if !c.failed {
@@ -698,7 +721,7 @@ fn case(
                 )));
             }
             if !c.exhaustive {
-                return skip(count, "loom bound");
+                return skip(count, "bound");
             }
         }
     }
@@ -763,7 +786,7 @@ pub fn run_suite_on(
         }
         if let Some(p) = &opts.progress {
             p(&format!(
-                "{} × {}: {what} ({} passed, {} skipped, {} loom executions)",
+                "{} × {}: {what} ({} passed, {} skipped, {} executions)",
                 suite.name(),
                 v.id,
                 c.passed,

@@ -56,7 +56,7 @@ pub fn check_scenarios(
     // so the workers end together instead of one finishing a long cell alone.
     let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(jobs)));
     let results = Arc::new(Mutex::new(Vec::new()));
-    let done = Arc::new(Mutex::new((0usize, 0usize)));
+    let done = Arc::new(Mutex::new(0usize));
     let start = Instant::now();
     let tty = std::io::stderr().is_terminal();
     let workers = jobs_from_env();
@@ -92,19 +92,21 @@ pub fn check_scenarios(
             }
             let c = check_cell(v, &s, &o)?;
             let mut d = done.lock().unwrap();
-            d.0 += 1;
-            d.1 += c.executions;
+            *d += 1;
             if progress {
                 let line = format!(
-                    "[{:>2}/{total}] {:>7.1} s  {:>9} executions  {} × {}: {} executions ({}{})",
-                    d.0,
+                    "[{:>2}/{total}] {:>7.1} s  {} × {}: {} ({}{})",
+                    *d,
                     start.elapsed().as_secs_f64(),
-                    d.1,
                     c.variant,
                     c.scenario,
-                    c.executions,
+                    c.explored(),
                     c.engine.name(),
-                    if c.exhaustive { ", exhaustive" } else { "" },
+                    if c.exhaustive {
+                        ", exhaustive"
+                    } else {
+                        ", not exhaustive"
+                    },
                 );
                 let mut err = std::io::stderr().lock();
                 if tty {

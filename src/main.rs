@@ -16,7 +16,8 @@ use std::time::Instant;
 
 /// Model checker for Linux module-loading concurrency: the finit_module
 /// in-flight table, the module list's name check, and request_module's
-/// kmod budget, explored exhaustively with loom (shuttle for cross-checks).
+/// kmod budget, explored exhaustively by kmodcheck's stateful engine
+/// (cross-checked with loom; shuttle samples).
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -73,13 +74,22 @@ enum Cmd {
         /// (format in the README, "Scenario files").
         #[arg(long)]
         scenario: String,
-        /// loom, shuttle-dfs, shuttle-pct or shuttle-random (default: loom if
-        /// the scenario fits loom's 5 threads, else shuttle-pct).
+        /// stateful (the default: exhaustive, no thread limit), loom
+        /// (exhaustive; at most 5 threads), shuttle-dfs, shuttle-pct or
+        /// shuttle-random (sampled: never a proof).
         #[arg(long)]
         engine: Option<String>,
         /// Stop after N executions (the run is then not exhaustive).
         #[arg(long)]
         max_executions: Option<usize>,
+        /// The stateful engine: stop after N distinct states (the run is then
+        /// not exhaustive).
+        #[arg(long)]
+        max_states: Option<usize>,
+        /// The stateful engine: do not merge renamings of interchangeable
+        /// actors (slower; the same verdicts).
+        #[arg(long)]
+        no_symmetry: bool,
         /// Check only this property of the scenario (see `list`).
         #[arg(long)]
         property: Option<String>,
@@ -161,9 +171,14 @@ enum Cmd {
         /// Generator seed: the same seed generates the same cases.
         #[arg(long, default_value_t = 0x6b6d6f64)]
         seed: u64,
-        /// loom's execution bound per run; a case that hits it is skipped.
+        /// loom's execution bound per run (engine agreement); a case that
+        /// hits it is compared only on what was sampled.
         #[arg(long, default_value_t = 20_000)]
         max_executions: usize,
+        /// The stateful engine's bound per run, in states; a case that hits
+        /// it is skipped.
+        #[arg(long, default_value_t = 2_000)]
+        max_states: usize,
     },
 }
 
@@ -331,6 +346,8 @@ fn main() -> ExitCode {
             scenario: sname,
             engine,
             max_executions,
+            max_states,
+            no_symmetry,
             property,
             preemption_bound,
             seed,
@@ -368,15 +385,24 @@ fn main() -> ExitCode {
                 o.seed = seed;
             }
             if let Some(e) = engine {
-                match EngineKind::parse(&e) {
-                    Some(k) => o.engine = Some(k),
-                    None => {
-                        eprintln!("kmodcheck: unknown engine; engine={e}, expected=loom|shuttle-dfs|shuttle-pct|shuttle-random");
+                match e.parse::<EngineKind>() {
+                    Ok(k) => o.engine = Some(k),
+                    Err(why) => {
+                        eprintln!("kmodcheck: {why}");
                         return ExitCode::from(2);
                     }
                 }
             }
+            // loom's thread limit, located in the scenario's file.
+            if let (Some(EngineKind::Loom), Some(f)) = (o.engine, &named.file) {
+                if let Err(e) = kmodcheck::scenario_file::fits_loom(std::path::Path::new(f)) {
+                    eprintln!("kmodcheck: {e}");
+                    return ExitCode::from(2);
+                }
+            }
             o.max_executions = max_executions;
+            o.max_states = max_states;
+            o.symmetry = !no_symmetry;
             o.progress = Some(progress_line(
                 format!("{} × {}", v.id, s.name),
                 max_executions,
@@ -581,7 +607,8 @@ fn main() -> ExitCode {
             cases,
             seed,
             max_executions,
-        } => run_fuzz(&vid, &suite, cases, seed, max_executions),
+            max_states,
+        } => run_fuzz(&vid, &suite, cases, seed, max_executions, max_states),
         Cmd::Explain { name } => match kmodcheck::explain::explain(&name) {
             Ok(e) => {
                 if cli.json {
@@ -739,9 +766,9 @@ fn cell_text(c: &CellResult) -> String {
                 "  {:<24} holds{}",
                 p.property,
                 if *exhaustive {
-                    " (proved: every interleaving)"
+                    format!(" (proved: {})", c.engine.covers())
                 } else {
-                    " (in the executions explored; not a proof)"
+                    " (in the executions explored; not a proof)".to_string()
                 }
             ),
             Verdict::Violated(_) => writeln!(out, "  {:<24} VIOLATED", p.property),
@@ -805,6 +832,7 @@ fn run_fuzz(
     cases: Option<u32>,
     seed: u64,
     max_executions: usize,
+    max_states: usize,
 ) -> ExitCode {
     use kmodcheck::fuzz::{self, Suite};
     let Some(v) = variant::by_id(vid) else {
@@ -835,6 +863,7 @@ fn run_fuzz(
             cases: cases.unwrap_or_else(|| fuzz::cases_from_env(suite.default_cases())),
             seed,
             max_executions,
+            max_states,
             progress: Some(std::sync::Arc::new(move |line: &str| {
                 if tty {
                     eprint!("\r\x1b[2K{line}");
@@ -849,7 +878,7 @@ fn run_fuzz(
             eprintln!();
         }
         let head = format!(
-            "{} × {}: {} cases passed, {} skipped at the bound of {max_executions} executions{}, {} loom executions, {:.1} s (seed {seed})",
+            "{} × {}: {} cases passed, {} skipped at the bound of {max_executions} executions{}, {} executions, {:.1} s (seed {seed})",
             suite.name(),
             v.id,
             r.passed,

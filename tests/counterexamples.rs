@@ -20,6 +20,87 @@ fn flagship_shared_dependency_error_out_early() {
     insta::assert_snapshot!(counterexample_text(c, "dependents-load").expect("violated"));
 }
 
+/// A loom counterexample replays by running loom's deterministic
+/// exploration again up to its execution.
+#[test]
+fn loom_counterexample_replays() {
+    use kmodcheck::engine::{check_cell, CheckOptions, EngineKind};
+    let v = kmodcheck::model::variant::by_id("error-out-early").unwrap();
+    let s = scenario::by_name("shared-dependency").unwrap();
+    let opts = CheckOptions {
+        engine: Some(EngineKind::Loom),
+        ..CheckOptions::default()
+    };
+    let c = check_cell(v, &s, &opts).unwrap();
+    let Verdict::Violated(ce) = verdict(&c, "dependents-load") else {
+        panic!("loom missed the -ETXTBSY race");
+    };
+    let handle = ce.replay.to_string();
+    assert!(handle.starts_with("loom:"), "{handle}");
+    let r = replay(&handle, &scenario::catalogue()).unwrap();
+    assert_eq!(r.record.render(), ce.trace);
+    assert!(r
+        .violations
+        .iter()
+        .any(|(id, m)| *id == "dependents-load" && *m == ce.message));
+}
+
+/// The stateful engine's counterexamples are the shortest: no execution
+/// that violates the property takes fewer scheduling decisions (checked
+/// against a search without pruning, which sees every schedule).
+#[test]
+fn stateful_counterexamples_are_shortest() {
+    use kmodcheck::engine::{check_cell, CheckOptions, ReplayAt};
+    for (v, s, p) in [
+        ("idempotent", "recursive-self-load", "no-deadlock"),
+        (
+            "error-out-early",
+            "concurrent-same-file-2",
+            "consistent-result",
+        ),
+        (
+            "error-out-early",
+            "concurrent-same-file-3",
+            "consistent-result",
+        ),
+        (
+            "mutant-early-ret",
+            "concurrent-same-file-2",
+            "consistent-result",
+        ),
+        ("mutant-no-relookup", "failing-init", "module-memory-safety"),
+        (
+            "mutant-umh-unkillable",
+            "recursive-self-load+kill-outer",
+            "terminates-when-killed",
+        ),
+    ] {
+        let variant = kmodcheck::model::variant::by_id(v).unwrap();
+        let sc = scenario::by_name(s).unwrap();
+        let decisions = |opts: &CheckOptions| {
+            let c = check_cell(variant, &sc, opts).unwrap();
+            let Verdict::Violated(ce) = verdict(&c, p).clone() else {
+                panic!("{v} × {s} × {p} not violated");
+            };
+            match ce.replay.at {
+                ReplayAt::Decisions(d) => d.len(),
+                other => panic!("{other:?}"),
+            }
+        };
+        let shortest = decisions(&CheckOptions::default());
+        let plain = decisions(&CheckOptions {
+            prune: false,
+            symmetry: false,
+            max_executions: Some(200_000),
+            ..CheckOptions::default()
+        });
+        assert!(
+            shortest <= plain,
+            "{v} × {s} × {p}: {shortest} decisions with pruning, {plain} without"
+        );
+    }
+}
+
 /// Every violation of the history table replays, from its handle alone, to
 /// the same trace and the same violated property.
 #[test]
@@ -41,7 +122,8 @@ fn every_counterexample_replays() {
             let Verdict::Violated(ce) = &p.verdict else {
                 continue;
             };
-            let r = replay(&ce.replay, &scenarios).unwrap_or_else(|e| panic!("{}: {e}", ce.replay));
+            let handle = ce.replay.to_string();
+            let r = replay(&handle, &scenarios).unwrap_or_else(|e| panic!("{handle}: {e}"));
             assert_eq!(
                 r.record.render(),
                 ce.trace,
@@ -84,8 +166,9 @@ fn shuttle_counterexample_replays() {
     let Verdict::Violated(ce) = verdict(&c, "dependents-load") else {
         panic!("PCT missed the -ETXTBSY race in 2000 executions");
     };
-    assert!(ce.replay.starts_with("shuttle:"));
-    let r = replay(&ce.replay, &scenario::catalogue()).unwrap();
+    let handle = ce.replay.to_string();
+    assert!(handle.starts_with("shuttle:"), "{handle}");
+    let r = replay(&handle, &scenario::catalogue()).unwrap();
     assert_eq!(r.record.render(), ce.trace);
 }
 

@@ -21,7 +21,7 @@ fn run(suite: Suite, v: &str, persist: &'static str) -> SuiteReport {
     let v = variant::by_id(v).expect("a known variant");
     let r = fuzz::run_suite(suite, v, &opts(suite, persist));
     println!(
-        "{} × {}: {} passed, {} skipped, {} sampled only, {} loom executions",
+        "{} × {}: {} passed, {} skipped, {} sampled only, {} executions",
         suite.name(),
         r.variant,
         r.passed,

@@ -1496,7 +1496,7 @@ fn canonical_of(c: &Ctx, elems: Vec<(Sym, Option<u8>)>, degree: f64) -> Canonica
         }
         let v = value(&q);
         tried += 1;
-        if best.as_ref().map_or(true, |(bv, _)| v < *bv) {
+        if best.as_ref().is_none_or(|(bv, _)| v < *bv) {
             best = Some((v, q));
         }
         let mut advanced = false;

@@ -251,9 +251,17 @@ impl Condvar {
 /// Each place that uses one argues in a comment why no order of accesses
 /// the engines do not explore could change an outcome.
 pub struct Plain<T: Fingerprint> {
-    data: std::sync::Arc<PlainCell<T>>,
+    data: PlainData<T>,
     slot: Option<u32>,
     id: ObjId,
+}
+
+/// Where the value lives: shared with the state's registry under the
+/// stateful engine (which reads it when it takes a state), in place
+/// otherwise.
+enum PlainData<T> {
+    Inline(std::sync::Mutex<T>),
+    Shared(std::sync::Arc<PlainCell<T>>),
 }
 
 struct PlainCell<T>(std::sync::Mutex<T>);
@@ -269,12 +277,16 @@ impl<T: Fingerprint + 'static> Plain<T> {
     /// New shared memory holding `v`.
     pub fn new(v: T) -> Self {
         let reg = state::register(&v);
-        let data = std::sync::Arc::new(PlainCell(std::sync::Mutex::new(v)));
-        if let Some((slot, _)) = reg {
-            let weak: std::sync::Weak<dyn state::Contents> =
-                std::sync::Arc::downgrade(&data) as std::sync::Weak<PlainCell<T>>;
-            state::lazy(slot, weak);
-        }
+        let data = match reg {
+            Some((slot, _)) => {
+                let cell = std::sync::Arc::new(PlainCell(std::sync::Mutex::new(v)));
+                let weak: std::sync::Weak<dyn state::Contents> =
+                    std::sync::Arc::downgrade(&cell) as std::sync::Weak<PlainCell<T>>;
+                state::lazy(slot, weak);
+                PlainData::Shared(cell)
+            }
+            None => PlainData::Inline(std::sync::Mutex::new(v)),
+        };
         Plain {
             data,
             slot: reg.map(|r| r.0),
@@ -288,7 +300,11 @@ impl<T: Fingerprint> Plain<T> {
         // No engine operation runs inside an access, so this std lock is
         // never contended; a poisoned one means a model thread panicked in
         // an access, which the engine already reports.
-        self.data.0.lock().unwrap_or_else(|e| e.into_inner())
+        match &self.data {
+            PlainData::Inline(m) => m.lock(),
+            PlainData::Shared(c) => c.0.lock(),
+        }
+        .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Read: what `f` returns is what the task observed.

@@ -501,18 +501,14 @@ impl Recorder {
 
     /// Register a task in the task table (and tell the monitors).
     pub fn register_task(&self, t: TaskId, rec: TaskRecord) {
-        let (kind, ancestry) = (rec.kind, rec.ancestry.clone());
-        {
-            let mut tasks = lock(&self.0.tasks);
-            assert_eq!(tasks.len(), t.0, "tasks register in id order");
-            tasks.push(rec.clone());
-        }
-        self.with_trace(|tr| tr.tasks.push(rec));
         self.fact(Fact::Task {
             task: t,
-            kind,
-            ancestry: &ancestry,
+            kind: rec.kind,
+            ancestry: &rec.ancestry,
         });
+        let mut tasks = lock(&self.0.tasks);
+        assert_eq!(tasks.len(), t.0, "tasks register in id order");
+        tasks.push(rec);
     }
 
     /// Short name of a task (`T1`), for step text and messages.
@@ -629,13 +625,17 @@ impl Recorder {
             .collect()
     }
 
-    /// Engine side: the trace (empty when steps were not recorded; the task
-    /// table is always there).
+    /// Engine side: the trace (no steps when they were not recorded; the
+    /// task table is always there).
     pub fn trace(&self) -> Trace {
+        let tasks = lock(&self.0.tasks).clone();
         match &self.0.trace {
-            Some(t) => lock(t).clone(),
+            Some(t) => Trace {
+                tasks,
+                ..lock(t).clone()
+            },
             None => Trace {
-                tasks: lock(&self.0.tasks).clone(),
+                tasks,
                 ..Trace::default()
             },
         }

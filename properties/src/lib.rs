@@ -877,7 +877,8 @@ impl Monitor for LiveDeps {
 #[derive(Clone, Default)]
 struct EndState {
     states: States,
-    actors: BTreeMap<TaskId, Option<Ret>>,
+    /// Each modprobe actor's target and result.
+    actors: BTreeMap<TaskId, (String, Option<Ret>)>,
 }
 
 impl Fingerprint for EndState {
@@ -895,11 +896,11 @@ impl Monitor for EndState {
         match *fact {
             Fact::ModprobeEnd {
                 task,
+                target,
                 actor: true,
                 ret,
-                ..
             } => {
-                self.actors.insert(task, ret);
+                self.actors.insert(task, (target.to_string(), ret));
                 Reaction::Changed
             }
             _ => Reaction::Same,
@@ -916,7 +917,9 @@ impl Monitor for EndState {
         let ok: Vec<String> = self
             .actors
             .iter()
-            .map(|(t, r)| format!("T{}:{}", t.0, *r == Some(0)))
+            .map(|(t, (target, r))| {
+                format!("T{}({target}):{}", t.0, r.map_or("killed".into(), ret_name))
+            })
             .collect();
         text.push_str(&format!("| modprobe {}", ok.join(" ")));
         Some(text)

@@ -81,6 +81,15 @@ impl EngineKind {
         )
     }
 
+    /// What an exhaustive run of this engine covered, for "proved: ...".
+    pub fn covers(self) -> &'static str {
+        match self {
+            EngineKind::Stateful => "every reachable state",
+            EngineKind::Loom | EngineKind::ShuttleDfs => "every interleaving",
+            EngineKind::ShuttlePct | EngineKind::ShuttleRandom => "the executions sampled",
+        }
+    }
+
     /// The engine itself.
     pub fn engine(self) -> &'static dyn Engine {
         match self {

@@ -57,6 +57,9 @@ use std::time::{Duration, Instant};
 /// The stateful engine.
 pub struct Stateful;
 
+/// The harness's task (`world::execute` registers it first).
+const HARNESS: TaskId = TaskId(0);
+
 /// A decision on the current path.
 struct Frame {
     /// The tasks that could run, in task id order.
@@ -314,10 +317,14 @@ impl Search {
     /// Violations the monitors reported during the last step: on the edge
     /// just taken, if it is new.
     fn collect_violations(&mut self) {
+        if !self.searching() {
+            // A follow or a replay reads them at its end (`checks`).
+            return;
+        }
         let Some(rec) = &self.recorder else { return };
         let found = rec.take_violations();
         let fresh = self.mode == Mode::Explore && self.depth >= self.stack.len();
-        if !fresh || !self.searching() {
+        if !fresh {
             return;
         }
         let Some(edge) = self.last_edge else { return };
@@ -371,11 +378,21 @@ impl Search {
         if choices.is_empty() {
             choices = tasks.clone();
         }
+        // The harness runs only when no other task can: its steps (joins,
+        // then waking the environment once every kernel task has exited)
+        // commute with every other task's, so deferring them loses nothing,
+        // and the order it joins tasks in, which its state leaves out, never
+        // decides who may run.
+        if choices.len() > 1 {
+            choices.retain(|t| *t != HARNESS);
+        }
         choices.sort();
-        if choices.len() == 1 {
+        if choices.len() == 1 && current.is_some() {
             // Only one task can go on: no decision, and no state taken (the
             // next decision's state is the same whichever way this one was
-            // reached).
+            // reached). The first point of an execution is always a decision:
+            // the state graph's root, to which an execution without any
+            // other decision attaches its end.
             let only = choices[0];
             state::set_current(only);
             let idx = state::engine_index_of(only).expect("a live task");

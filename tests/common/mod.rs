@@ -4,18 +4,37 @@ use kmodcheck::engine::{check_cell, CellResult, CheckOptions, Verdict};
 use kmodcheck::model::{scenario, variant};
 use std::sync::{Arc, Mutex};
 
-/// Check the (variant, scenario) pairs with the default options (loom,
-/// unbounded), in parallel; results in the order asked.
+/// Check the (variant, scenario) pairs with the default options (the
+/// stateful engine, unbounded), in parallel; results in the order asked.
 #[allow(dead_code)] // not every test binary uses it
 pub fn check_cells(pairs: &[(&str, &str)]) -> Vec<CellResult> {
-    let opts = CheckOptions::default();
-    let queue = Arc::new(Mutex::new(
-        pairs
-            .iter()
-            .enumerate()
-            .map(|(i, (v, s))| (i, v.to_string(), s.to_string()))
-            .collect::<Vec<_>>(),
-    ));
+    check_cells_with(pairs, &CheckOptions::default())
+}
+
+/// [`check_cells`] with these options.
+#[allow(dead_code)] // not every test binary uses it
+pub fn check_cells_with(pairs: &[(&str, &str)], opts: &CheckOptions) -> Vec<CellResult> {
+    let jobs: Vec<(usize, variant::Variant, scenario::Scenario)> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (v, s))| {
+            (
+                i,
+                variant::by_id(v).unwrap_or_else(|| panic!("unknown variant {v}")),
+                scenario::by_name(s).unwrap_or_else(|| panic!("unknown scenario {s}")),
+            )
+        })
+        .collect();
+    check_jobs(jobs, opts)
+}
+
+/// Check these cells, in parallel; results in the order given.
+#[allow(dead_code)] // not every test binary uses it
+pub fn check_jobs(
+    jobs: Vec<(usize, variant::Variant, scenario::Scenario)>,
+    opts: &CheckOptions,
+) -> Vec<CellResult> {
+    let queue = Arc::new(Mutex::new(jobs));
     let out = Arc::new(Mutex::new(Vec::new()));
     let workers = kmodcheck::jobs_from_env();
     let threads: Vec<_> = (0..workers)
@@ -25,9 +44,7 @@ pub fn check_cells(pairs: &[(&str, &str)]) -> Vec<CellResult> {
                 let Some((i, v, s)) = queue.lock().unwrap().pop() else {
                     return;
                 };
-                let var = variant::by_id(&v).unwrap_or_else(|| panic!("unknown variant {v}"));
-                let sc = scenario::by_name(&s).unwrap_or_else(|| panic!("unknown scenario {s}"));
-                let c = check_cell(var, &sc, &opts).unwrap();
+                let c = check_cell(v, &s, &opts).unwrap();
                 out.lock().unwrap().push((i, c));
             })
         })
