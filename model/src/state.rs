@@ -698,6 +698,8 @@ struct Ctx {
     seqs: Vec<u32>,
     /// Longest content seen, in tokens (for the degree bound).
     max_content: u32,
+    /// Inside [`unobserved`]: reads record nothing.
+    quiet: u32,
 }
 
 thread_local! {
@@ -851,6 +853,7 @@ pub fn begin(keys: std::sync::Arc<Keys>, sym: &Symmetry) {
         current: TaskId(0),
         seqs: Vec::new(),
         max_content: 0,
+        quiet: 0,
     };
     CTX.with(|c| *c.borrow_mut() = Some(ctx));
 }
@@ -1020,6 +1023,9 @@ pub(crate) fn notify_all(cv: usize) {
 /// The current task read `v` from the plain memory in `slot`.
 pub(crate) fn observed(slot: u32, v: &dyn Fingerprint) {
     with_ctx(|c| {
+        if c.quiet > 0 {
+            return;
+        }
         let t = c.current;
         let id = c.objects[slot as usize].as_ref().expect("live object").id;
         let (content, len) = c.content(v);
@@ -1027,6 +1033,23 @@ pub(crate) fn observed(slot: u32, v: &dyn Fingerprint) {
         c.hist_obj(t, id);
         c.hist_embed(t, &content, len);
     });
+}
+
+/// Run `f`, which only builds trace text, with reads recording nothing: a
+/// run with the trace on must reach the states a run without it does (the
+/// stateful engine checks that when it replays a counterexample).
+pub fn unobserved<R>(f: impl FnOnce() -> R) -> R {
+    struct Loud;
+    impl Drop for Loud {
+        fn drop(&mut self) {
+            with_ctx(|c| c.quiet -= 1);
+        }
+    }
+    if with_ctx(|c| c.quiet += 1).is_none() {
+        return f();
+    }
+    let _loud = Loud;
+    f()
 }
 
 /// The plain memory in `slot` changed: its contents are hashed again when
@@ -1642,6 +1665,28 @@ mod tests {
         assert_ne!(a, c);
         assert_ne!(a, d);
         assert_eq!(a, h(&(vec![1u32, 2], Some(TaskId(1)))));
+        end();
+    }
+
+    /// A read changes the reader's history, and so the state; the same read
+    /// for the trace ([`unobserved`]) does not.
+    #[test]
+    fn a_read_for_the_trace_is_not_an_observation() {
+        let keys = std::sync::Arc::new(Keys::from_seed(7));
+        begin(keys, &Symmetry::none());
+        let (slot, _) = register(&5u32).unwrap();
+        let at = || fingerprint(&[TaskId(0)]).fp;
+        let before = at();
+        unobserved(|| observed(slot, &5u32));
+        assert_eq!(at(), before, "a read for the trace changed the state");
+        observed(slot, &5u32);
+        let after = at();
+        assert_ne!(after, before, "a read did not change the state");
+        // Nested, and the count restored.
+        unobserved(|| unobserved(|| observed(slot, &6u32)));
+        assert_eq!(at(), after);
+        observed(slot, &6u32);
+        assert_ne!(at(), after);
         end();
     }
 }

@@ -495,8 +495,15 @@ impl Recorder {
 
     fn with_trace(&self, f: impl FnOnce(&mut Trace)) {
         if let Some(t) = &self.0.trace {
-            f(&mut lock(t));
+            crate::state::unobserved(|| f(&mut lock(t)));
         }
+    }
+
+    /// Run `f` for the trace only: `None` when steps are not recorded, and
+    /// what `f` reads of the model is not an observation of the task's
+    /// ([`crate::state::unobserved`]).
+    pub fn for_trace<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        self.tracing().then(|| crate::state::unobserved(f))
     }
 
     /// Register a task in the task table (and tell the monitors).

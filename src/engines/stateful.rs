@@ -110,9 +110,13 @@ enum Plan {
         taken: Vec<TaskId>,
         failed: Option<String>,
     },
-    /// Take these decisions, then the first choice at every later one.
+    /// Take these decisions, then the first choice at every later one. With
+    /// `expect` (a counterexample's replay), the state at each decision must
+    /// be the one the search recorded: the trace, on now, must not change
+    /// what the model observes.
     Decisions {
         decisions: Vec<TaskId>,
+        expect: Vec<u128>,
         failed: Option<String>,
     },
 }
@@ -286,7 +290,11 @@ impl Search {
                 );
             }
         }
-        let sym = if self.searching() || matches!(self.plan, Plan::Follow { .. }) {
+        let canonical = match &self.plan {
+            Plan::Search | Plan::Follow { .. } => true,
+            Plan::Decisions { expect, .. } => !expect.is_empty(),
+        };
+        let sym = if canonical {
             self.sym.clone()
         } else {
             Symmetry::none()
@@ -432,8 +440,20 @@ impl Search {
                 }
                 pick
             }
-            Plan::Decisions { decisions, failed } => {
+            Plan::Decisions {
+                decisions,
+                expect,
+                failed,
+            } => {
                 let i = self.depth;
+                if let Some(&fp) = expect.get(i) {
+                    if state::fingerprint(&tasks).fp != fp && failed.is_none() {
+                        *failed = Some(format!(
+                            "decision {}: with the trace on, the state differs from the one the search recorded (trace code observed the model)",
+                            i + 1
+                        ));
+                    }
+                }
                 match decisions.get(i) {
                     Some(&d) if choices.contains(&d) => d,
                     Some(&d) => {
@@ -709,19 +729,29 @@ impl Engine for Stateful {
         let ReplayAt::Decisions(d) = at else {
             return Err("not a stateful engine's decision list".into());
         };
-        replay_decisions(job, d)
+        replay_decisions(job, d, None)
     }
 }
 
-/// Replay decisions with the trace on.
-fn replay_decisions(job: &Job<'_>, decisions: &[TaskId]) -> Result<Replayed, String> {
-    let search = Rc::new(RefCell::new(Search::new(
+/// Replay decisions with the trace on; with `expect`, check each
+/// decision's state against the search's (see [`Plan::Decisions`]).
+fn replay_decisions(
+    job: &Job<'_>,
+    decisions: &[TaskId],
+    expect: Option<(&Arc<Keys>, Vec<u128>)>,
+) -> Result<Replayed, String> {
+    let mut search = Search::new(
         job,
         Plan::Decisions {
             decisions: decisions.to_vec(),
+            expect: expect.as_ref().map_or(Vec::new(), |e| e.1.clone()),
             failed: None,
         },
-    )));
+    );
+    if let Some((keys, _)) = expect {
+        search.keys = keys.clone();
+    }
+    let search = Rc::new(RefCell::new(search));
     run(job, search.clone());
     let s = search.borrow();
     if let Plan::Decisions {
@@ -772,6 +802,7 @@ fn counterexample(
     i: usize,
     message: String,
 ) -> Found {
+    let expect: Vec<u128> = path.iter().map(|(fp, _)| *fp).collect();
     let follow = Rc::new(RefCell::new(Search::new(
         job,
         Plan::Follow {
@@ -797,7 +828,7 @@ fn counterexample(
     if let Some(why) = failed {
         return unreplayed(why);
     }
-    match replay_decisions(job, &decisions) {
+    match replay_decisions(job, &decisions, Some((&s.keys, expect))) {
         Ok(r) => {
             let id = job.properties[i].id;
             match r.violations.iter().find(|(p, _)| *p == id) {

@@ -243,7 +243,7 @@ fn complete_cookie(
         pos.set_link(unlinked);
         pos.set_ret(ret);
         // (A dead owner's completion wakes nobody: for the trace only.)
-        if k.rec.tracing() && pos.owner != me && !k.has_exited(pos.owner) {
+        if pos.owner != me && k.rec.for_trace(|| !k.has_exited(pos.owner)) == Some(true) {
             woken.push(k.name(pos.owner));
         }
     }
