@@ -278,7 +278,7 @@ impl Waiter<'_> {
         let k = self.k;
         if !self.announced {
             self.announced = true;
-            if let Some(w) = k.rec.for_trace(&self.why) {
+            if let Some(w) = k.rec.for_trace(self.why) {
                 k.rec.event(self.me, "schedule", || {
                     format!(
                         "sleeps {} on {}{}: waits for {}",
