@@ -197,6 +197,28 @@ impl Scheduler for Handle {
     fn next_u64(&mut self) -> u64 {
         unreachable!("the model draws no random numbers")
     }
+
+    /// A deadlock ends the execution here, with its verdict taken now, before
+    /// shuttle unwinds the blocked tasks (whose drops the muted recorder
+    /// ignores); the run goes on with the next execution, and the tasks'
+    /// stacks are reused (vendor/README.md, shuttle-engine).
+    fn deadlocked(&mut self) -> bool {
+        let mut s = self.0.borrow_mut();
+        let end = match &s.recorder {
+            Some(rec) => rec.deadlock(),
+            None => End::Deadlock {
+                cycle: None,
+                blocked: Vec::new(),
+            },
+        };
+        s.terminal(end);
+        if let Some(rec) = &s.recorder {
+            rec.mute();
+        }
+        s.mode = Mode::Drain;
+        state::end();
+        true
+    }
 }
 
 impl Search {
@@ -631,8 +653,10 @@ impl Search {
     }
 }
 
-/// Run the search (or a follow, or a replay) to its end; a deadlock ends one
-/// execution, and the run goes on with the next.
+/// Run the search (or a follow, or a replay) to its end. A deadlock ends one
+/// execution (`Handle::deadlocked`), and the run goes on with the next; a
+/// deadlock panic, should one still come, is handled the same way with a
+/// new run.
 fn run(job: &Job<'_>, search: Rc<RefCell<Search>>) {
     let monitors = monitor_factory(job);
     let (v, sc) = (job.variant, job.scenario.clone());

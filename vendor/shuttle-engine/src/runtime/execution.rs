@@ -196,6 +196,8 @@ impl Execution {
                 self.run_to_completion(immediately_return_on_panic)
             })) {
                 Ok(Ok(())) => None,
+                // kmodcheck: a scheduler may take a deadlock as the end of the execution.
+                Ok(Err(StepError::Deadlock)) if self.scheduler.borrow_mut().deadlocked() => None,
                 Ok(Err(e)) => Some(Self::failure(e, config)),
                 // The panic hook has reported it.
                 Err(payload) => Some(Failure::Unwind(payload)),

@@ -1,7 +1,7 @@
 use crate::config::Config;
 use crate::runtime::execution::Execution;
 use crate::runtime::task::{Task, TaskId};
-use crate::runtime::thread::continuation::{ContinuationPool, CONTINUATION_POOL};
+use crate::runtime::thread::continuation::{CONTINUATION_POOL, KEPT_CONTINUATIONS};
 use crate::scheduler::metrics::MetricsScheduler;
 use crate::scheduler::{Schedule, Scheduler};
 use std::cell::RefCell;
@@ -77,10 +77,11 @@ impl<S: Scheduler + 'static> Runner<S> {
         F: Fn() + Send + Sync + 'static,
     {
         let _span_drop_guard = ResetSpanOnDrop::new();
-        // Share continuations across executions to avoid reallocating them
+        // Share continuations across executions to avoid reallocating them, and (kmodcheck) across
+        // runs on this thread.
         // TODO it would be a lot nicer if this were a more generic "context" thing that we passed
         // TODO around explicitly rather than being a thread local
-        CONTINUATION_POOL.set(&ContinuationPool::new(), || {
+        KEPT_CONTINUATIONS.with(|kept| CONTINUATION_POOL.set(kept, || {
             let f = Arc::new(f);
 
             let start = Instant::now();
@@ -111,7 +112,7 @@ impl<S: Scheduler + 'static> Runner<S> {
                 i += 1;
             }
             i
-        })
+        }))
     }
 }
 
@@ -253,5 +254,9 @@ impl<S: Scheduler> Scheduler for PortfolioStoppableScheduler<S> {
 
     fn next_u64(&mut self) -> u64 {
         self.scheduler.next_u64()
+    }
+
+    fn deadlocked(&mut self) -> bool {
+        self.scheduler.deadlocked()
     }
 }

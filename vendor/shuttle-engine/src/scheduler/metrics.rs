@@ -108,6 +108,10 @@ impl<S: Scheduler> Scheduler for MetricsScheduler<S> {
         self.random_choices += 1;
         self.inner.next_u64()
     }
+
+    fn deadlocked(&mut self) -> bool {
+        self.inner.deadlocked()
+    }
 }
 
 impl<S: ?Sized + Scheduler> Drop for MetricsScheduler<S> {

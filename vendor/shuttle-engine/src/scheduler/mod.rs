@@ -98,6 +98,14 @@ pub trait Scheduler {
 
     /// Choose the next u64 value to return to the currently running task.
     fn next_u64(&mut self) -> u64;
+
+    /// (kmodcheck's patch, vendor/README.md.) The current execution has deadlocked: no task can
+    /// run and some attached task has not finished. Return `true` to end the execution there, as
+    /// if it had finished: its blocked tasks are unwound and their stacks reused, and the run goes
+    /// on with the next execution. The default, `false`, fails the test with a deadlock panic.
+    fn deadlocked(&mut self) -> bool {
+        false
+    }
 }
 
 impl Scheduler for Box<dyn Scheduler + Send> {
@@ -116,5 +124,9 @@ impl Scheduler for Box<dyn Scheduler + Send> {
 
     fn next_u64(&mut self) -> u64 {
         self.as_mut().next_u64()
+    }
+
+    fn deadlocked(&mut self) -> bool {
+        self.as_mut().deadlocked()
     }
 }

@@ -15,6 +15,16 @@ scoped_thread_local! {
     pub static CONTINUATION_POOL: ContinuationPool
 }
 
+thread_local! {
+    // kmodcheck: the stacks of dropped continuations whose coroutines had finished (an unwound or
+    // leaked task's, at the end of a deadlocked execution), for the next `Continuation::new`: no
+    // `mmap`, `mprotect` and `munmap` per task per execution (vendor/README.md).
+    static SPARE_STACKS: RefCell<Vec<DefaultStack>> = const { RefCell::new(Vec::new()) };
+    // kmodcheck: the pool outlives a run, so that a scheduler that starts a new run after each
+    // deadlocked execution reuses its stacks instead of mapping new ones (vendor/README.md).
+    pub static KEPT_CONTINUATIONS: ContinuationPool = ContinuationPool::new();
+}
+
 /// A continuation is a green thread that can be resumed and yielded at will. We use it to
 /// execute a "thread" from within a Future.
 ///
@@ -22,7 +32,8 @@ scoped_thread_local! {
 /// to run via `initialize`. A continuation is only reusable if the previous function it was
 /// executing completed.
 pub struct Continuation {
-    coroutine: Coroutine<ContinuationInput, ContinuationOutput, ContinuationOutput>,
+    // kmodcheck: an `Option` so that `Drop` can take the stack of a finished coroutine for reuse.
+    coroutine: Option<Coroutine<ContinuationInput, ContinuationOutput, ContinuationOutput>>,
     function: ContinuationFunction,
     state: ContinuationState,
     pub yielder: *const Yielder<ContinuationInput, ContinuationOutput>,
@@ -74,6 +85,16 @@ enum ContinuationState {
     Exited,            // the internal coroutine has exited its loop and cannot receive new functions to execute
 }
 
+/// A stack of at least `stack_size` bytes: a spare one if there is one (kmodcheck).
+fn spare_stack(stack_size: usize) -> DefaultStack {
+    use corosensei::stack::Stack;
+    let spare = SPARE_STACKS.try_with(|spare| spare.borrow_mut().pop()).ok().flatten();
+    match spare {
+        Some(s) if s.base().get() - s.limit().get() >= stack_size => s,
+        _ => DefaultStack::new(stack_size).unwrap(),
+    }
+}
+
 impl Continuation {
     pub fn new(stack_size: usize) -> Self {
         let function = ContinuationFunction(Rc::new(Cell::new(None)));
@@ -81,7 +102,7 @@ impl Continuation {
         let mut coroutine = {
             let function = function.clone();
 
-            Coroutine::with_stack(DefaultStack::new(stack_size).unwrap(), move |yielder, input| {
+            Coroutine::with_stack(spare_stack(stack_size), move |yielder, input| {
                 if let ContinuationInput::Exit = input {
                     return ContinuationOutput::Exited;
                 }
@@ -124,7 +145,7 @@ impl Continuation {
         };
 
         Self {
-            coroutine,
+            coroutine: Some(coroutine),
             yielder,
             function,
             state: ContinuationState::NotReady,
@@ -198,7 +219,7 @@ impl Continuation {
     /// next switches (see `Coroutine::force_unwind`).
     pub(crate) fn unwind_stack(&mut self) {
         debug_assert!(self.state == ContinuationState::Ready);
-        self.coroutine.force_unwind();
+        self.co().force_unwind();
         self.state = ContinuationState::Exited;
     }
 
@@ -212,14 +233,18 @@ impl Continuation {
         // `ExecutionState::tear_down`). Teardown drops the functions of the tasks that never ran,
         // which can borrow from another task's stack (scoped threads), before it leaks any stack.
         unsafe {
-            self.coroutine.force_reset();
+            self.co().force_reset();
         }
         self.state = ContinuationState::Exited;
     }
 
+    fn co(&mut self) -> &mut Coroutine<ContinuationInput, ContinuationOutput, ContinuationOutput> {
+        self.coroutine.as_mut().expect("only drop takes the coroutine")
+    }
+
     fn resume_with_input(&mut self, input: ContinuationInput) -> ContinuationOutput {
         self.state = ContinuationState::Running;
-        match self.coroutine.resume(input) {
+        match self.co().resume(input) {
             CoroutineResult::Yield(output) => {
                 self.state = match output {
                     ContinuationOutput::Finished(_) => ContinuationState::FinishedIteration,
@@ -273,14 +298,27 @@ impl Drop for Continuation {
                 // result in difficult-to-debug aborts from double-panics.
                 if std::thread::panicking() || ExecutionState::execution_stopped() {
                     unsafe {
-                        self.coroutine.force_reset();
+                        self.co().force_reset();
                     }
                 } else {
-                    self.coroutine.force_unwind();
+                    self.co().force_unwind();
                 }
             }
             ContinuationState::Exited => {
                 // Already exited, nothing to do
+            }
+        }
+        // kmodcheck: keep the stack of a finished coroutine for the next continuation.
+        if let Some(c) = self.coroutine.take() {
+            if c.done() {
+                let stack = c.into_stack();
+                // At thread exit the pool may be gone already; the stack is then freed here.
+                let _ = SPARE_STACKS.try_with(|spare| {
+                    let mut spare = spare.borrow_mut();
+                    if spare.len() < 64 {
+                        spare.push(stack);
+                    }
+                });
             }
         }
     }
