@@ -319,10 +319,16 @@ pub fn check_cell_as(
             }
         } else if !f.witness {
             Verdict::Inconclusive {
-                reason: format!(
-                    "vacuous: \"{}\" never happened in {executions} executions",
-                    p.witness
-                ),
+                reason: match &out.states {
+                    Some(s) => format!(
+                        "vacuous: \"{}\" never happened in the {} states explored",
+                        p.witness, s.states
+                    ),
+                    None => format!(
+                        "vacuous: \"{}\" never happened in {executions} executions",
+                        p.witness
+                    ),
+                },
             }
         } else {
             Verdict::Holds {

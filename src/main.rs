@@ -135,7 +135,7 @@ enum Cmd {
         /// Executions of each shuttle PCT run.
         #[arg(long, default_value_t = 1000)]
         pct_samples: usize,
-        /// Seconds each scale-series run may take (loom and DFS).
+        /// Seconds each scale-series run may take (each engine).
         #[arg(long, default_value_t = 60)]
         series_seconds: u64,
         /// Another build to compare with this one on the probe cells, as
@@ -146,6 +146,10 @@ enum Cmd {
         /// Skip the per-cell pass (the slowest part).
         #[arg(long)]
         skip_cells: bool,
+        /// Do not time `cargo test --release` (which needs this binary's
+        /// source tree and cargo).
+        #[arg(long)]
+        skip_cargo_test: bool,
     },
     /// One measurement of `bench`, in its own process (internal).
     #[command(hide = true)]
@@ -529,6 +533,7 @@ fn main() -> ExitCode {
             series_seconds,
             compare,
             skip_cells,
+            skip_cargo_test,
         } => {
             let mut builds = Vec::new();
             for c in &compare {
@@ -560,6 +565,7 @@ fn main() -> ExitCode {
                 jobs: kmodcheck::jobs_from_env(),
                 compare: builds,
                 skip_cells,
+                skip_cargo_test,
             };
             let r = kmodcheck::bench::run_bench(&exe, &o);
             let md = kmodcheck::bench::performance_markdown(&r, &o);
@@ -940,9 +946,16 @@ fn run_matrix(
             ))
         );
         let execs: usize = cells.iter().map(|c| c.executions).sum();
+        let states: u64 = cells
+            .iter()
+            .filter_map(|c| c.states.as_ref().map(|s| s.states))
+            .sum();
+        let exhaustive = cells.iter().filter(|c| c.exhaustive).count();
         println!(
-            "\n{} cells, {execs} executions, {:.1} s wall time\n",
+            "\n{} cells ({exhaustive} exhaustive), {} states, {} executions, {:.1} s wall time\n",
             cells.len(),
+            report::thousands(states as usize),
+            report::thousands(execs),
             start.elapsed().as_secs_f64()
         );
         let kills = report::kill_summary(&cells);
