@@ -22,7 +22,7 @@ pub mod scenario_file;
 pub use kmodcheck_model as model;
 pub use kmodcheck_properties as properties;
 
-use engine::{check_cell, CellResult, CheckOptions};
+use engine::{check_cell, CellResult, CheckOptions, EngineKind};
 use kmodcheck_model::{scenario, variant};
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
@@ -131,17 +131,32 @@ pub fn check_scenarios(
     Ok(r.into_iter().map(|(_, c)| c).collect())
 }
 
-/// The per-cell execution bound of the main job and of `reports/`: a
-/// deterministic bound (the same verdicts and counts on every run and
-/// machine), above the largest exhaustive cell of the catalogue
-/// (idempotent-warn × recursive-self-load+kill-outer, 1,024,335).
+/// The per-cell execution bound of the main job, `diff` and `reports/`
+/// under loom and shuttle: a deterministic bound (the same verdicts and
+/// counts on every run and machine), above loom's largest exhaustive cell of
+/// the catalogue (idempotent-warn × recursive-self-load+kill-outer,
+/// 1,024,335).
 pub const CATALOGUE_BOUND: usize = 1_100_000;
 
+/// Bound `o` as the main job, `diff` and `report` do: loom and shuttle by
+/// [`CATALOGUE_BOUND`] executions per cell; the stateful engine not at all.
+/// Its search is deterministic and ends (the model's executions end: every
+/// loop in it is bounded, runaway helper chains by the scenario's
+/// `helper_bound`), so its verdicts and counts are the same on every machine
+/// without a bound, and a bound on executions would only cut a large cell
+/// short (idempotent-warn × the two-loader cycle with timed waits takes
+/// 1.3 million). `--max-states` and `--time-limit` bound it by hand.
+pub fn bound_for_catalogue(o: &mut CheckOptions) {
+    if o.engine.unwrap_or_default() != EngineKind::Stateful {
+        o.max_executions = Some(CATALOGUE_BOUND);
+    }
+}
+
 /// The options of the main job and of `report`: the environment's engine
-/// settings, and [`CATALOGUE_BOUND`] executions per cell.
+/// settings, bounded by [`bound_for_catalogue`].
 pub fn catalogue_options() -> Result<CheckOptions, String> {
     let mut o = CheckOptions::from_env()?;
-    o.max_executions = Some(CATALOGUE_BOUND);
+    bound_for_catalogue(&mut o);
     Ok(o)
 }
 

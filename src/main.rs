@@ -25,7 +25,7 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
     /// Wall-time budget per cell, in seconds (0: none). A cell that runs out
-    /// is inconclusive and says how far it got. The matrix and report bound each cell by executions instead (kmodcheck::CATALOGUE_BOUND), which gives the same result on every machine.
+    /// is inconclusive and says how far it got. The matrix, diff and report bound a loom or shuttle cell by executions instead (kmodcheck::CATALOGUE_BOUND), which gives the same result on every machine; the stateful engine's search needs no bound for that.
     #[arg(long, global = true)]
     time_limit: Option<u64>,
     #[command(subcommand)]
@@ -297,7 +297,7 @@ fn main() -> ExitCode {
                 Ok(n) => n,
                 Err(code) => return code,
             };
-            opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
+            kmodcheck::bound_for_catalogue(&mut opts);
             opts.time_limit = budget(None);
             run_matrix(&named, &opts, cli.json)
         }
@@ -315,7 +315,7 @@ fn main() -> ExitCode {
                 Ok(n) => n,
                 Err(code) => return code,
             };
-            opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
+            kmodcheck::bound_for_catalogue(&mut opts);
             opts.time_limit = budget(None);
             run_diff(vo, vn, &named, &opts, cli.json)
         }
@@ -324,7 +324,7 @@ fn main() -> ExitCode {
                 Ok(n) => n,
                 Err(code) => return code,
             };
-            opts.max_executions = Some(kmodcheck::CATALOGUE_BOUND);
+            kmodcheck::bound_for_catalogue(&mut opts);
             opts.time_limit = budget(None);
             let scenarios: Vec<_> = named.iter().map(|n| n.scenario.clone()).collect();
             let cells = match check_named(&named, &opts) {

@@ -586,7 +586,7 @@ pub fn fits_loom(path: &std::path::Path) -> Result<(), FileError> {
         line,
         column,
         message: format!(
-            "this scenario can have {threads} model threads at once (main, {} actor(s){}, and the helpers and kthreads its requests start); loom supports {LOOM_MAX_THREADS}: check it with the stateful engine (the default), or expected fewer actors, a shorter request chain, or a helper_bound",
+            "this scenario can have {threads} model threads at once (main, {} actor(s){}, and the helpers and kthreads its requests start); loom supports {LOOM_MAX_THREADS}; expected the stateful engine (the default, no thread limit), or for loom fewer actors, a shorter request chain, or a helper_bound",
             sc.actors.len(),
             if sc.timer { ", the timer" } else { "" }
         ),

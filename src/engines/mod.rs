@@ -32,9 +32,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// An exploration engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub enum EngineKind {
-    /// kmodcheck's stateful search: exhaustive when it finishes.
+    /// kmodcheck's stateful search: exhaustive when it finishes. The default.
+    #[default]
     Stateful,
     /// loom: exhaustive with partial-order reduction (unless preemption-bounded).
     Loom,
