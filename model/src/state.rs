@@ -38,7 +38,7 @@
 //! polynomials. By the Schwartz–Zippel lemma, two different polynomials of
 //! total degree at most `D` agree at a random point with probability at most
 //! `D / p`, so at two independent points with probability at most `(D/p)²`.
-//! [`Run::collision_bound`] sums that over every pair of fingerprints a run
+//! [`collision_bound`] sums that over every pair of fingerprints a run
 //! computed: the probability that the run merged two different states.
 //!
 //! # Symmetry
