@@ -43,6 +43,15 @@ fn agree_with_loom(loom_bound: usize) -> (Vec<String>, Vec<String>) {
             "{} × {}: stateful did not finish",
             s.variant, s.scenario
         );
+        // The README's claim: every catalogue execution is far shorter than
+        // the bound that stops an execution without end.
+        let depth = s.states.as_ref().map_or(0, |c| c.max_depth);
+        assert!(
+            depth < 100,
+            "{} × {}: an execution of {depth} decisions",
+            s.variant,
+            s.scenario
+        );
         assert_eq!((l.variant, &l.scenario), (s.variant, &s.scenario));
         match disagreements(l, s) {
             None => skipped.push(format!("{} × {} ({})", l.variant, l.scenario, l.explored())),
@@ -442,4 +451,53 @@ fn a_bounded_run_is_not_a_proof() {
             }
         }
     }
+}
+
+/// A scenario whose executions need not end: two repeating requests under a
+/// timed kmod budget of one slot. A request that times out waiting for the
+/// slot starts no helper, so the helper bound never stops it, and each turn
+/// of the loop is a new state (the task's history grows). The search must
+/// stop, inconclusive, and say why, rather than run forever on one
+/// execution; and what it did see is not called proved.
+#[test]
+fn an_execution_without_end_stops_the_search() {
+    let sc = kmodcheck::scenario_file::parse(
+        r#"
+name = "repeat-under-timed-budget"
+summary = "two repeating requests under a timed kmod budget of one slot"
+reference = "issue 16, point 6"
+timer = true
+kmod_limit = 1
+helper_bound = 3
+absent = ["never-there"]
+properties = ["no-deadlock", "budget-respected"]
+
+[[actor]]
+request = "never-there"
+repeat = true
+
+[[actor]]
+request = "never-there"
+repeat = true
+"#,
+        "repeat-under-timed-budget.toml",
+    )
+    .unwrap();
+    let v = variant::by_id("idempotent-interruptible+kmod-throttle-timeout").unwrap();
+    let c = check_cell(v, &sc, &CheckOptions::default()).unwrap();
+    assert!(!c.exhaustive);
+    for p in &c.properties {
+        match &p.verdict {
+            Verdict::Inconclusive { reason } => {
+                assert!(reason.contains("without ending"), "{reason}");
+                assert!(reason.contains("not a proof"), "{reason}");
+            }
+            other => panic!("{}: {other:?}", p.property),
+        }
+    }
+    let n = c.states.expect("the stateful engine counts states").states;
+    assert!(
+        n >= kmodcheck::engines::stateful::MAX_DECISIONS as u64,
+        "{n}"
+    );
 }

@@ -30,8 +30,11 @@
 //!   into the end of an execution (deadlock, or a check on the outcome). The
 //!   shortest one is found breadth-first over the recorded graph, turned into
 //!   the concrete decisions of one execution, and replayed with the trace on.
-//! - **No thread limit**, and no bound on steps: a timer re-armed after its
-//!   actor exited is a new task, scheduled like any other.
+//! - **No thread limit**: a timer re-armed after its actor exited is a new
+//!   task, scheduled like any other. One bound: an execution that takes
+//!   [`MAX_DECISIONS`] decisions without ending stops the search,
+//!   inconclusive (a loop with no end, whose every turn is a new state).
+//!   A time or state budget is checked inside a long execution too.
 //!
 //! What it assumes (README, "Soundness"): deterministic model code, and no
 //! shared state outside the facade; both are checked where they can be (a
@@ -59,6 +62,18 @@ pub struct Stateful;
 
 /// The harness's task (`world::execute` registers it first).
 const HARNESS: TaskId = TaskId(0);
+
+/// The most decisions one execution may take. Every execution of a scenario
+/// whose actors all end is far shorter (the catalogue's longest takes
+/// fewer than 100); one that reaches this bound loops with no end, such as
+/// a repeating request that never starts a helper, and each turn of the
+/// loop is a new state (its tasks' histories grow). The search then stops,
+/// inconclusive, and says so, rather than run forever.
+pub const MAX_DECISIONS: usize = 10_000;
+
+/// How often, in decisions, a long execution checks the time and reports
+/// progress (between executions it does so every time).
+const CHECK_EVERY: usize = 256;
 
 /// A decision on the current path.
 struct Frame {
@@ -302,16 +317,7 @@ impl Search {
         self.mode = Mode::Explore;
         self.last_edge = None;
         self.recorder = None;
-        if let Some(p) = &self.progress {
-            if self.reported.elapsed() >= PROGRESS_EVERY {
-                self.reported = Instant::now();
-                (p.0)(
-                    self.executions,
-                    Some(self.fps.len() as u64),
-                    self.started.elapsed(),
-                );
-            }
-        }
+        self.report_progress();
         let canonical = match &self.plan {
             Plan::Search | Plan::Follow { .. } => true,
             Plan::Decisions { expect, .. } => !expect.is_empty(),
@@ -323,6 +329,42 @@ impl Search {
         };
         state::begin(self.keys.clone(), &sym);
         Some(Schedule::new(0))
+    }
+
+    fn report_progress(&mut self) {
+        if let Some(p) = &self.progress {
+            if self.reported.elapsed() >= PROGRESS_EVERY {
+                self.reported = Instant::now();
+                (p.0)(
+                    self.executions,
+                    Some(self.fps.len() as u64),
+                    self.started.elapsed(),
+                );
+            }
+        }
+    }
+
+    /// Whether the search must stop inside the current execution: it is
+    /// over its budget, or the execution has run [`MAX_DECISIONS`] decisions.
+    /// Sets `bounded_by` when it must.
+    fn stop_inside(&mut self) -> bool {
+        if !self.searching() || self.mode != Mode::Explore {
+            return false;
+        }
+        if self.depth >= MAX_DECISIONS {
+            self.bounded_by = Some(format!(
+                "an execution that ran {MAX_DECISIONS} decisions without ending: the scenario loops with no end (a repeating request that starts no helper, say), and every turn is a new state"
+            ));
+            return true;
+        }
+        if self.depth % CHECK_EVERY == CHECK_EVERY - 1 {
+            self.report_progress();
+            if let Some(why) = self.over_budget() {
+                self.bounded_by = Some(why);
+                return true;
+            }
+        }
+        false
     }
 
     fn over_budget(&self) -> Option<String> {
@@ -400,6 +442,18 @@ impl Search {
         }
         // A decision.
         self.collect_violations();
+        if self.stop_inside() {
+            // Stop this execution where it is: shuttle tears its tasks down,
+            // with nothing recorded any more, and `new_execution` ends the
+            // search.
+            if let Some(rec) = &self.recorder {
+                rec.mute();
+            }
+            self.mode = Mode::Drain;
+            self.last_edge = None;
+            state::end();
+            return None;
+        }
         let mut choices: Vec<TaskId> = tasks
             .iter()
             .copied()
