@@ -117,13 +117,14 @@ enum Cmd {
         name: String,
     },
     /// Measure what each verdict costs and write reports/performance.md and
-    /// its charts: the whole matrix's wall time, the flagship
-    /// counterexamples' time to violation, the scale series
-    /// (concurrent-same-file N = 2..4, shared-dependency with 2 and 3
-    /// modprobes), and every cell under loom and shuttle, each in its own
-    /// process; and where concurrent-same-file's executions go (distinct
-    /// traces, and behaviours up to renaming the modprobes). Takes about 15
-    /// minutes on 2 cores.
+    /// its charts: the targets, the whole matrix's and a diff's wall time,
+    /// the flagship counterexamples' time to violation, the scale series
+    /// (concurrent-same-file N = 2..6, shared-dependency N = 2..4) under the
+    /// stateful engine with and without symmetry and under loom, the
+    /// two-loader cycle with timed waits, `cargo test`, and every cell under
+    /// each engine, each measurement in its own process; and where
+    /// concurrent-same-file's loom executions go. Takes about 20 minutes on
+    /// 2 cores.
     Bench {
         /// Directory to write.
         #[arg(long, default_value = "reports")]
