@@ -289,6 +289,12 @@ pub enum Mutant {
     /// `old->state` through the pointer it had before sleeping, into a
     /// `struct module` that `free_module()` may have freed.
     NoRelookupAfterWait,
+    /// `module_patient_check_exists()` takes a COMING module as loaded: no
+    /// wait on `module_wq`, `-EEXIST` at once, as for LIVE. modprobe then
+    /// reports success while the module's init is still running, or about
+    /// to fail. `success-means-live` catches it only by reading the module
+    /// list as `finit_module` returns, not by trusting the name check.
+    ComingIsLoaded,
     /// `load_module()` skips `complete_formation()`: the module goes from
     /// UNFORMED straight into `do_init_module()`, never COMING (no RO/NX
     /// protection, no `MODULE_STATE_COMING` notifiers before init runs).
@@ -488,6 +494,15 @@ pub fn mutants() -> &'static [MutantSpec] {
             Mutant::NoRelookupAfterWait,
             "failing-init",
             "module-memory-safety",
+        ),
+        m(
+            "mutant-coming-loaded",
+            L,
+            "legacy",
+            "module_patient_check_exists() returns -EEXIST for a COMING module, as for a LIVE one",
+            Mutant::ComingIsLoaded,
+            "concurrent-same-file-2",
+            "success-means-live",
         ),
         m(
             "mutant-no-coming",

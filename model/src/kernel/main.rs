@@ -55,36 +55,38 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops
     // -ERESTARTSYS result, which the caller returns only after it saw the
     // signal under its task lock, where the ghost is written.
     let signalled = k.was_signalled(me);
-    // success-means-live looks at the module list as the syscall returns, as
-    // modprobe reading /sys/module/NAME/initstate would: under module_mutex.
-    // Where the result itself was decided by reading or writing LIVE under
-    // module_mutex (the winner's init succeeded; the name check saw LIVE), the
-    // module is LIVE now too: nothing in the model takes a module out of LIVE.
+    // success-means-live looks at the module list as the syscall returns,
+    // as modprobe reading /sys/module/NAME/initstate would, after any
+    // success or -EEXIST. It takes no conclusion of the model's at its word
+    // (not the winner's "init succeeded, so LIVE", nor the name check's "it
+    // saw LIVE"): it reads the list, so a bug that returns -EEXIST for a
+    // COMING module is seen as one.
     //
-    // An in-flight waiter that no signal can reach gets its result through
-    // its completion, which the winner's idempotent_complete() fires after
-    // do_init_module() has stored LIVE: the engines order that store before
-    // this point, so the ghost copy of the module list is read here without a
-    // lock op. A waiter a signal can reach may return without the completion
-    // (that is where a wrong result hides: the ret-starts-at-0 mutant), so it
-    // reads the list under module_mutex, as an engine operation; a plain read
-    // there would let loom prune the very order that shows the bug.
-    //
-    // Both shortcuts need LIVE to be absorbing; where an rmmod actor can take
-    // a module off the list, the list is read under module_mutex.
-    let absorbing = !k.modules_can_go();
-    let decided_live = absorbing
-        && ((role == FinitRole::Winner && ret == 0)
-            || (role == FinitRole::NameCheck && ret == -EEXIST));
-    let state = if decided_live {
-        Some(ModState::Live)
-    } else if absorbing && role == FinitRole::IdemWaiter && !k.signals_possible(me) {
+    // Where the result was decided under module_mutex by this task (the
+    // winner stored LIVE; the name check saw the module) or through a
+    // completion fired after that store (an in-flight waiter no signal can
+    // reach), and nothing takes a module off the list, it reads the ghost
+    // list, which mirrors the list after every change
+    // (`Kernel::ghost_module`): the list at this moment, under both engines,
+    // without a lock that would add a scheduling point the kernel does not
+    // have. Elsewhere the list can change between the decision and the
+    // return in ways loom must see, so it reads the list under module_mutex,
+    // as an engine operation: a waiter a signal can reach may return
+    // without the completion (where the ret-starts-at-0 mutant hides), and
+    // an rmmod actor can take the module off the list.
+    let decided_under_the_lock = match role {
+        FinitRole::Winner => ret == 0,
+        FinitRole::NameCheck => ret == -EEXIST,
+        FinitRole::IdemWaiter => !k.signals_possible(me),
+        _ => false,
+    };
+    let state = if ret != 0 && ret != -EEXIST {
+        None
+    } else if decided_under_the_lock && !k.modules_can_go() {
         k.ghost_state(&name)
-    } else if ret == 0 || ret == -EEXIST {
+    } else {
         let list = k.module_mutex.lock();
         find_module_all(&list, &name).map(|m| m.state)
-    } else {
-        None
     };
     k.rec.fact(Fact::FinitEnd {
         task: me,

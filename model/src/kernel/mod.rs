@@ -623,9 +623,14 @@ impl Kernel {
         (true, woken)
     }
 
-    /// Ghost: a module's state changed (absent = `None`): the kernel's
-    /// ghost list, the trace's, and the monitors'.
-    pub fn ghost_module(&self, name: &str, state: Option<ModState>) {
+    /// Ghost: the module list changed where `name` is: mirror what the list
+    /// itself now holds for it (absent = `None`) into the kernel's ghost
+    /// list, the trace's, and the monitors'. Called with `module_mutex` held,
+    /// right after every change of the list, so the ghost list is the list
+    /// at every moment, read from the list and not from what the caller
+    /// meant to write.
+    pub fn ghost_module(&self, list: &[crate::kernel::module::Module], name: &str) {
+        let state = crate::kernel::module::find_module_all(list, name).map(|m| m.state);
         self.ghost_modules.write(|g| match state {
             Some(s) => {
                 g.insert(name.to_string(), s);

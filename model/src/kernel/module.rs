@@ -49,7 +49,7 @@ pub fn set_module_state(k: &Kernel, list: &mut [Module], name: &str, state: ModS
         old = Some(m.state);
         m.state = state;
     }
-    k.ghost_module(name, Some(state));
+    k.ghost_module(list, name);
     k.rec.fact(Fact::Transition {
         name,
         old,
@@ -86,8 +86,14 @@ pub fn module_patient_check_exists<'a>(
         return (list, 0);
     };
     let mut old = Some(old);
+    let coming_is_loaded = k.variant.mutant == Some(Mutant::ComingIsLoaded);
     if let Some(o) = &old {
-        if matches!(o.state, ModState::Coming | ModState::Unformed) {
+        let loading = match o.state {
+            ModState::Unformed => true,
+            ModState::Coming => !coming_is_loaded,
+            ModState::Live | ModState::Going => false,
+        };
+        if loading {
             let loader = o.loader;
             k.ghost_against(me, loader);
             let state = o.state;
@@ -157,6 +163,7 @@ pub fn module_patient_check_exists<'a>(
     }
     let ret = match &old {
         Some(o) if o.state == ModState::Live => -EEXIST,
+        Some(o) if coming_is_loaded && o.state == ModState::Coming => -EEXIST,
         _ => -EBUSY,
     };
     let state = old.as_ref().map_or("gone", |o| o.state.name());
@@ -180,7 +187,7 @@ pub fn add_unformed_module(k: &Kernel, me: TaskId, name: &str, file: &str) -> Re
         state: ModState::Unformed,
         loader: me,
     });
-    k.ghost_module(name, Some(ModState::Unformed));
+    k.ghost_module(&list, name);
     k.rec.event(me, "add_unformed_module", || {
         format!("{name} added to modules: UNFORMED")
     });
@@ -206,7 +213,7 @@ pub fn free_module(k: &Kernel, name: &str) {
     drop(list);
     let mut list = k.module_mutex.lock();
     list.retain(|m| m.name != name);
-    k.ghost_module(name, None);
+    k.ghost_module(&list, name);
     drop(list);
 }
 
@@ -301,7 +308,7 @@ pub fn delete_module(k: &Kernel, me: TaskId, name: &str) -> Ret {
 pub fn unlink_mod(k: &Kernel, me: TaskId, name: &str) {
     let mut list = k.module_mutex.lock();
     list.retain(|m| m.name != name);
-    k.ghost_module(name, None);
+    k.ghost_module(&list, name);
     k.rec.event(me, "load_module", || {
         format!("unlink_mod: {name} removed from modules")
     });
