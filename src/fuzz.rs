@@ -288,6 +288,7 @@ fn build(raw: &Raw) -> Scenario {
         helper_bound: None,
         exec_requests: None,
         expect_live: vec![],
+        expect: vec![],
         properties: GENERATED_PROPERTIES.iter().map(|s| s.to_string()).collect(),
     }
 }

@@ -25,6 +25,15 @@
 //! #             { fail = "ENODEV" }           (an errno name)
 //! #             { oops = true }               (the task dies in init)
 //!
+//! [[expect]]                 # optional: results checked by `expected-results`
+//! exit = 0                    # the n-th modprobe actor (from 0) ends with ...
+//! result = "0"                # ... "0" (success), an errno name, "killed", or a list of them
+//! # other expectations: { request = ALIAS, result = ..., budget = ID }  (what
+//! #                        request_module(ALIAS) returns: "0", an errno name, "status 256"
+//! #                        for modprobe's exit 1; budget, optional: only under that kmod budget)
+//! #                     { never_live = MODULE }           (never LIVE, at any moment)
+//! # Any [[expect]] adds expected-results to the properties.
+//!
 //! [[actor]]
 //! modprobe = "aes-arm-bs"
 //! # other actors: { request = ALIAS, repeat = BOOL }      (a kernel path calling request_module)
@@ -39,8 +48,9 @@
 //! above have the defaults written there, and nothing else is optional.
 
 use crate::engine::LOOM_MAX_THREADS;
-use kmodcheck_model::errno::errno_by_name;
-use kmodcheck_model::scenario::{Actor, InitStep, ModuleSpec, Scenario, SignalTarget};
+use kmodcheck_model::errno::{errno_by_name, ret_name, Ret};
+use kmodcheck_model::scenario::{Actor, Expect, InitStep, ModuleSpec, Scenario, SignalTarget};
+use kmodcheck_model::variant::KmodBudget;
 use serde::Deserialize;
 use std::fmt;
 use std::ops::Range;
@@ -95,6 +105,63 @@ struct RawScenario {
     modules: Vec<Spanned<RawModule>>,
     #[serde(rename = "actor")]
     actors: Spanned<Vec<Spanned<RawActor>>>,
+    #[serde(default, rename = "expect")]
+    expects: Vec<Spanned<RawExpect>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    exit: Option<Spanned<usize>>,
+    request: Option<Spanned<String>>,
+    never_live: Option<Spanned<String>>,
+    result: Option<Spanned<OneOrMany>>,
+    budget: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn items(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// One stated result: "0", an errno name (with or without its minus sign),
+/// "killed" (where `killed` allows it), or "status N" (where `status`
+/// allows it: a wait(2) status request_module returns).
+fn result_item(item: &str, killed: bool, status: bool) -> Result<Option<Ret>, String> {
+    if item == "0" {
+        return Ok(Some(0));
+    }
+    if killed && item == "killed" {
+        return Ok(None);
+    }
+    if status {
+        if let Some(n) = item.strip_prefix("status ") {
+            if let Ok(n) = n.trim().parse::<Ret>() {
+                if n > 0 {
+                    return Ok(Some(n));
+                }
+            }
+        }
+    }
+    if let Some(e) = errno_by_name(item.trim_start_matches('-')) {
+        return Ok(Some(-e));
+    }
+    Err(format!(
+        "result {item:?} is not one the kernel hands back here; expected \"0\", an errno name such as \"ENOENT\"{}{}",
+        if killed { ", or \"killed\"" } else { "" },
+        if status { ", or a wait status such as \"status 256\" (modprobe exited 1)" } else { "" }
+    ))
 }
 
 #[derive(Deserialize)]
@@ -533,6 +600,139 @@ fn build(
         }
     }
 
+    // Expected results.
+    let mut expect = Vec::new();
+    for e in &raw.expects {
+        let span = e.span();
+        let x = e.get_ref();
+        let kind = one_of(
+            &[
+                ("exit", x.exit.is_some()),
+                ("request", x.request.is_some()),
+                ("never_live", x.never_live.is_some()),
+            ],
+            "this [[expect]]",
+            "exit, request, never_live",
+        )
+        .map_err(|m| at(span.clone(), m))?;
+        if let (Some(b), false) = (&x.budget, kind == "request") {
+            return Err(at(
+                b.span(),
+                format!("`budget` does not apply to an [[expect]] with `{kind}`; expected it only with request"),
+            ));
+        }
+        let results = |killed: bool, status: bool| -> Result<Vec<Option<Ret>>, FileError> {
+            let r = x.result.as_ref().ok_or_else(|| {
+                at(
+                    span.clone(),
+                    format!("an [[expect]] with `{kind}` needs `result`; expected result = \"0\", an errno name, or a list of them"),
+                )
+            })?;
+            let items = r.get_ref().items();
+            if items.is_empty() {
+                return Err(at(
+                    r.span(),
+                    "result = [] allows nothing; expected at least one result".into(),
+                ));
+            }
+            items
+                .into_iter()
+                .map(|i| result_item(i, killed, status).map_err(|m| at(r.span(), m)))
+                .collect()
+        };
+        expect.push(match kind {
+            "exit" => {
+                let i = x.exit.as_ref().expect("kind");
+                if *i.get_ref() >= modprobes {
+                    return Err(at(
+                        i.span(),
+                        format!(
+                            "exit = {} names no actor: this scenario has {modprobes} modprobe actor(s); expected {}",
+                            i.get_ref(),
+                            match modprobes {
+                                0 => "a modprobe actor to name".to_string(),
+                                1 => "0".to_string(),
+                                n => format!("0 to {}", n - 1),
+                            }
+                        ),
+                    ));
+                }
+                Expect::Exit {
+                    actor: *i.get_ref(),
+                    results: results(true, false)?,
+                }
+            }
+            "request" => {
+                let r = x.request.as_ref().expect("kind");
+                if !requested.contains(r.get_ref()) {
+                    return Err(at(
+                        r.span(),
+                        format!(
+                            "request = {:?}: nothing in this scenario requests it; expected an alias some init, request actor or exec_requests asks for",
+                            r.get_ref()
+                        ),
+                    ));
+                }
+                let budget = match &x.budget {
+                    None => None,
+                    Some(b) => Some(
+                        KmodBudget::ALL
+                            .into_iter()
+                            .find(|k| k.id() == b.get_ref())
+                            .ok_or_else(|| {
+                                at(
+                                    b.span(),
+                                    format!(
+                                        "unknown budget {:?}; expected one of: {}",
+                                        b.get_ref(),
+                                        KmodBudget::ALL.map(|k| k.id()).join(", ")
+                                    ),
+                                )
+                            })?,
+                    ),
+                };
+                Expect::Request {
+                    alias: r.get_ref().clone(),
+                    results: results(false, true)?.into_iter().flatten().collect(),
+                    budget,
+                }
+            }
+            _ => {
+                let m = x.never_live.as_ref().expect("kind");
+                known_module(m, "never_live")?;
+                if x.result.is_some() {
+                    return Err(at(
+                        span.clone(),
+                        "`result` does not apply to never_live; expected it only with exit or request".into(),
+                    ));
+                }
+                Expect::NeverLive(m.get_ref().clone())
+            }
+        });
+    }
+    let mut properties: Vec<String> = raw
+        .properties
+        .get_ref()
+        .iter()
+        .map(|p| p.get_ref().clone())
+        .collect();
+    if !expect.is_empty() && !properties.iter().any(|p| p == "expected-results") {
+        properties.push("expected-results".into());
+    }
+    if expect.is_empty() {
+        if let Some(p) = raw
+            .properties
+            .get_ref()
+            .iter()
+            .find(|p| p.get_ref() == "expected-results")
+        {
+            return Err(at(
+                p.span(),
+                "expected-results with no [[expect]]: it would check nothing; expected at least one [[expect]] table".into(),
+            ));
+        }
+    }
+
     let sc = Scenario {
         name,
         summary: raw.summary,
@@ -548,12 +748,8 @@ fn build(
             .iter()
             .map(|l| l.get_ref().clone())
             .collect(),
-        properties: raw
-            .properties
-            .get_ref()
-            .iter()
-            .map(|p| p.get_ref().clone())
-            .collect(),
+        expect,
+        properties,
     };
     Ok(sc)
 }
@@ -852,6 +1048,39 @@ pub fn to_toml(sc: &Scenario) -> String {
             } => writeln!(out, "signal_helper_for = {}\nfatal = {fatal}", q(h)),
             Actor::ForceUnload(m) => writeln!(out, "rmmod_force = {}", q(m)),
             Actor::Insmod(f) => writeln!(out, "insmod = {}", q(f)),
+        };
+    }
+    let results = |rs: &mut dyn Iterator<Item = Option<Ret>>| {
+        let items: Vec<String> = rs
+            .map(|r| {
+                q(&r.map_or_else(
+                    || "killed".to_string(),
+                    |r| ret_name(r).trim_start_matches('-').to_string(),
+                ))
+            })
+            .collect();
+        format!("[{}]", items.join(", "))
+    };
+    for e in &sc.expect {
+        let _ = writeln!(out, "\n[[expect]]");
+        let _ = match e {
+            Expect::Exit { actor, results: r } => writeln!(
+                out,
+                "exit = {actor}\nresult = {}",
+                results(&mut r.iter().copied())
+            ),
+            Expect::Request {
+                alias,
+                results: r,
+                budget,
+            } => writeln!(
+                out,
+                "request = {}\nresult = {}{}",
+                q(alias),
+                results(&mut r.iter().map(|r| Some(*r))),
+                budget.map_or(String::new(), |b| format!("\nbudget = {}", q(b.id())))
+            ),
+            Expect::NeverLive(m) => writeln!(out, "never_live = {}", q(m)),
         };
     }
     out

@@ -318,7 +318,7 @@ fn every_malformed_file_has_a_test() {
         .unwrap()
         .count();
     assert_eq!(
-        n, 31,
+        n, 38,
         "a file under tests/malformed/ without its malformed! line"
     );
 }
@@ -349,4 +349,143 @@ fn six_threads_are_checked_and_loom_refuses_them() {
         )),
         "{stderr}"
     );
+}
+malformed!(
+    expect_exit_no_actor,
+    "expect-exit-no-actor",
+    13,
+    8,
+    "exit = 1 names no actor: this scenario has 1 modprobe actor(s); expected 0"
+);
+malformed!(
+    expect_unknown_result,
+    "expect-unknown-result",
+    14,
+    10,
+    r#"result "ENOSUCH" is not one the kernel hands back here; expected "0", an errno name such as "ENOENT", or "killed""#
+);
+malformed!(
+    expect_without_result,
+    "expect-without-result",
+    12,
+    1,
+    "an [[expect]] with `exit` needs `result`"
+);
+malformed!(
+    expect_request_never_made,
+    "expect-request-never-made",
+    13,
+    11,
+    r#"request = "y": nothing in this scenario requests it"#
+);
+malformed!(
+    expect_two_kinds,
+    "expect-two-kinds",
+    12,
+    1,
+    "this [[expect]] has 2 keys that say what it is (exit, never_live)"
+);
+malformed!(
+    expect_budget_on_exit,
+    "expect-budget-on-exit",
+    15,
+    10,
+    "`budget` does not apply to an [[expect]] with `exit`; expected it only with request"
+);
+malformed!(
+    expected_results_without_expect,
+    "expected-results-without-expect",
+    3,
+    30,
+    "expected-results with no [[expect]]: it would check nothing"
+);
+
+/// Stated results are checked, under every engine that finishes, and a
+/// wrong statement is a violation: `expected-results` is not vacuous.
+#[test]
+fn stated_results_are_checked() {
+    use kmodcheck::engine::{check_cell, CheckOptions, EngineKind, Verdict};
+    let text = |m2: &str, exit: &str| {
+        format!(
+            r#"
+name = "chain"
+summary = "m0's init requests m1, whose init requests m2, with one kmod slot"
+timer = true
+kmod_limit = 1
+helper_bound = 2
+properties = ["no-deadlock"]
+
+[[module]]
+name = "m0"
+file = "m0.ko"
+init = [{{ request_module = "m1", required = false }}]
+
+[[module]]
+name = "m1"
+file = "m1.ko"
+init = [{{ request_module = "m2", required = false }}]
+
+[[module]]
+name = "m2"
+file = "m2.ko"
+
+[[actor]]
+modprobe = "m0"
+
+[[expect]]
+request = "m2"
+result = "{m2}"
+budget = "kmod-2008"
+
+[[expect]]
+exit = 0
+result = "{exit}"
+"#
+        )
+    };
+    let v = kmodcheck::model::variant::by_id("idempotent-interruptible+kmod-2008").unwrap();
+    let verdict = |m2: &str, exit: &str, engine: EngineKind| {
+        let sc = scenario_file::parse(&text(m2, exit), "chain.toml").unwrap();
+        assert!(sc.properties.iter().any(|p| p == "expected-results"));
+        let opts = CheckOptions {
+            engine: Some(engine),
+            ..CheckOptions::default()
+        };
+        let c = check_cell(v, &sc, &opts).unwrap();
+        let p = c
+            .properties
+            .iter()
+            .find(|p| p.property == "expected-results")
+            .unwrap();
+        p.verdict.clone()
+    };
+    for engine in [EngineKind::Stateful, EngineKind::Loom] {
+        // The 2008 budget fails m1's request for m2 at once; m1 goes on.
+        assert!(
+            matches!(
+                verdict("ENOMEM", "0", engine),
+                Verdict::Holds { exhaustive: true }
+            ),
+            "{engine:?}"
+        );
+        match verdict("ETIME", "0", engine) {
+            Verdict::Violated(ce) => assert!(
+                ce.message.contains(
+                    "request_module(m2) returned -ENOMEM to T2; the scenario expects -ETIME"
+                ),
+                "{}",
+                ce.message
+            ),
+            other => panic!("{engine:?}: {other:?}"),
+        }
+        match verdict("ENOMEM", "ENODEV", engine) {
+            Verdict::Violated(ce) => assert!(
+                ce.message
+                    .contains("ended with 0; the scenario expects -ENODEV"),
+                "{}",
+                ce.message
+            ),
+            other => panic!("{engine:?}: {other:?}"),
+        }
+    }
 }

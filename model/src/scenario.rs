@@ -5,6 +5,8 @@
 //! whether time passes (a timer actor), the kmod budget, and the properties
 //! that are checked on it. [`catalogue`] is the built-in list.
 
+use crate::errno::Ret;
+use crate::variant::KmodBudget;
 use serde::Serialize;
 
 /// One step of a module's `init` function, run in order.
@@ -95,6 +97,36 @@ pub enum Actor {
     },
 }
 
+/// A result the scenario states, checked in every execution by the
+/// `expected-results` property: what the kernel hands back, stated where a
+/// reviewer knows it (a history claim such as "-ENOMEM at the 2008 budget").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Expect {
+    /// The n-th modprobe actor (0-based) ends with one of `results`: `Some(0)`
+    /// success, `Some(-errno)` the failure it reports, `None` killed or
+    /// dead in init. An actor named here is not interchangeable with its
+    /// twins (`world::symmetry`).
+    Exit {
+        /// Which modprobe actor.
+        actor: usize,
+        /// The results allowed.
+        results: Vec<Option<Ret>>,
+    },
+    /// Every `request_module(alias)` returns one of `results` to its caller:
+    /// 0, a wait(2) status (256: modprobe exited 1), or `-errno`.
+    Request {
+        /// The alias requested.
+        alias: String,
+        /// The results allowed.
+        results: Vec<Ret>,
+        /// Only under this kmod budget (`None`: under every one): what a
+        /// request gets back at the budget is each budget's own answer.
+        budget: Option<crate::variant::KmodBudget>,
+    },
+    /// Module `name` is never LIVE, at any moment.
+    NeverLive(String),
+}
+
 /// A scenario.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Scenario {
@@ -126,6 +158,8 @@ pub struct Scenario {
     pub exec_requests: Option<String>,
     /// Modules that must be LIVE when every task has exited (`ends-live`).
     pub expect_live: Vec<String>,
+    /// Results stated for this scenario (`expected-results`).
+    pub expect: Vec<Expect>,
     /// Property ids checked on this scenario.
     pub properties: Vec<String>,
 }
@@ -248,6 +282,7 @@ fn base() -> Scenario {
         helper_bound: None,
         exec_requests: None,
         expect_live: vec![],
+        expect: vec![],
         properties: vec![],
     }
 }
@@ -352,7 +387,13 @@ fn deep_recursion(signal: Option<SignalTarget>) -> Scenario {
             "deep-recursion",
             "m0's init requests m1, whose init requests m2: a chain of nested requests longer than the 1 kmod slot",
             2,
-            &["no-deadlock", "budget-respected", "bounded-helpers", "ends-live"],
+            &[
+                "no-deadlock",
+                "budget-respected",
+                "bounded-helpers",
+                "ends-live",
+                "expected-results",
+            ],
         ),
         Some(_) => (
             "deep-recursion+signal-nested",
@@ -360,6 +401,32 @@ fn deep_recursion(signal: Option<SignalTarget>) -> Scenario {
             1,
             &["no-deadlock", "budget-respected"],
         ),
+    };
+    // What the kernel hands back, stated (`expected-results`): m1's request
+    // for m2 finds the one slot taken by m0's request, and each budget
+    // answers in its own way (kernel-semantics.md §4.7): the 2008 code fails
+    // at once with -ENOMEM, the killable 5 s wait and the v6.4 semaphore
+    // time out with -ETIME (6d7964a722af's wait, without a timeout, never
+    // returns: no-deadlock shows that). m1's init goes on without m2
+    // (required = false), so modprobe m0 succeeds whenever it ends.
+    let expect = match &signal {
+        None => {
+            let m2 = |results: &[Ret], budget| Expect::Request {
+                alias: "m2".into(),
+                results: results.to_vec(),
+                budget: Some(budget),
+            };
+            vec![
+                m2(&[-crate::errno::ENOMEM], KmodBudget::FailFast2008),
+                m2(&[-crate::errno::ETIME], KmodBudget::ThrottleTimeout),
+                m2(&[-crate::errno::ETIME], KmodBudget::Semaphore),
+                Expect::Exit {
+                    actor: 0,
+                    results: vec![Some(0)],
+                },
+            ]
+        }
+        Some(_) => vec![],
     };
     if let Some(target) = signal {
         actors.push(Actor::Signal {
@@ -371,6 +438,7 @@ fn deep_recursion(signal: Option<SignalTarget>) -> Scenario {
         name: name.into(),
         summary: summary.into(),
         reference: "kernel-semantics.md §4.7; 6d7964a722af and its follow-up".into(),
+        expect,
         modules: vec![
             module(
                 "m0",

@@ -314,6 +314,15 @@ pub enum Fact<'a> {
         /// `Some(0)` success, `Some(err)` failure.
         ret: Option<Ret>,
     },
+    /// `request_module(alias)` returned `ret` to `task`, its caller.
+    RequestReturn {
+        /// The caller (a module's init, a request actor, a kthread).
+        task: TaskId,
+        /// What it asked for.
+        alias: &'a str,
+        /// What `__request_module()` returned.
+        ret: Ret,
+    },
     /// `do_init_module()` is about to run `module`'s init in `task`.
     InitRuns {
         /// The task running it.

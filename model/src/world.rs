@@ -190,7 +190,7 @@ fn wait_on_env(k: &Kernel, me: TaskId, what: &str, ready: &mut dyn FnMut() -> bo
 /// The interchangeable actors of a scenario, with the task ids
 /// [`execute`] gives them: modprobe runs of the same target, insmods of the
 /// same file, and requests of the same alias, none of them aimed at by a
-/// signal. A signal aimed at a helper makes no actor interchangeable (which
+/// signal or named by an expected exit (`Expect::Exit`). A signal aimed at a helper makes no actor interchangeable (which
 /// actor's request starts that helper is part of what the scenario asks).
 ///
 /// `execute` registers the harness as task 0, then the modprobe actors in
@@ -207,6 +207,8 @@ pub fn symmetry(sc: &Scenario) -> Symmetry {
     }) {
         return Symmetry::none();
     }
+    // A modprobe actor a signal aims at, or whose exit the scenario states
+    // (`expected-results`), is told apart from its twins.
     let signalled: Vec<usize> = sc
         .actors
         .iter()
@@ -217,6 +219,10 @@ pub fn symmetry(sc: &Scenario) -> Symmetry {
             } => Some(*i),
             _ => None,
         })
+        .chain(sc.expect.iter().filter_map(|e| match e {
+            crate::scenario::Expect::Exit { actor, .. } => Some(*actor),
+            _ => None,
+        }))
         .collect();
     let mut classes: Vec<(String, Vec<TaskId>)> = Vec::new();
     let mut next = 1;

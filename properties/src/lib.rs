@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 use kmodcheck_model::errno::{ret_name, Ret, EBUSY, EDEADLK, EEXIST, EINTR, ERESTARTSYS};
+use kmodcheck_model::scenario::Expect;
 use kmodcheck_model::state::{Fingerprint, Fp};
 use kmodcheck_model::trace::{FinitRole, ModState, Names, Reaction, TaskId, Trace};
 use kmodcheck_model::{Scenario, Variant};
@@ -927,6 +928,122 @@ impl Monitor for EndState {
     monitor_boilerplate!();
 }
 
+/// `expected-results`: the results a scenario states ([`Expect`]), each
+/// checked as the kernel hands it back.
+#[derive(Clone)]
+struct ExpectedResults {
+    expect: Vec<Expect>,
+    /// Per expectation: the result it is about happened at least once.
+    seen: Vec<bool>,
+    violated: bool,
+}
+
+impl Fingerprint for ExpectedResults {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        (self.violated, &self.seen).fingerprint(fp);
+    }
+}
+
+/// `0`, `-ENODEV`, `status 256`, or `killed` (a run that was killed or died).
+fn result_name(r: Option<Ret>) -> String {
+    r.map_or_else(|| "killed".to_string(), ret_name)
+}
+
+fn one_of_results(rs: &[Option<Ret>]) -> String {
+    let names: Vec<String> = rs.iter().map(|r| result_name(*r)).collect();
+    match names.as_slice() {
+        [one] => one.clone(),
+        _ => format!("one of {}", names.join(", ")),
+    }
+}
+
+impl Monitor for ExpectedResults {
+    fn on(&mut self, fact: &Fact<'_>, names: &Names<'_>) -> Reaction {
+        let before = (self.violated, self.seen.clone());
+        let mut message = None;
+        for (i, e) in self.expect.iter().enumerate() {
+            match (e, fact) {
+                (
+                    Expect::Exit { actor, results },
+                    Fact::ModprobeEnd {
+                        task,
+                        actor: true,
+                        ret,
+                        target,
+                    },
+                ) if *task == TaskId(1 + actor) => {
+                    self.seen[i] = true;
+                    if !results.contains(ret) {
+                        message.get_or_insert_with(|| {
+                            format!(
+                                "modprobe actor {actor} ({} modprobe {target}) ended with {}; the scenario expects {}",
+                                names.of(*task),
+                                result_name(*ret),
+                                one_of_results(results)
+                            )
+                        });
+                    }
+                }
+                (
+                    Expect::Request { alias, results, .. },
+                    Fact::RequestReturn {
+                        task,
+                        alias: a,
+                        ret,
+                    },
+                ) if alias == a => {
+                    self.seen[i] = true;
+                    if !results.contains(ret) {
+                        message.get_or_insert_with(|| {
+                            format!(
+                                "request_module({alias}) returned {} to {}; the scenario expects {}",
+                                ret_name(*ret),
+                                names.of(*task),
+                                one_of_results(&results.iter().map(|r| Some(*r)).collect::<Vec<_>>())
+                            )
+                        });
+                    }
+                }
+                (Expect::NeverLive(m), Fact::FinitStart { module, .. }) if m == module => {
+                    self.seen[i] = true;
+                }
+                (Expect::NeverLive(m), Fact::Module { name, state }) if m == name => {
+                    self.seen[i] = true;
+                    if *state == Some(ModState::Live) {
+                        message.get_or_insert_with(|| {
+                            format!("{m} went LIVE; the scenario expects it never to")
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(m) = message {
+            if !self.violated {
+                self.violated = true;
+                return Reaction::Violated(m);
+            }
+        }
+        if before == (self.violated, self.seen.clone()) {
+            Reaction::Same
+        } else {
+            Reaction::Changed
+        }
+    }
+    fn finish(&self, _: &End, _: &Names<'_>) -> Check {
+        if self.violated {
+            Check::Violated("a result came back otherwise than the scenario states".into())
+        } else {
+            // No expectation applies under this budget: nothing was
+            // checked, which is vacuous, not a proof.
+            Check::Ok {
+                witness: !self.seen.is_empty() && self.seen.iter().all(|s| *s),
+            }
+        }
+    }
+    monitor_boilerplate!();
+}
+
 /// The end-state observer (see `EndState`): module states and which
 /// modprobe actors succeeded, as one line.
 pub fn end_state_monitor() -> Box<dyn Monitor> {
@@ -957,6 +1074,25 @@ fn repeating_part(t: &Trace) -> String {
     format!("; repeating part: {part}")
 }
 
+fn expected_results(s: &Scenario, v: &Variant) -> Box<dyn Monitor> {
+    // The expectations that apply under this variant's kmod budget.
+    let expect: Vec<Expect> = s
+        .expect
+        .iter()
+        .filter(|e| match e {
+            Expect::Request {
+                budget: Some(b), ..
+            } => *b == v.kmod,
+            _ => true,
+        })
+        .cloned()
+        .collect();
+    Box::new(ExpectedResults {
+        seen: vec![false; expect.len()],
+        expect,
+        violated: false,
+    })
+}
 fn no_deadlock(_: &Scenario, _: &Variant) -> Box<dyn Monitor> {
     Box::new(NoDeadlock::default())
 }
@@ -1120,6 +1256,14 @@ pub fn catalogue() -> &'static [Property] {
             witness: "a modprobe helper was started",
             monitor: bounded_helpers,
             detail: Some(repeating_part),
+        },
+        Property {
+            id: "expected-results",
+            statement: "every result the scenario states comes back as stated: a modprobe actor's exit, what request_module() returns to its caller, a module that must never be LIVE",
+            rationale: "the kernel's answers are what userspace acts on, and history claims are about them (\"-ENOMEM at the 2008 budget\", \"-ETIME under the semaphore\"); the other properties only see them indirectly",
+            witness: "each stated result was handed back at least once, and each never-LIVE module was loaded",
+            monitor: expected_results,
+            detail: None,
         },
         Property {
             id: "module-memory-safety",

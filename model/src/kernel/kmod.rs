@@ -122,8 +122,20 @@ fn kmod_busy(k: &Kernel, me: TaskId, alias: &str) -> Ret {
 
 /// `__request_module(wait = true, "%s", alias)`: take a slot of the budget,
 /// run modprobe as a usermode helper and wait for it (killable), give the
-/// slot back.
+/// slot back. What it returns to its caller is reported as a fact
+/// (`expected-results` checks it against what a scenario states).
 pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
+    let ret = request_module_body(k, me, alias);
+    k.rec.fact(Fact::RequestReturn {
+        task: me,
+        alias,
+        ret,
+    });
+    ret
+}
+
+/// The body of `__request_module()`, every return path of it.
+fn request_module_body(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
     k.rec.event(me, "request_module", || alias.to_string());
     let limit = k.scenario.kmod_limit;
     match k.variant.kmod {
