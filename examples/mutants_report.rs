@@ -1,0 +1,103 @@
+//! Turn cargo-mutants' `outcomes.json` into `reports/mutants-model.md`: the
+//! catch rate per file of the kernel model, and every surviving mutant with
+//! what became of it, from `mutants/survivors.toml` (killed since by a named
+//! scenario or property, or argued equivalent in one line). `.ci/mutants`
+//! prints how: `cargo run --release --example mutants_report --
+//! mutants.out/outcomes.json > reports/mutants-model.md`.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn main() {
+    let path = std::env::args().nth(1).unwrap_or_else(|| {
+        eprintln!("usage: mutants_report OUTCOMES.json (cargo-mutants' mutants.out/outcomes.json)");
+        std::process::exit(2)
+    });
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        eprintln!("mutants_report: cannot read {path}: {e}");
+        std::process::exit(2)
+    }))
+    .expect("cargo-mutants outcomes.json");
+    let fates: BTreeMap<String, String> =
+        std::fs::read_to_string(root.join("mutants/survivors.toml"))
+            .map(|t| toml::from_str(&t).expect("mutants/survivors.toml: \"MUTANT\" = \"FATE\""))
+            .unwrap_or_default();
+    // Per file: caught, missed, timeout, unviable.
+    let mut per: BTreeMap<String, [u32; 4]> = BTreeMap::new();
+    let mut survivors = Vec::new();
+    for o in json["outcomes"].as_array().expect("outcomes") {
+        let Some(m) = o["scenario"].get("Mutant") else {
+            continue;
+        };
+        let file = m["file"].as_str().unwrap_or("?").to_string();
+        let name = m["name"].as_str().unwrap_or("?").to_string();
+        let slot = match o["summary"].as_str().unwrap_or("") {
+            "CaughtMutant" => 0,
+            "MissedMutant" => 1,
+            "Timeout" => 2,
+            _ => 3,
+        };
+        per.entry(file).or_default()[slot] += 1;
+        if slot == 1 {
+            survivors.push(name);
+        }
+    }
+    survivors.sort();
+    let mut out = String::new();
+    let _ = writeln!(out, "# Mutation testing of the kernel model\n");
+    let _ = writeln!(
+        out,
+        "Generated from cargo-mutants' outcomes by `examples/mutants_report.rs` (README, \"Mutation testing of the model\"). Each mutant is one change cargo-mutants makes to `model/src/kernel`, `userspace` or `primitives` (`.cargo/mutants.toml` says what is left out, and why); it is **caught** when a verdict of the catalogue changes (`KMODCHECK_CELLS=verdicts`), not when only a count or a trace's wording does. Viable: it builds. A timeout counts as caught (the catalogue did not pass), and is listed apart. Every survivor is listed below with what became of it (`mutants/survivors.toml`).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| file | viable | caught | timeout | missed | caught, % of viable | unviable |\n|---|---|---|---|---|---|---|"
+    );
+    let mut tot = [0u32; 4];
+    let mut kernel = [0u32; 4];
+    for (file, c) in &per {
+        for i in 0..4 {
+            tot[i] += c[i];
+            if file.starts_with("model/src/kernel/") {
+                kernel[i] += c[i];
+            }
+        }
+        let _ = writeln!(out, "{}", row(&format!("`{file}`"), c));
+    }
+    let _ = writeln!(out, "{}", row("**model/src/kernel**", &kernel));
+    let _ = writeln!(out, "{}", row("**all**", &tot));
+    let mut unexplained = 0;
+    let mut listed = String::new();
+    for s in &survivors {
+        let fate = fates.get(s).cloned().unwrap_or_else(|| {
+            unexplained += 1;
+            "**not yet killed or argued**".to_string()
+        });
+        let _ = writeln!(listed, "| `{}` | {fate} |", s.replace('|', "\\|"));
+    }
+    let _ = writeln!(
+        out,
+        "\n## Survivors ({}, {} without a recorded fate)\n\n| mutant | fate |\n|---|---|",
+        survivors.len(),
+        unexplained
+    );
+    out.push_str(&listed);
+    print!("{out}");
+}
+
+fn row(label: &str, c: &[u32; 4]) -> String {
+    let viable = c[0] + c[1] + c[2];
+    let caught = c[0] + c[2];
+    let pct = if viable == 0 {
+        100.0
+    } else {
+        100.0 * f64::from(caught) / f64::from(viable)
+    };
+    format!(
+        "| {label} | {viable} | {} | {} | {} | {pct:.1}% | {} |",
+        c[0], c[2], c[1], c[3]
+    )
+}
