@@ -12,7 +12,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// The part of the model a kernel developer would change.
-const SCOPE: &[&str] = &["model/src/kernel/", "model/src/userspace/", "model/src/primitives/"];
+const SCOPE: &[&str] = &[
+    "model/src/kernel/",
+    "model/src/userspace/",
+    "model/src/primitives/",
+];
 
 fn main() {
     let path = std::env::args().nth(1).unwrap_or_else(|| {
@@ -25,11 +29,13 @@ fn main() {
         std::process::exit(2)
     }))
     .expect("cargo llvm-cov --json output");
-    let reasons: BTreeMap<String, BTreeMap<String, String>> = std::fs::read_to_string(
-        root.join("coverage/reasons.toml"),
-    )
-    .map(|t| toml::from_str(&t).expect("coverage/reasons.toml: [\"FILE\"] \"LINE TEXT\" = \"REASON\""))
-    .unwrap_or_default();
+    let reasons: BTreeMap<String, BTreeMap<String, String>> =
+        std::fs::read_to_string(root.join("coverage/reasons.toml"))
+            .map(|t| {
+                toml::from_str(&t)
+                    .expect("coverage/reasons.toml: [\"FILE\"] \"LINE TEXT\" = \"REASON\"")
+            })
+            .unwrap_or_default();
     let files = json["data"][0]["files"].as_array().expect("data[0].files");
     let mut rows = Vec::new();
     let mut uncovered = String::new();
@@ -61,7 +67,7 @@ fn main() {
         let text = std::fs::read_to_string(root.join(rel)).unwrap_or_default();
         let src: Vec<&str> = text.lines().collect();
         // Segments: [line, col, count, has_count, is_region_entry, is_gap].
-        let mut seen_lines = Vec::new();
+        let mut lines_out: Vec<usize> = Vec::new();
         for seg in f["segments"].as_array().into_iter().flatten() {
             let a = seg.as_array().expect("segment");
             let (line, count, has, entry, gap) = (
@@ -71,22 +77,46 @@ fn main() {
                 a[4].as_bool().unwrap_or(false),
                 a[5].as_bool().unwrap_or(false),
             );
-            if !(has && entry && !gap && count == 0) || seen_lines.contains(&line) {
-                continue;
+            if has && entry && !gap && count == 0 && !lines_out.contains(&line) {
+                lines_out.push(line);
             }
-            seen_lines.push(line);
-            let code = src.get(line.wrapping_sub(1)).map_or("", |l| l.trim());
-            let reason = reasons
-                .get(rel)
-                .and_then(|r| r.get(code))
-                .map_or_else(
-                    || {
-                        unexplained += 1;
-                        "**no reason recorded**".to_string()
-                    },
-                    |r| r.clone(),
-                );
-            let _ = writeln!(uncovered, "| `{rel}:{line}` | `{}` | {reason} |", code.replace('|', "\\|"));
+        }
+        lines_out.sort_unstable();
+        // Blocks of unreached lines at most two apart: one row each, named
+        // by the text of its first line.
+        let mut blocks: Vec<(usize, usize)> = Vec::new();
+        for l in lines_out {
+            match blocks.last_mut() {
+                Some((_, end)) if l <= *end + 2 => *end = l,
+                _ => blocks.push((l, l)),
+            }
+        }
+        for (start, end) in blocks {
+            // A block that starts at a closing brace (the implicit `else` of
+            // an `if` the catalogue always takes) is named by the nearest
+            // line above it with code in it.
+            let code = (1..=start)
+                .rev()
+                .filter_map(|l| src.get(l - 1).map(|t| t.trim()))
+                .find(|t| t.chars().any(char::is_alphanumeric))
+                .unwrap_or("");
+            let reason = reasons.get(rel).and_then(|r| r.get(code)).map_or_else(
+                || {
+                    unexplained += 1;
+                    "**no reason recorded**".to_string()
+                },
+                |r| r.clone(),
+            );
+            let at = if start == end {
+                format!("{rel}:{start}")
+            } else {
+                format!("{rel}:{start}-{end}")
+            };
+            let _ = writeln!(
+                uncovered,
+                "| `{at}` | `{}` | {reason} |",
+                code.replace('|', "\\|")
+            );
         }
     }
     let mut out = String::new();
@@ -97,7 +127,7 @@ fn main() {
     );
     let _ = writeln!(
         out,
-        "In all: lines {lc} of {lt} ({:.1}%), regions {rc} of {rt} ({:.1}%); {} unreached regions have no reason recorded.\n",
+        "In all: lines {lc} of {lt} ({:.1}%), regions {rc} of {rt} ({:.1}%); {} blocks of unreached regions have no reason recorded.\n",
         pct(lc, lt),
         pct(rc, rt),
         unexplained
@@ -106,7 +136,7 @@ fn main() {
     for r in rows {
         let _ = writeln!(out, "{r}");
     }
-    let _ = writeln!(out, "\n## Unreached regions\n\n| where | code | why |\n|---|---|---|");
+    let _ = writeln!(out, "\n## Unreached regions\n\nBlocks of unreached lines (at most two lines apart), each named by its first line.\n\n| where | first line | why |\n|---|---|---|");
     out.push_str(&uncovered);
     print!("{out}");
 }
