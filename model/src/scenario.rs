@@ -716,6 +716,30 @@ pub fn catalogue() -> Vec<Scenario> {
             properties: strings(&["no-deadlock", "budget-respected", "bounded-helpers"]),
             ..base()
         },
+        Scenario {
+            name: "budget-contended".into(),
+            summary: "two requests at once with one kmod slot: the second waits for the slot the first gives back".into(),
+            reference: "kernel-semantics.md §4.7 (the budget's wait and its wake-up: 6d7964a722af, 25a1b5b518f4); found by mutation testing (reports/mutants-model.md)".into(),
+            modules: vec![],
+            actors: vec![
+                Actor::Request {
+                    alias: "never-there".into(),
+                    repeat: false,
+                },
+                Actor::Request {
+                    alias: "never-there".into(),
+                    repeat: false,
+                },
+            ],
+            // No time: the second request must get the slot the first gives
+            // back, so a lost wake-up is a deadlock under every budget that
+            // waits (and five threads at most, for loom's cross-check).
+            timer: false,
+            kmod_limit: 1,
+            helper_bound: Some(2),
+            properties: strings(&["no-deadlock", "budget-respected"]),
+            ..base()
+        },
         deep_recursion(None),
         deep_recursion(Some(SignalTarget::HelperFor("m1".into()))),
     ]
