@@ -737,7 +737,23 @@ pub fn catalogue() -> Vec<Scenario> {
             timer: false,
             kmod_limit: 1,
             helper_bound: Some(2),
-            properties: strings(&["no-deadlock", "budget-respected"]),
+            // What each request gets back: modprobe's exit 1 as a wait
+            // status (256: no module provides the alias), once its helper
+            // ran; under the 2008 code the second may be refused at once.
+            expect: [
+                (&[256, -crate::errno::ENOMEM][..], KmodBudget::FailFast2008),
+                (&[256][..], KmodBudget::Throttle),
+                (&[256][..], KmodBudget::ThrottleTimeout),
+                (&[256][..], KmodBudget::Semaphore),
+            ]
+            .into_iter()
+            .map(|(results, budget)| Expect::Request {
+                alias: "never-there".into(),
+                results: results.to_vec(),
+                budget: Some(budget),
+            })
+            .collect(),
+            properties: strings(&["no-deadlock", "budget-respected", "expected-results"]),
             ..base()
         },
         deep_recursion(None),
