@@ -83,16 +83,17 @@ fn main() {
     let mut kernel = ([0u32; 4], [0u32; 5]);
     for (file, c) in &per {
         let f = fate_of.get(file).copied().unwrap_or_default();
-        for i in 0..4 {
-            tot.0[i] += c[i];
-            if file.starts_with("model/src/kernel/") {
-                kernel.0[i] += c[i];
+        let in_kernel = file.starts_with("model/src/kernel/");
+        for (i, n) in c.iter().enumerate() {
+            tot.0[i] += n;
+            if in_kernel {
+                kernel.0[i] += n;
             }
         }
-        for i in 0..5 {
-            tot.1[i] += f[i];
-            if file.starts_with("model/src/kernel/") {
-                kernel.1[i] += f[i];
+        for (i, n) in f.iter().enumerate() {
+            tot.1[i] += n;
+            if in_kernel {
+                kernel.1[i] += n;
             }
         }
         let _ = writeln!(out, "{}", row(&format!("`{file}`"), c, &f));
