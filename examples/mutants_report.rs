@@ -3,7 +3,7 @@
 //! what became of it, from `mutants/survivors.toml` (killed since by a named
 //! scenario or property, or argued equivalent in one line). `.ci/mutants`
 //! prints how: `cargo run --release --example mutants_report --
-//! mutants.out/outcomes.json > reports/mutants-model.md`.
+//! mutants.out/outcomes.json COMMIT > reports/mutants-model.md`.
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -65,8 +65,19 @@ fn main() {
         };
         fate_of.entry(file).or_default()[slot] += 1;
     }
+    // The commit the run was made on, as the caller names it.
+    let commit = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| "an unnamed commit".into());
     let mut out = String::new();
     let _ = writeln!(out, "# Mutation testing of the kernel model\n");
+    let _ = writeln!(
+        out,
+        "The run: cargo-mutants {} on {commit}, from {} to {}. Mutant names give lines and columns at that commit.\n",
+        json["cargo_mutants_version"].as_str().unwrap_or("?"),
+        json["start_time"].as_str().unwrap_or("?"),
+        json["end_time"].as_str().unwrap_or("?"),
+    );
     let _ = writeln!(
         out,
         "Generated from cargo-mutants' outcomes by `examples/mutants_report.rs` (README, \"Mutation testing of the model\"). Each mutant is one change cargo-mutants makes to `model/src/kernel`, `userspace` or `primitives` (`.cargo/mutants.toml` says what is left out, and why); it is **caught** when a verdict of the catalogue changes (`KMODCHECK_CELLS=verdicts`), not when only a count or a trace's wording does. Viable: it builds. A timeout counts as caught (the catalogue did not pass), and is listed apart. Every survivor is listed below with what became of it (`mutants/survivors.toml`).\n"
