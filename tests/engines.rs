@@ -81,9 +81,9 @@ fn stateful_agrees_with_loom_where_loom_finishes() {
         "compared {} cells; loom did not finish {skipped:?}",
         compared.len()
     );
-    // Measured: 109 of the 141 cells; fewer means loom's executions grew.
+    // Measured: 111 of the 146 cells; fewer means loom's executions grew.
     assert!(
-        compared.len() >= 109,
+        compared.len() >= 111,
         "only {} cells compared",
         compared.len()
     );
@@ -96,10 +96,24 @@ fn stateful_agrees_with_loom_where_loom_finishes() {
 fn stateful_agrees_with_loom_on_every_cell() {
     let (compared, skipped) = agree_with_loom(kmodcheck::CATALOGUE_BOUND);
     eprintln!("compared {} cells; skipped {skipped:?}", compared.len());
-    // legacy × concurrent-same-file-3 is the one cell loom cannot finish.
-    assert!(skipped.len() <= 1, "loom did not finish: {skipped:?}");
+    // The cells loom cannot finish within the bound: legacy ×
+    // concurrent-same-file-3, and budget-contended under the three budgets
+    // whose second request waits for the slot (two requests and their two
+    // helpers, every order of their lock sections). The stateful engine
+    // proves each; any other cell loom leaves unfinished fails here.
+    let expected = [
+        "legacy × concurrent-same-file-3",
+        "idempotent-interruptible+kmod-throttle × budget-contended",
+        "idempotent-interruptible+kmod-throttle-timeout × budget-contended",
+        "idempotent-interruptible × budget-contended",
+    ];
+    let unexpected: Vec<&String> = skipped
+        .iter()
+        .filter(|s| !expected.iter().any(|e| s.starts_with(&format!("{e} ("))))
+        .collect();
+    assert!(unexpected.is_empty(), "loom did not finish: {unexpected:?}");
     assert!(
-        compared.len() >= 140,
+        compared.len() >= 142,
         "only {} cells compared",
         compared.len()
     );
