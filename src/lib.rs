@@ -177,13 +177,22 @@ pub fn reports_for(
 pub fn write_reports(
     dir: &std::path::Path,
     files: &std::collections::BTreeMap<String, String>,
+    prune: bool,
 ) -> std::io::Result<()> {
     let ce = dir.join("counterexamples");
     std::fs::create_dir_all(&ce)?;
-    for e in std::fs::read_dir(&ce)? {
-        let p = e?.path();
-        if p.extension().is_some_and(|x| x == "md") {
-            std::fs::remove_file(p)?;
+    // Only a report of the whole catalogue removes the counterexamples it no
+    // longer generates; a partial one removes nothing.
+    if prune {
+        for e in std::fs::read_dir(&ce)? {
+            let p = e?.path();
+            let name = format!(
+                "counterexamples/{}",
+                p.file_name().unwrap_or_default().to_string_lossy()
+            );
+            if p.extension().is_some_and(|x| x == "md") && !files.contains_key(&name) {
+                std::fs::remove_file(p)?;
+            }
         }
     }
     for (name, text) in files {

@@ -61,7 +61,8 @@ enum Cmd {
         #[arg(long, default_value = "reports")]
         dir: std::path::PathBuf,
         /// Only these scenarios (built-in names or FILE.toml); repeat the flag
-        /// for several. `reports/` itself is the whole catalogue.
+        /// for several. `reports/` itself is the whole catalogue, so a partial
+        /// report needs its own --dir, and removes nothing there.
         #[arg(long)]
         scenario: Vec<String>,
     },
@@ -321,6 +322,21 @@ fn main() -> ExitCode {
             run_diff(vo, vn, &named, &opts, cli.json)
         }
         Cmd::Report { dir, scenario } => {
+            // reports/ holds the whole catalogue, which tests hold it to: a
+            // report of some scenarios would replace it with a part.
+            let repo_reports = match (
+                std::fs::canonicalize(&dir),
+                std::fs::canonicalize("reports"),
+            ) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => dir == std::path::Path::new("reports"),
+            };
+            if !scenario.is_empty() && repo_reports {
+                eprintln!(
+                    "kmodcheck: a report of some scenarios would replace reports/, which holds the whole catalogue; expected --dir DIR for a partial report (nothing was written)"
+                );
+                return ExitCode::from(2);
+            }
             let named = match named_or_exit(&scenario) {
                 Ok(n) => n,
                 Err(code) => return code,
@@ -336,7 +352,7 @@ fn main() -> ExitCode {
                 }
             };
             let files = kmodcheck::reports_for(&scenarios, &cells);
-            if let Err(e) = kmodcheck::write_reports(&dir, &files) {
+            if let Err(e) = kmodcheck::write_reports(&dir, &files, scenario.is_empty()) {
                 eprintln!(
                     "kmodcheck: cannot write reports; dir={}, error={e}",
                     dir.display()

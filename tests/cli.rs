@@ -356,3 +356,51 @@ fn a_proposal_outside_the_catalogue_checks_and_diffs() {
     let o = kmodcheck(&["explain", "idem-timeout+kmod-2008"], &[]);
     assert_eq!(o.status.code(), Some(0));
 }
+
+/// A report of some scenarios never replaces reports/ (which holds the
+/// whole catalogue): it is refused there, with nothing written, and written
+/// whole into a directory of its own, where it removes nothing.
+#[test]
+fn a_partial_report_leaves_reports_alone() {
+    let before =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/matrix.md"))
+            .unwrap();
+    for dir in [None, Some("./reports")] {
+        let mut args = vec!["report", "--scenario", "recursive-self-load"];
+        if let Some(d) = dir {
+            args.extend(["--dir", d]);
+        }
+        let o = kmodcheck(&args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("expected --dir DIR for a partial report"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let after =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/matrix.md"))
+            .unwrap();
+    assert_eq!(before, after);
+    let dir = std::env::temp_dir().join(format!("kmodcheck-partial-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("counterexamples")).unwrap();
+    let mine = dir.join("counterexamples/notes.md");
+    std::fs::write(&mine, "a reviewer's own notes").unwrap();
+    let o = kmodcheck(
+        &[
+            "report",
+            "--scenario",
+            "recursive-self-load",
+            "--dir",
+            dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(dir.join("matrix.md").exists());
+    assert_eq!(
+        std::fs::read_to_string(&mine).unwrap(),
+        "a reviewer's own notes"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
