@@ -373,6 +373,37 @@ pub struct Replayed {
     pub violations: Vec<(&'static str, String)>,
     /// The wait-for cycle if it deadlocked.
     pub cycle: Option<Vec<String>>,
+    /// Whether every task ran to its end (not a deadlock).
+    pub completed: bool,
+    /// The scenario's properties, which the replay checked.
+    pub checked: Vec<&'static str>,
+}
+
+impl Replayed {
+    /// One line: what this execution does to the scenario's properties (one
+    /// execution: a property it does not violate is not thereby proved).
+    pub fn verdict(&self) -> String {
+        let ending = if self.completed {
+            "every task ran to its end"
+        } else {
+            "it ends in a deadlock"
+        };
+        let broken: Vec<&str> = self.violations.iter().map(|(p, _)| *p).collect();
+        let kept: Vec<&str> = self
+            .checked
+            .iter()
+            .copied()
+            .filter(|p| !broken.contains(p))
+            .collect();
+        let mut parts = vec![ending.to_string()];
+        if !broken.is_empty() {
+            parts.push(format!("violated: {}", broken.join(", ")));
+        }
+        if !kept.is_empty() {
+            parts.push(format!("not violated by it: {}", kept.join(", ")));
+        }
+        format!("verdict of this one execution: {}", parts.join("; "))
+    }
 }
 
 /// Replay a counterexample handle ([`ReplayHandle`]): SCENARIO is a built-in
@@ -410,6 +441,8 @@ pub fn replay(handle: &str, scenarios: &[Scenario]) -> Result<Replayed, String> 
         record: r.trace,
         violations: r.violations,
         cycle,
+        completed: matches!(r.end, End::Completed),
+        checked: job.properties.iter().map(|p| p.id).collect(),
     })
 }
 

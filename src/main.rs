@@ -455,6 +455,9 @@ fn main() -> ExitCode {
                         "handle": handle,
                         "violations": r.violations.iter().map(|(p, m)| serde_json::json!({"property": p, "message": m})).collect::<Vec<_>>(),
                         "cycle": r.cycle,
+                        "completed": r.completed,
+                        "checked": r.checked,
+                        "verdict": r.verdict(),
                         "trace": r.record.render(),
                     });
                     println!("{o}");
@@ -473,6 +476,8 @@ fn main() -> ExitCode {
                             println!("  {l}");
                         }
                     }
+                    println!();
+                    print!("{}", kmodcheck::explain::wrap(&r.verdict()));
                 }
                 if r.violations.is_empty() {
                     ExitCode::SUCCESS

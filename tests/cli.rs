@@ -404,3 +404,33 @@ fn a_partial_report_leaves_reports_alone() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A replay ends with the verdict of the execution it replays, also when
+/// that execution breaks nothing; one that does not exist is refused.
+#[test]
+fn replay_prints_its_verdict() {
+    let o = kmodcheck(&["replay", "loom:legacy:failing-init:3"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("verdict of this one execution: every task ran to its end; not violated by it: no-deadlock"),
+        "{out}"
+    );
+    let o = kmodcheck(
+        &["replay", "stateful:idempotent:recursive-self-load:0.1"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("it ends in a deadlock; violated: no-deadlock"),
+        "{}",
+        stdout(&o)
+    );
+    let o = kmodcheck(&["replay", "loom:error-out-early:failing-init:999999"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("there is no execution 999999"),
+        "{}",
+        stderr(&o)
+    );
+}
