@@ -447,6 +447,25 @@ fn build(
     for a in raw.actors.get_ref() {
         requested.extend(a.get_ref().request.iter().map(|r| r.get_ref().clone()));
     }
+    // `KEY = N` names the N-th modprobe actor (from 0): a signal's target,
+    // or an actor whose exit is stated.
+    let modprobe_actor = |key: &str, i: &Spanned<usize>| -> Result<(), FileError> {
+        if *i.get_ref() < modprobes {
+            return Ok(());
+        }
+        Err(at(
+            i.span(),
+            format!(
+                "{key} = {} names no actor: this scenario has {modprobes} modprobe actor(s); expected {}",
+                i.get_ref(),
+                match modprobes {
+                    0 => "a modprobe actor".to_string(),
+                    1 => "0".to_string(),
+                    n => format!("0 to {}", n - 1),
+                }
+            ),
+        ))
+    };
     for actor in raw.actors.get_ref() {
         let span = actor.span();
         let a = actor.get_ref();
@@ -512,20 +531,7 @@ fn build(
             }
             "signal_modprobe" => {
                 let i = a.signal_modprobe.as_ref().expect("kind");
-                if *i.get_ref() >= modprobes {
-                    return Err(at(
-                        i.span(),
-                        format!(
-                            "signal_modprobe = {} names no actor: this scenario has {modprobes} modprobe actor(s); expected {}",
-                            i.get_ref(),
-                            match modprobes {
-                                0 => "a modprobe actor to aim at".to_string(),
-                                1 => "0".to_string(),
-                                n => format!("0 to {}", n - 1),
-                            }
-                        ),
-                    ));
-                }
+                modprobe_actor("signal_modprobe", i)?;
                 Actor::Signal {
                     target: SignalTarget::Actor(*i.get_ref()),
                     fatal: fatal()?,
@@ -643,20 +649,7 @@ fn build(
         expect.push(match kind {
             "exit" => {
                 let i = x.exit.as_ref().expect("kind");
-                if *i.get_ref() >= modprobes {
-                    return Err(at(
-                        i.span(),
-                        format!(
-                            "exit = {} names no actor: this scenario has {modprobes} modprobe actor(s); expected {}",
-                            i.get_ref(),
-                            match modprobes {
-                                0 => "a modprobe actor to name".to_string(),
-                                1 => "0".to_string(),
-                                n => format!("0 to {}", n - 1),
-                            }
-                        ),
-                    ));
-                }
+                modprobe_actor("exit", i)?;
                 Expect::Exit {
                     actor: *i.get_ref(),
                     results: results(true, false)?,
