@@ -262,7 +262,7 @@ pub fn check_cell_as(
     opts: &CheckOptions,
 ) -> Result<CellResult, String> {
     let props = scenario_properties(sc)?;
-    let threads = sc.max_threads();
+    let threads = sc.max_threads_under(&v);
     let engine = match opts.engine {
         Some(EngineKind::Loom) if threads > LOOM_MAX_THREADS => {
             return Err(format!(

@@ -149,6 +149,7 @@ fn scenario_text(s: &Scenario) -> Explained {
                 }
             ),
             Actor::ForceUnload(m) => format!("rmmod -f {m}, once a task has died in init"),
+            Actor::Rmmod(m) => format!("rmmod {m}, at any moment"),
             Actor::Insmod(f) => format!("insmod {f} (no dependencies loaded first)"),
         };
         text.push_str(&format!("    {d}\n"));

@@ -32,7 +32,7 @@ use crate::engine::Outcome;
 use crate::engine::{check_cell, CellResult, CheckOptions, EngineKind, Observer, Verdict};
 use kmodcheck_model::errno::ENODEV;
 use kmodcheck_model::scenario::{
-    Actor, InitStep, ModuleSpec, Scenario, SignalTarget, MAX_KMOD_CONCURRENT,
+    Actor, Expect, InitStep, ModuleSpec, Scenario, SignalTarget, MAX_KMOD_CONCURRENT,
 };
 use kmodcheck_model::variant::{self, Variant};
 use kmodcheck_properties::End;
@@ -518,7 +518,7 @@ fn rename(sc: &Scenario) -> Scenario {
         match a {
             Actor::Modprobe(t) => *t = r(t),
             Actor::Insmod(f) => *f = r(f),
-            Actor::ForceUnload(m) => *m = r(m),
+            Actor::ForceUnload(m) | Actor::Rmmod(m) => *m = r(m),
             Actor::Request { alias, .. } => *alias = r(alias),
             Actor::Signal {
                 target: SignalTarget::HelperFor(h),
@@ -528,6 +528,14 @@ fn rename(sc: &Scenario) -> Scenario {
         }
     }
     out.expect_live = out.expect_live.iter().map(|a| r(a)).collect();
+    for e in &mut out.expect {
+        match e {
+            Expect::Request { alias, .. } => *alias = r(alias),
+            Expect::NeverLive(m) | Expect::Rmmod { module: m, .. } => *m = r(m),
+            Expect::Insmod { file, .. } => *file = r(file),
+            Expect::Exit { .. } => {}
+        }
+    }
     out
 }
 

@@ -15,7 +15,9 @@ pub fn column_key(v: &Variant) -> String {
         "idempotent-warn" => "W".into(),
         "idempotent-interruptible" => "N".into(),
         "crypto-async-test" => "C".into(),
-        "recursion-aware" => "R".into(),
+        "recursion-aware-every-entry" => "R".into(),
+        "recursion-aware" => "R1".into(),
+        "idem-timeout" => "T".into(),
         "heap-idempotent" => "H".into(),
         other => match other.split_once('+') {
             Some((loader, budget)) => {

@@ -31,6 +31,10 @@
 //! # other expectations: { request = ALIAS, result = ..., budget = ID }  (what
 //! #                        request_module(ALIAS) returns: "0", an errno name, "status 256"
 //! #                        for modprobe's exit 1; budget, optional: only under that kmod budget)
+//! #                     { rmmod = MODULE, result = ... }  (what delete_module returns
+//! #                        to an rmmod or rmmod_force actor of MODULE)
+//! #                     { insmod = FILE, result = ... }   (what finit_module returns to
+//! #                        an insmod actor of FILE; "killed" if it died in init)
 //! #                     { never_live = MODULE }           (never LIVE, at any moment)
 //! # Any [[expect]] adds expected-results to the properties.
 //!
@@ -40,6 +44,7 @@
 //! #               { signal_modprobe = 0, fatal = BOOL }  (the n-th modprobe actor, from 0)
 //! #               { signal_helper_for = ALIAS, fatal = BOOL }
 //! #               { rmmod_force = MODULE }                (rmmod -f once a task died in init)
+//! #               { rmmod = MODULE }                      (rmmod, at any moment)
 //! #               { insmod = FILE }                       (finit_module of FILE alone)
 //! ```
 //!
@@ -115,6 +120,8 @@ struct RawExpect {
     exit: Option<Spanned<usize>>,
     request: Option<Spanned<String>>,
     never_live: Option<Spanned<String>>,
+    rmmod: Option<Spanned<String>>,
+    insmod: Option<Spanned<String>>,
     result: Option<Spanned<OneOrMany>>,
     budget: Option<Spanned<String>>,
 }
@@ -198,6 +205,7 @@ struct RawActor {
     signal_helper_for: Option<Spanned<String>>,
     fatal: Option<bool>,
     rmmod_force: Option<Spanned<String>>,
+    rmmod: Option<Spanned<String>>,
     insmod: Option<Spanned<String>>,
 }
 
@@ -476,10 +484,11 @@ fn build(
                 ("signal_modprobe", a.signal_modprobe.is_some()),
                 ("signal_helper_for", a.signal_helper_for.is_some()),
                 ("rmmod_force", a.rmmod_force.is_some()),
+                ("rmmod", a.rmmod.is_some()),
                 ("insmod", a.insmod.is_some()),
             ],
             "this [[actor]]",
-            "modprobe, request, signal_modprobe, signal_helper_for, rmmod_force, insmod",
+            "modprobe, request, signal_modprobe, signal_helper_for, rmmod_force, rmmod, insmod",
         )
         .map_err(|m| at(span.clone(), m))?;
         let stray = |key: &str, ok: bool| -> Result<(), FileError> {
@@ -567,6 +576,11 @@ fn build(
                 }
                 Actor::Insmod(f.get_ref().clone())
             }
+            "rmmod" => {
+                let m = a.rmmod.as_ref().expect("kind");
+                known_module(m, "an rmmod actor")?;
+                Actor::Rmmod(m.get_ref().clone())
+            }
             _ => {
                 let m = a.rmmod_force.as_ref().expect("kind");
                 known_module(m, "an rmmod_force actor")?;
@@ -616,9 +630,11 @@ fn build(
                 ("exit", x.exit.is_some()),
                 ("request", x.request.is_some()),
                 ("never_live", x.never_live.is_some()),
+                ("rmmod", x.rmmod.is_some()),
+                ("insmod", x.insmod.is_some()),
             ],
             "this [[expect]]",
-            "exit, request, never_live",
+            "exit, request, rmmod, insmod, never_live",
         )
         .map_err(|m| at(span.clone(), m))?;
         if let (Some(b), false) = (&x.budget, kind == "request") {
@@ -688,6 +704,43 @@ fn build(
                     alias: r.get_ref().clone(),
                     results: results(false, true)?.into_iter().flatten().collect(),
                     budget,
+                }
+            }
+            "rmmod" => {
+                let m = x.rmmod.as_ref().expect("kind");
+                known_module(m, "an [[expect]]'s rmmod")?;
+                let removes = |a: &Actor| matches!(a, Actor::Rmmod(r) | Actor::ForceUnload(r) if r == m.get_ref());
+                if !actors.iter().any(removes) {
+                    return Err(at(
+                        m.span(),
+                        format!(
+                            "rmmod = {:?}: no rmmod or rmmod_force actor removes it; expected a module an actor removes",
+                            m.get_ref()
+                        ),
+                    ));
+                }
+                Expect::Rmmod {
+                    module: m.get_ref().clone(),
+                    results: results(false, false)?.into_iter().flatten().collect(),
+                }
+            }
+            "insmod" => {
+                let f = x.insmod.as_ref().expect("kind");
+                if !actors
+                    .iter()
+                    .any(|a| matches!(a, Actor::Insmod(i) if i == f.get_ref()))
+                {
+                    return Err(at(
+                        f.span(),
+                        format!(
+                            "insmod = {:?}: no insmod actor inserts it; expected the file of an insmod actor",
+                            f.get_ref()
+                        ),
+                    ));
+                }
+                Expect::Insmod {
+                    file: f.get_ref().clone(),
+                    results: results(true, false)?,
                 }
             }
             _ => {
@@ -1040,6 +1093,7 @@ pub fn to_toml(sc: &Scenario) -> String {
                 fatal,
             } => writeln!(out, "signal_helper_for = {}\nfatal = {fatal}", q(h)),
             Actor::ForceUnload(m) => writeln!(out, "rmmod_force = {}", q(m)),
+            Actor::Rmmod(m) => writeln!(out, "rmmod = {}", q(m)),
             Actor::Insmod(f) => writeln!(out, "insmod = {}", q(f)),
         };
     }
@@ -1074,6 +1128,18 @@ pub fn to_toml(sc: &Scenario) -> String {
                 budget.map_or(String::new(), |b| format!("\nbudget = {}", q(b.id())))
             ),
             Expect::NeverLive(m) => writeln!(out, "never_live = {}", q(m)),
+            Expect::Insmod { file, results: r } => writeln!(
+                out,
+                "insmod = {}\nresult = {}",
+                q(file),
+                results(&mut r.iter().copied())
+            ),
+            Expect::Rmmod { module, results: r } => writeln!(
+                out,
+                "rmmod = {}\nresult = {}",
+                q(module),
+                results(&mut r.iter().map(|r| Some(*r)))
+            ),
         };
     }
     out

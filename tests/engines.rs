@@ -27,7 +27,8 @@ fn catalogue_jobs() -> Vec<(usize, variant::Variant, scenario::Scenario)> {
 
 /// Compare the stateful engine with loom on every catalogue cell, loom
 /// bounded by `loom_bound` executions; returns (cells compared, cells
-/// skipped because loom did not finish within the bound).
+/// skipped because loom did not finish within the bound, or because the
+/// cell needs more threads than loom allows).
 fn agree_with_loom(loom_bound: usize) -> (Vec<String>, Vec<String>) {
     let stateful = check_jobs(catalogue_jobs(), &CheckOptions::default());
     let loom_opts = CheckOptions {
@@ -35,9 +36,21 @@ fn agree_with_loom(loom_bound: usize) -> (Vec<String>, Vec<String>) {
         max_executions: Some(loom_bound),
         ..CheckOptions::default()
     };
-    let loom = check_jobs(catalogue_jobs(), &loom_opts);
     let (mut compared, mut skipped, mut wrong) = (Vec::new(), Vec::new(), Vec::new());
-    for (l, s) in loom.iter().zip(&stateful) {
+    // A cell over loom's thread limit (under idem-timeout, which adds the
+    // timer to a scenario without one) is the stateful engine's alone.
+    let (fits, too_big): (Vec<_>, Vec<_>) = catalogue_jobs()
+        .into_iter()
+        .partition(|(_, v, s)| s.max_threads_under(v) <= kmodcheck::engine::LOOM_MAX_THREADS);
+    for (_, v, s) in &too_big {
+        skipped.push(format!(
+            "{} × {} (needs {} threads)",
+            v.id,
+            s.name,
+            s.max_threads_under(v)
+        ));
+    }
+    for s in &stateful {
         assert!(
             s.exhaustive,
             "{} × {}: stateful did not finish",
@@ -52,6 +65,16 @@ fn agree_with_loom(loom_bound: usize) -> (Vec<String>, Vec<String>) {
             s.variant,
             s.scenario
         );
+    }
+    let keep: Vec<usize> = fits.iter().map(|(i, _, _)| *i).collect();
+    let stateful: Vec<CellResult> = stateful
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.contains(i))
+        .map(|(_, c)| c)
+        .collect();
+    let loom = check_jobs(fits, &loom_opts);
+    for (l, s) in loom.iter().zip(&stateful) {
         assert_eq!((l.variant, &l.scenario), (s.variant, &s.scenario));
         match disagreements(l, s) {
             None => skipped.push(format!("{} × {} ({})", l.variant, l.scenario, l.explored())),
@@ -81,9 +104,9 @@ fn stateful_agrees_with_loom_where_loom_finishes() {
         "compared {} cells; loom did not finish {skipped:?}",
         compared.len()
     );
-    // Measured: 111 of the 146 cells; fewer means loom's executions grew.
+    // Measured: 134 of the 187 cells; fewer means loom's executions grew.
     assert!(
-        compared.len() >= 111,
+        compared.len() >= 134,
         "only {} cells compared",
         compared.len()
     );
@@ -96,7 +119,8 @@ fn stateful_agrees_with_loom_where_loom_finishes() {
 fn stateful_agrees_with_loom_on_every_cell() {
     let (compared, skipped) = agree_with_loom(kmodcheck::CATALOGUE_BOUND);
     eprintln!("compared {} cells; skipped {skipped:?}", compared.len());
-    // The cells loom cannot finish within the bound: legacy ×
+    // Measured: 176 of the 187 cells compared, all agreeing, in 276 s on a
+    // busy 2-core machine. The cells loom cannot finish within the bound: legacy ×
     // concurrent-same-file-3, and budget-contended under the three budgets
     // whose second request waits for the slot (two requests and their two
     // helpers, every order of their lock sections). The stateful engine
@@ -106,6 +130,18 @@ fn stateful_agrees_with_loom_on_every_cell() {
         "idempotent-interruptible+kmod-throttle × budget-contended",
         "idempotent-interruptible+kmod-throttle-timeout × budget-contended",
         "idempotent-interruptible × budget-contended",
+        // Two loads and an rmmod, every order of their module_mutex
+        // sections (the name check's, the unload's two, free_module's).
+        "legacy × rmmod-racing-load",
+        // idem-timeout adds the timer to scenarios without one; every armed
+        // timeout may expire at any moment, and each re-arm is a new thread.
+        "idem-timeout × recursive-self-load+kill-outer",
+        "idem-timeout × shared-dependency",
+        "idem-timeout × concurrent-same-file-3",
+        "idem-timeout × winner-dies",
+        "idem-timeout × rmmod-racing-load",
+        // Six threads with the timer; loom allows five.
+        "idem-timeout × winner-dies+kill-waiter",
     ];
     let unexpected: Vec<&String> = skipped
         .iter()
@@ -113,7 +149,7 @@ fn stateful_agrees_with_loom_on_every_cell() {
         .collect();
     assert!(unexpected.is_empty(), "loom did not finish: {unexpected:?}");
     assert!(
-        compared.len() >= 142,
+        compared.len() >= 176,
         "only {} cells compared",
         compared.len()
     );
@@ -274,7 +310,7 @@ fn pinned_state_counts() {
         ("error-out-early", "recursive-self-load", 5),
         ("idempotent", "concurrent-same-file-2", 20),
         ("idempotent", "concurrent-same-file-3", 104),
-        ("legacy", "shared-dependency", 6_797),
+        ("legacy", "shared-dependency", 9_555),
         ("legacy", "concurrent-same-file-3", 6_342),
         ("idempotent", "recursive-self-load+kill-outer", 106),
     ];

@@ -26,7 +26,13 @@ const I: &str = "idempotent";
 const W: &str = "idempotent-warn";
 const N: &str = "idempotent-interruptible";
 const C: &str = "crypto-async-test";
-const R: &str = "recursion-aware";
+/// The recursion-aware proposal in its strongest form (every in-flight
+/// entry's owner is checked); the first-entry form is a named finding
+/// (tests/fuzz.rs, README "Findings").
+const R: &str = "recursion-aware-every-entry";
+/// The timed in-flight wait (kmodcheck's worked example): time passes in
+/// every scenario under it.
+const T: &str = "idem-timeout";
 /// The 2025 heap proposal (julian-lagattuta's force-unload series).
 const H: &str = "heap-idempotent";
 /// The current loader with each kmod budget (N itself has the semaphore).
@@ -277,6 +283,73 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
         "same-name-failing-init",
         &[L, E, I, W, N, C, R, H],
         "no-deadlock",
+        Proved,
+    ),
+    // idem-timeout: a waiter that gives up after 30 s frees the recursive
+    // self-load and the dead winner's waiter, but reports failure while the
+    // load it left goes on, which breaks a dependent's load as the reverted
+    // 9828ed3f695a did (ac2263b588df's reason), and every result it hands
+    // back instead of the load's.
+    ("recursive-self-load", &[T], "no-deadlock", Proved),
+    ("crypto-self-test", &[T], "no-deadlock", Proved),
+    ("winner-dies", &[T], "no-deadlock", Proved),
+    ("shared-dependency", &[T], "dependents-load", Violated),
+    (
+        "concurrent-same-file-2",
+        &[T],
+        "consistent-result",
+        Violated,
+    ),
+    // 9828ed3f695a gives the file back after each load: a later load of it
+    // is not refused (etxtbsy-only-while-loading, found by mutation
+    // testing of allow_write_access()).
+    ("failing-init", &[E], "etxtbsy-only-while-loading", Proved),
+    // delete_module() racing loads (kernel/module/main.c, v6.4+): rmmod gets
+    // 0, -ENOENT (not on the list, or UNFORMED) or -EBUSY (COMING); a
+    // modprobe that meets the module GOING, or finds it gone after its
+    // wait, fails with -EBUSY (since 0254127ab977, v6.2). The name check's
+    // -EBUSY after an unload is consistent.
+    (
+        "rmmod-racing-load",
+        &[L, E, I, W, N, C, R, H],
+        "expected-results",
+        Proved,
+    ),
+    (
+        "rmmod-racing-load",
+        &[L, I, W, N, C, R, H],
+        "consistent-result",
+        Proved,
+    ),
+    // A provider an importer holds is refused (-EWOULDBLOCK: its
+    // source_list), and an importer meeting a GOING or gone provider fails
+    // with -ENOENT ("Unknown symbol"), never LIVE without it.
+    (
+        "rmmod-in-use",
+        &[L, E, I, W, N, C, R, H, T],
+        "live-deps",
+        Proved,
+    ),
+    (
+        "rmmod-in-use",
+        &[L, E, I, W, N, C, R, H],
+        "expected-results",
+        Proved,
+    ),
+    // A required request that fails: status 256 back to init, -ENOENT to
+    // modprobe, the module never LIVE.
+    (
+        "missing-fallback",
+        &[L, E, I, W, N, C, R, H],
+        "expected-results",
+        Proved,
+    ),
+    // An importer loaded alone waits for its COMING provider: insmod gets
+    // 0, or -ENOENT while the provider is not yet formed, never -EBUSY.
+    (
+        "insmod-dependent",
+        &[L, E, I, W, N, C, R, H],
+        "expected-results",
         Proved,
     ),
 ];

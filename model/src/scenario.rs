@@ -5,7 +5,7 @@
 //! whether time passes (a timer actor), the kmod budget, and the properties
 //! that are checked on it. [`catalogue`] is the built-in list.
 
-use crate::errno::Ret;
+use crate::errno::{Ret, EBUSY, ENOENT, ETXTBSY, EWOULDBLOCK};
 use crate::variant::KmodBudget;
 use serde::Serialize;
 
@@ -87,6 +87,10 @@ pub enum Actor {
     /// it waits for that, then makes one attempt. If no task dies, it does
     /// nothing.
     ForceUnload(String),
+    /// `rmmod NAME` (`delete_module(NAME, O_NONBLOCK)`, kmod's
+    /// `tools/rmmod.c` without `-f`), at any moment: it races whatever
+    /// loads or imports the module.
+    Rmmod(String),
     /// Sends one signal, at any moment after its target exists.
     Signal {
         /// The target task.
@@ -125,6 +129,22 @@ pub enum Expect {
     },
     /// Module `name` is never LIVE, at any moment.
     NeverLive(String),
+    /// Every `insmod file` actor's `finit_module` returns one of `results`
+    /// (`None`: it died in init).
+    Insmod {
+        /// The file inserted.
+        file: String,
+        /// The results allowed.
+        results: Vec<Option<Ret>>,
+    },
+    /// Every `delete_module(module)` (an `rmmod` or `rmmod -f` actor)
+    /// returns one of `results`: 0 (unloaded) or `-errno`.
+    Rmmod {
+        /// The module removed.
+        module: String,
+        /// The results allowed.
+        results: Vec<Ret>,
+    },
 }
 
 /// A scenario.
@@ -193,6 +213,12 @@ impl Scenario {
             .expect("file of a known module")
     }
 
+    /// [`Scenario::max_threads`] under variant `v`: one more where `v` makes
+    /// time pass in a scenario without a timer ([`Variant::needs_time`]).
+    pub fn max_threads_under(&self, v: &crate::variant::Variant) -> usize {
+        self.max_threads() + usize::from(!self.timer && v.needs_time())
+    }
+
     /// The most model threads one execution can have, main thread included:
     /// main, the actors, the timer, and every helper or kthread a chain of
     /// requests can start (a request for a module already being loaded
@@ -245,7 +271,7 @@ impl Scenario {
                         n += helpers(self, &m.name.clone(), &mut Vec::new());
                     }
                 }
-                Actor::Signal { .. } | Actor::ForceUnload(_) => {}
+                Actor::Signal { .. } | Actor::ForceUnload(_) | Actor::Rmmod(_) => {}
             }
         }
         // The model starts no helper past the scenario's bound, so with no
@@ -583,11 +609,20 @@ pub fn catalogue() -> Vec<Scenario> {
             ],
             actors: vec![Actor::Modprobe("a".into()), Actor::Insmod("b.ko".into())],
             expect_live: strings(&["a"]),
+            // insmod b.ko: 0 once a is LIVE, or after waiting while it is
+            // COMING; -ENOENT ("Unknown symbol") while a is absent or
+            // UNFORMED (find_symbol skips it). Never -EBUSY: the wait is
+            // for the COMING provider (found by mutation testing).
+            expect: vec![Expect::Insmod {
+                file: "b.ko".into(),
+                results: vec![Some(0), Some(-ENOENT)],
+            }],
             properties: strings(&[
                 "no-deadlock",
                 "live-deps",
                 "success-means-live",
                 "coming-before-init",
+                "expected-results",
             ]),
             ..base()
         },
@@ -604,11 +639,15 @@ pub fn catalogue() -> Vec<Scenario> {
             // check's -EBUSY, or -EINTR where the variant allows it).
             // module-memory-safety: under the name check (legacy), the
             // waiter wakes after the failed load's struct module was freed.
+            // etxtbsy-only-while-loading: under error-out-early, the second
+            // load may start after the first has ended and must then get
+            // the file (found by mutation testing: a deny never given back).
             properties: strings(&[
                 "no-deadlock",
                 "init-at-most-once",
                 "consistent-result",
                 "module-memory-safety",
+                "etxtbsy-only-while-loading",
             ]),
             ..base()
         },
@@ -683,6 +722,104 @@ pub fn catalogue() -> Vec<Scenario> {
                 "consistent-result",
                 "module-memory-safety",
             ]),
+            ..base()
+        },
+        Scenario {
+            name: "rmmod-racing-load".into(),
+            summary: "2 modprobe runs of one module, and rmmod of it at any moment".into(),
+            reference: "kernel/module/main.c delete_module() and module_patient_check_exists() (v6.4+; -EBUSY for a GOING module since 0254127ab977, v6.2); found by mutation testing (reports/mutants-model.md)".into(),
+            modules: vec![module("a", &[], &[], vec![])],
+            actors: vec![
+                Actor::Modprobe("a".into()),
+                Actor::Modprobe("a".into()),
+                Actor::Rmmod("a".into()),
+            ],
+            // rmmod: 0 once a is LIVE; -ENOENT before it is on the list,
+            // while UNFORMED (find_module skips it), or once removed;
+            // -EBUSY while COMING ("Doing init or already dying?"). A
+            // modprobe that meets a GOING a, or finds it gone after its
+            // wait on module_wq, fails with -EBUSY; under error-out-early
+            // a load overlapping the other's gets -ETXTBSY.
+            expect: vec![
+                Expect::Rmmod {
+                    module: "a".into(),
+                    results: vec![0, -ENOENT, -EBUSY],
+                },
+                Expect::Exit {
+                    actor: 0,
+                    results: vec![Some(0), Some(-EBUSY), Some(-ETXTBSY)],
+                },
+                Expect::Exit {
+                    actor: 1,
+                    results: vec![Some(0), Some(-EBUSY), Some(-ETXTBSY)],
+                },
+            ],
+            properties: strings(&[
+                "no-deadlock",
+                "init-at-most-once",
+                "consistent-result",
+                "expected-results",
+            ]),
+            ..base()
+        },
+        Scenario {
+            name: "rmmod-in-use".into(),
+            summary: "modprobe d, which imports from p (so p is loaded first), and rmmod p at any moment".into(),
+            reference: "kernel/module/main.c delete_module() (-EWOULDBLOCK while a module's source_list is not empty), resolve_symbol() (-ENOENT for a GOING provider: \"Unknown symbol\"), v6.4+; found by mutation testing (reports/mutants-model.md)".into(),
+            modules: vec![
+                module("p", &[], &[], vec![]),
+                module("d", &[], &["p"], vec![]),
+            ],
+            actors: vec![Actor::Modprobe("d".into()), Actor::Rmmod("p".into())],
+            // rmmod p: -EWOULDBLOCK once d has resolved its import (d holds
+            // a reference), otherwise as in rmmod-racing-load. modprobe d
+            // fails with -ENOENT ("Unknown symbol") if p is GOING or gone
+            // when d resolves its import. live-deps: d is never LIVE while p
+            // is not; its witness here is the rmmod of p while d is on the
+            // list. Nothing sleeps, so no-deadlock would be vacuous.
+            expect: vec![
+                Expect::Rmmod {
+                    module: "p".into(),
+                    results: vec![0, -ENOENT, -EBUSY, -EWOULDBLOCK],
+                },
+                Expect::Exit {
+                    actor: 0,
+                    results: vec![Some(0), Some(-ENOENT)],
+                },
+            ],
+            properties: strings(&["live-deps", "expected-results"]),
+            ..base()
+        },
+        Scenario {
+            name: "missing-fallback".into(),
+            summary: "x's init needs a fallback that no module provides: its request_module fails, and so does x".into(),
+            reference: "a required request_module() in init (crypto_alloc_*() of a fallback: crypto_larval_lookup() requests crypto-ALG, then -ENOENT); kernel/module/kmod.c __request_module() returns modprobe's wait status; found by mutation testing (reports/mutants-model.md)".into(),
+            modules: vec![module(
+                "x",
+                &[],
+                &[],
+                vec![InitStep::RequestModule {
+                    alias: "crypto-missing".into(),
+                    required: true,
+                }],
+            )],
+            actors: vec![Actor::Modprobe("x".into())],
+            // modprobe crypto-missing: "FATAL: Module crypto-missing not
+            // found", exit 1, a wait status of 256; x's init fails with
+            // -ENOENT, which modprobe x reports.
+            expect: vec![
+                Expect::Request {
+                    alias: "crypto-missing".into(),
+                    results: vec![256],
+                    budget: None,
+                },
+                Expect::Exit {
+                    actor: 0,
+                    results: vec![Some(-ENOENT)],
+                },
+                Expect::NeverLive("x".into()),
+            ],
+            properties: strings(&["no-deadlock", "expected-results"]),
             ..base()
         },
         Scenario {

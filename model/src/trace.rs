@@ -314,6 +314,16 @@ pub enum Fact<'a> {
         /// `Some(0)` success, `Some(err)` failure.
         ret: Option<Ret>,
     },
+    /// An `insmod FILE` actor's `finit_module` returned `ret` (`None`: it
+    /// died in init).
+    InsmodEnd {
+        /// Its task.
+        task: TaskId,
+        /// The file.
+        file: &'a str,
+        /// What finit_module returned.
+        ret: Option<Ret>,
+    },
     /// `request_module(alias)` returned `ret` to `task`, its caller.
     RequestReturn {
         /// The caller (a module's init, a request actor, a kthread).
@@ -321,6 +331,15 @@ pub enum Fact<'a> {
         /// What it asked for.
         alias: &'a str,
         /// What `__request_module()` returned.
+        ret: Ret,
+    },
+    /// `delete_module(module)` returned `ret` to `task` (an rmmod actor).
+    DeleteModuleReturn {
+        /// The caller.
+        task: TaskId,
+        /// The module it removes.
+        module: &'a str,
+        /// What the syscall returned.
         ret: Ret,
     },
     /// `do_init_module()` is about to run `module`'s init in `task`.

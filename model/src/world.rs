@@ -161,8 +161,16 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                     oops() || k.is_finished()
                 });
                 if oops() {
-                    crate::kernel::module::delete_module(k, me, &module);
+                    crate::kernel::module::delete_module(k, me, &module, true);
                 }
+            });
+        }
+        if let Actor::Rmmod(module) = actor {
+            let module = module.clone();
+            let label = format!("rmmod {module}");
+            let id = k.register_task(TaskKind::Environment, label.clone(), Vec::new(), None);
+            k.start_task(id, false, Some(&label), move |k, me| {
+                crate::kernel::module::delete_module(k, me, &module, false);
             });
         }
     }

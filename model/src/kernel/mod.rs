@@ -263,6 +263,7 @@ pub struct Kernel {
     time_passes: bool,
     signal_waits_for_helper: bool,
     unload_waits_for_oops: bool,
+    modules_can_go: bool,
 }
 
 impl Kernel {
@@ -286,6 +287,12 @@ impl Kernel {
             .actors
             .iter()
             .any(|a| matches!(a, crate::scenario::Actor::ForceUnload(_)));
+        let modules_can_go = scenario.actors.iter().any(|a| {
+            matches!(
+                a,
+                crate::scenario::Actor::ForceUnload(_) | crate::scenario::Actor::Rmmod(_)
+            )
+        });
         Arc::new_cyclic(|me| Kernel {
             me: me.clone(),
             variant,
@@ -305,9 +312,10 @@ impl Kernel {
             meta: Plain::new(TaskTable::default()),
             handles: Plain::new(Reapables::default()),
             signals,
-            time_passes: scenario.timer,
+            time_passes: scenario.timer || variant.needs_time(),
             signal_waits_for_helper,
             unload_waits_for_oops,
+            modules_can_go,
             scenario,
         })
     }
@@ -348,7 +356,8 @@ impl Kernel {
                 Actor::Modprobe(_)
                 | Actor::Insmod(_)
                 | Actor::Request { .. }
-                | Actor::ForceUnload(_) => false,
+                | Actor::ForceUnload(_)
+                | Actor::Rmmod(_) => false,
             });
             let kernel_count = meta.iter().filter(|m| m.kernel_task).count();
             (id, kernel_count, signal_target)
@@ -477,10 +486,10 @@ impl Kernel {
     }
 
     /// Whether a LIVE module can leave the list in this scenario: only an
-    /// `rmmod -f` actor removes modules. Without one, LIVE is absorbing, and
-    /// `finit_module`'s ghost reads rely on it.
+    /// `rmmod` or `rmmod -f` actor removes modules. Without one, LIVE is
+    /// absorbing, and `finit_module`'s ghost reads rely on it.
     pub fn modules_can_go(&self) -> bool {
-        self.unload_waits_for_oops
+        self.modules_can_go
     }
 
     /// Whether `t` has exited (see [`Kernel::task_exit`]).

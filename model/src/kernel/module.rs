@@ -21,6 +21,10 @@ pub struct Module {
     pub state: ModState,
     /// The task running `load_module()` for it.
     pub loader: TaskId,
+    /// The modules it holds a reference on, one per import resolved
+    /// (`ref_module()` → `add_module_usage()`: this module on the
+    /// provider's `source_list`). Dropped with it (`module_unload_free()`).
+    pub uses: Vec<String>,
 }
 
 impl Fingerprint for Module {
@@ -29,6 +33,7 @@ impl Fingerprint for Module {
         self.file.fingerprint(fp);
         self.state.fingerprint(fp);
         self.loader.fingerprint(fp);
+        self.uses.fingerprint(fp);
     }
 }
 
@@ -186,6 +191,7 @@ pub fn add_unformed_module(k: &Kernel, me: TaskId, name: &str, file: &str) -> Re
         file: file.to_string(),
         state: ModState::Unformed,
         loader: me,
+        uses: Vec::new(),
     });
     k.ghost_module(&list, name);
     k.rec.event(me, "add_unformed_module", || {
@@ -217,8 +223,9 @@ pub fn free_module(k: &Kernel, name: &str) {
     drop(list);
 }
 
-/// `SYSCALL_DEFINE2(delete_module, name, O_NONBLOCK | O_TRUNC)`, that is
-/// `rmmod -f NAME` (`kernel/module/main.c`, v6.4+), with the heap
+/// `SYSCALL_DEFINE2(delete_module, name, flags)` (`kernel/module/main.c`,
+/// v6.4+): `rmmod NAME` passes `O_NONBLOCK`, `rmmod -f NAME` (`force`)
+/// `O_NONBLOCK | O_TRUNC` (kmod's `tools/rmmod.c`), with the heap
 /// proposal's arm ([`IdemStorage`]; patches 2/6 and 5/6 of "module: enable
 /// force unloading of modules that have crashed during init").
 ///
@@ -236,9 +243,27 @@ pub fn free_module(k: &Kernel, name: &str) {
 ///
 /// Assumed: the module has an exit function (otherwise `try_force_unload()`
 /// decides earlier, with the same outcome under O_TRUNC); `source_list` is
-/// approximated by "a module on the list that imports from it" (reference
-/// counts are not modelled, which O_TRUNC makes moot).
-pub fn delete_module(k: &Kernel, me: TaskId, name: &str) -> Ret {
+/// the importers' `uses` (each resolved import); the reference count is not modelled otherwise: a LIVE module nothing
+/// imports from has none (modprobe's load drops the initial reference,
+/// and no scenario opens a device of the module), so `try_stop_module()`
+/// stops it without O_TRUNC too. The crashed-init arm of the proposal
+/// needs O_TRUNC (its `try_force_unload()`).
+pub fn delete_module(k: &Kernel, me: TaskId, name: &str, force: bool) -> Ret {
+    let ret = delete_module_locked(k, me, name, force);
+    k.rec.fact(Fact::DeleteModuleReturn {
+        task: me,
+        module: name,
+        ret,
+    });
+    ret
+}
+
+fn delete_module_locked(k: &Kernel, me: TaskId, name: &str, force: bool) -> Ret {
+    let flags = if force {
+        "O_NONBLOCK | O_TRUNC"
+    } else {
+        "O_NONBLOCK"
+    };
     let mut list = k.module_mutex.lock();
     let found = find_module_all(&list, name)
         .filter(|m| m.state != ModState::Unformed)
@@ -246,20 +271,18 @@ pub fn delete_module(k: &Kernel, me: TaskId, name: &str) -> Ret {
     let refuse = |list: crate::sync::MutexGuard<'_, Vec<Module>>, ret: Ret, why: String| {
         drop(list);
         k.rec.event(me, "delete_module", || {
-            format!("{name} (O_TRUNC): {why}: {}", Recorder::ret(ret))
+            format!("{name} ({flags}): {why}: {}", Recorder::ret(ret))
         });
         ret
     };
     let Some(m) = found else {
         return refuse(list, -ENOENT, "not loaded".into());
     };
-    let user = list.iter().find(|o| {
-        o.name != name
-            && k.scenario
-                .modules
-                .iter()
-                .any(|s| s.file == o.file && s.deps.iter().any(|d| d == name))
-    });
+    // `!list_empty(&mod->source_list)`: a module that resolved an import
+    // from it holds a reference.
+    let user = list
+        .iter()
+        .find(|o| o.name != name && o.uses.iter().any(|u| u == name));
     if let Some(user) = user {
         let why = format!("{} uses it", user.name);
         return refuse(list, -EWOULDBLOCK, why);
@@ -267,10 +290,10 @@ pub fn delete_module(k: &Kernel, me: TaskId, name: &str) -> Ret {
     let mut crashed = false;
     match (m.state, k.variant.idem_storage) {
         (ModState::Live, _) => {}
-        (ModState::Coming, IdemStorage::HeapForceUnload) if k.has_exited(m.loader) => {
+        (ModState::Coming, IdemStorage::HeapForceUnload) if force && k.has_exited(m.loader) => {
             crashed = true;
         }
-        (ModState::Coming, IdemStorage::HeapForceUnload) => {
+        (ModState::Coming, IdemStorage::HeapForceUnload) if force => {
             let why = format!("COMING, and its init task {} is alive", k.name(m.loader));
             return refuse(list, -EBUSY, why);
         }
@@ -283,7 +306,8 @@ pub fn delete_module(k: &Kernel, me: TaskId, name: &str) -> Ret {
     drop(list);
     k.rec.event(me, "delete_module", || {
         format!(
-            "{name} (O_TRUNC): try_stop_module forces it{}: {} -> GOING",
+            "{name} ({flags}): try_stop_module {}{}: {} -> GOING",
+            if force { "forces it" } else { "stops it" },
             if crashed {
                 format!(", its init task {} being dead", k.name(m.loader))
             } else {
@@ -316,12 +340,13 @@ pub fn unlink_mod(k: &Kernel, me: TaskId, name: &str) {
     drop(list);
 }
 
-/// `resolve_symbol()` for an import of `mod` from `provider`: under
+/// `resolve_symbol()` for an import of `module` from `provider`: under
 /// `module_mutex`, `find_symbol` skips UNFORMED modules (unknown symbol,
 /// `-ENOENT`); `ref_module` → `strong_try_module_get` gives `-EBUSY` for
-/// COMING, `-ENOENT` for GOING, 0 for LIVE.
-pub fn resolve_symbol(k: &Kernel, provider: &str) -> Ret {
-    let list = k.module_mutex.lock();
+/// COMING, `-ENOENT` for GOING, and for LIVE takes the reference
+/// (`add_module_usage`: `module` joins the provider's `source_list`) and 0.
+pub fn resolve_symbol(k: &Kernel, module: &str, provider: &str) -> Ret {
+    let mut list = k.module_mutex.lock();
     match find_module_all(&list, provider).map(|m| m.state) {
         None | Some(ModState::Unformed) => -ENOENT,
         Some(ModState::Coming) => {
@@ -332,7 +357,14 @@ pub fn resolve_symbol(k: &Kernel, provider: &str) -> Ret {
                 -EBUSY
             }
         }
-        Some(ModState::Live) => 0,
+        Some(ModState::Live) => {
+            if let Some(m) = list.iter_mut().find(|m| m.name == module) {
+                if !m.uses.iter().any(|u| u == provider) {
+                    m.uses.push(provider.to_string());
+                }
+            }
+            0
+        }
         Some(ModState::Going) => -ENOENT,
     }
 }
@@ -341,7 +373,7 @@ pub fn resolve_symbol(k: &Kernel, provider: &str) -> Ret {
 /// interruptibly on `module_wq`, up to 30 s ("gave up waiting for init of
 /// module %s"); the result is the last `resolve_symbol` result.
 pub fn resolve_symbol_wait(k: &Kernel, me: TaskId, module: &str, provider: &str) -> Ret {
-    let mut last = resolve_symbol(k, provider);
+    let mut last = resolve_symbol(k, module, provider);
     if last == -EBUSY {
         let loader = {
             let list = k.module_mutex.lock();
@@ -361,7 +393,7 @@ pub fn resolve_symbol_wait(k: &Kernel, me: TaskId, module: &str, provider: &str)
                 on: vec![loader],
             },
             Cond::Unlocked(&mut || {
-                last = resolve_symbol(k, provider);
+                last = resolve_symbol(k, module, provider);
                 last != -EBUSY
             }),
         );

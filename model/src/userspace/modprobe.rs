@@ -3,7 +3,12 @@
 //! Resolves NAME (a module name or an alias) to a module file and its
 //! dependencies (modules.dep), inserts the dependencies first, then the
 //! module, each with `finit_module(2)`. `-EEXIST` counts as success; any
-//! other error on a needed module stops the run.
+//! other error on a needed module stops the run. As in kmod, a failure is a
+//! negative result: libkmod's `kmod_module_insert_module()` returns what
+//! the syscall returned (`-errno` only when it is `< 0`), and
+//! `tools/modprobe.c`'s `insmod_insert()` reads `err >= 0` as success
+//! ("ignore flag return values"); `tools/insmod.c` tests `err < 0`. A
+//! kernel that returned a positive value would be believed.
 //!
 //! libkmod skips a module whose `/sys/module/NAME/initstate` reads `live`;
 //! the model always calls `finit_module`, because for a LIVE module it
@@ -47,9 +52,15 @@ fn load_order<'a>(k: &'a Kernel, spec: &'a ModuleSpec, out: &mut Vec<&'a ModuleS
 /// Run `insmod FILE` as task `me` (kmod's `tools/insmod.c`): one
 /// `finit_module(2)`, no dependencies, exit code 1 on an error.
 pub fn insmod(k: &Arc<Kernel>, me: TaskId, file: &str) {
-    match finit_module(k, me, file) {
+    let r = finit_module(k, me, file);
+    k.rec.fact(Fact::InsmodEnd {
+        task: me,
+        file,
+        ret: r.ok(),
+    });
+    match r {
         Err(_) => k.task_died(me),
-        Ok(0) => k
+        Ok(ret) if ret >= 0 => k
             .rec
             .event(me, "insmod", || format!("{file}: done, exit 0")),
         Ok(ret) => k.rec.event(me, "insmod", || {
@@ -103,7 +114,7 @@ pub fn modprobe(k: &Arc<Kernel>, me: TaskId, target: &str, actor: bool) -> Exit 
             });
             return finish(Exit::Killed);
         }
-        if ret != 0 && ret != -EEXIST {
+        if ret < 0 && ret != -EEXIST {
             k.rec.event(me, "modprobe", || {
                 format!(
                     "ERROR: could not insert '{}': {}; stops",
