@@ -43,7 +43,10 @@ enum Cmd {
     },
     /// Check every scenario under two variants and list the verdicts that
     /// differ, with the counterexample of each new violation: what a
-    /// reviewer reads first about a fix.
+    /// reviewer reads first about a fix. Ends with the totals: verdicts
+    /// compared, fixed, newly violated, changed otherwise. Exit 0 when NEW
+    /// adds no violation, 1 when it adds one, 3 when none was found but some
+    /// run of NEW was not exhaustive (sampled, or stopped by a bound).
     Diff {
         /// The variant before the change (e.g. idempotent-interruptible).
         old: String,
@@ -679,6 +682,61 @@ fn verdict_line(c: &CellResult, v: &Verdict) -> String {
     }
 }
 
+/// What a diff found, verdict by verdict (scenario × property).
+#[derive(Default)]
+struct DiffTotals {
+    compared: usize,
+    fixed: usize,
+    newly_violated: usize,
+    changed_otherwise: usize,
+    /// Verdicts of NEW from a run that was not exhaustive (sampled, or
+    /// stopped by a bound) and found no violation where OLD had none: a
+    /// violation NEW adds could hide there. (An inconclusive verdict of an
+    /// exhaustive run is vacuous: nothing can hide in it.)
+    unproved: usize,
+}
+
+impl DiffTotals {
+    fn add(&mut self, old: &Verdict, new: &Verdict, new_exhaustive: bool) {
+        self.compared += 1;
+        let violated = |v: &Verdict| matches!(v, Verdict::Violated(_));
+        if !new_exhaustive && !violated(old) && !violated(new) {
+            self.unproved += 1;
+        }
+        if old.kind() == new.kind() {
+            return;
+        }
+        match (violated(old), violated(new), new) {
+            (true, false, Verdict::Holds { .. }) => self.fixed += 1,
+            (false, true, _) => self.newly_violated += 1,
+            _ => self.changed_otherwise += 1,
+        }
+    }
+
+    fn line(&self, scenarios: usize) -> String {
+        let scenarios = match scenarios {
+            1 => "1 scenario × its properties".to_string(),
+            n => format!("{n} scenarios × their properties"),
+        };
+        format!(
+            "{} verdicts compared ({scenarios}): {} fixed, {} newly violated, {} changed otherwise",
+            self.compared, self.fixed, self.newly_violated, self.changed_otherwise
+        )
+    }
+
+    /// 1 when NEW adds a violation, 3 when none was found but some verdict
+    /// of NEW comes from a run that was not exhaustive, 0 otherwise.
+    fn exit_code(&self) -> ExitCode {
+        if self.newly_violated > 0 {
+            ExitCode::from(1)
+        } else if self.unproved > 0 {
+            ExitCode::from(3)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
 fn run_diff(
     old: variant::Variant,
     new: variant::Variant,
@@ -686,7 +744,7 @@ fn run_diff(
     opts: &CheckOptions,
     json: bool,
 ) -> ExitCode {
-    let mut changed = 0;
+    let mut totals = DiffTotals::default();
     let mut new_violations = Vec::new();
     if !json {
         println!("{} → {}\n", old.id, new.id);
@@ -715,10 +773,10 @@ fn run_diff(
         }
         let (co, cn) = (&cells[0], &cells[1]);
         for (po, pn) in co.properties.iter().zip(&cn.properties) {
+            totals.add(&po.verdict, &pn.verdict, cn.exhaustive);
             if po.verdict.kind() == pn.verdict.kind() {
                 continue;
             }
-            changed += 1;
             if json {
                 let side = |c: &CellResult, v: &Verdict| {
                     let mut o = serde_json::json!({
@@ -756,9 +814,9 @@ fn run_diff(
         }
     }
     if json {
-        return ExitCode::SUCCESS;
+        return totals.exit_code();
     }
-    if changed == 0 {
+    if totals.fixed + totals.newly_violated + totals.changed_otherwise == 0 {
         println!("no verdict differs");
     }
     for (c, p) in &new_violations {
@@ -767,7 +825,21 @@ fn run_diff(
             println!("{t}");
         }
     }
-    ExitCode::SUCCESS
+    println!(
+        "\n{}",
+        kmodcheck::explain::wrap(&totals.line(scenarios.len())).trim_end()
+    );
+    if totals.unproved > 0 {
+        println!(
+            "{}",
+            kmodcheck::explain::wrap(&format!(
+                "{} verdicts of {} come from a run that was not exhaustive (sampled, or stopped by a bound): a violation it adds could be missed there",
+                totals.unproved, new.id
+            ))
+            .trim_end()
+        );
+    }
+    totals.exit_code()
 }
 
 fn cell_text(c: &CellResult) -> String {

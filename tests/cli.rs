@@ -434,3 +434,65 @@ fn replay_prints_its_verdict() {
         stderr(&o)
     );
 }
+
+/// `diff` ends with its totals, and its exit code says whether NEW adds a
+/// violation: 1 when it does, 0 when it only fixes.
+#[test]
+fn diff_totals_and_exit_code_say_whether_new_adds_a_violation() {
+    // idempotent lost the killable wait of idempotent-interruptible: a
+    // SIGKILL to the nested modprobe no longer ends the deadlock.
+    let o = kmodcheck(
+        &[
+            "diff",
+            "idempotent-interruptible",
+            "idempotent",
+            "--scenario",
+            "recursive-self-load+kill-nested",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.trim_end().ends_with(
+            "2 verdicts compared (1 scenario × its properties): 0 fixed, 1 newly violated, 0 changed otherwise"
+        ),
+        "{out}"
+    );
+    // The reverse only fixes.
+    let o = kmodcheck(
+        &[
+            "diff",
+            "idempotent",
+            "idempotent-interruptible",
+            "--scenario",
+            "recursive-self-load+kill-nested",
+            "--scenario",
+            "winner-dies",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o)
+            .contains("compared (2 scenarios × their properties): 1 fixed, 0 newly violated, "),
+        "{}",
+        stdout(&o)
+    );
+    // --json: the same exit code.
+    let o = kmodcheck(
+        &[
+            "diff",
+            "idempotent-interruptible",
+            "idempotent",
+            "--scenario",
+            "recursive-self-load+kill-nested",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(json_lines(&o)
+        .iter()
+        .any(|l| l["new"]["verdict"] == "violated"));
+}
