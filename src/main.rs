@@ -69,7 +69,10 @@ enum Cmd {
         #[arg(long)]
         scenario: Vec<String>,
     },
-    /// Check one variant on one scenario and print its verdicts and counterexamples.
+    /// Check one variant on one scenario and print its verdicts and
+    /// counterexamples. Exit 0 when every property is proved, 1 when one is
+    /// violated, 3 when none is violated but some verdict is not a proof
+    /// (inconclusive, or found nothing in a sampled or bounded run).
     Check {
         /// Variant id (see `list`).
         #[arg(long)]
@@ -885,14 +888,19 @@ fn cell_text(c: &CellResult) -> String {
     out
 }
 
+/// 1 when a property is violated; else 3 when a verdict is not a proof
+/// (inconclusive, or "holds" in a sampled or bounded run, which found no
+/// violation but did not explore everything); else 0.
 fn exit_code(cells: &[CellResult]) -> ExitCode {
     let all = cells.iter().flat_map(|c| c.properties.iter());
     let mut inconclusive = false;
     for p in all {
         match p.verdict {
             Verdict::Violated(_) => return ExitCode::from(1),
-            Verdict::Inconclusive { .. } => inconclusive = true,
-            Verdict::Holds { .. } => {}
+            Verdict::Inconclusive { .. } | Verdict::Holds { exhaustive: false } => {
+                inconclusive = true
+            }
+            Verdict::Holds { exhaustive: true } => {}
         }
     }
     if inconclusive {

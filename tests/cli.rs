@@ -496,3 +496,35 @@ fn diff_totals_and_exit_code_say_whether_new_adds_a_violation() {
         .iter()
         .any(|l| l["new"]["verdict"] == "violated"));
 }
+
+/// A sampled or bounded run that finds no violation is not a proof, and
+/// does not exit like one: 3, as an inconclusive verdict, not 0.
+#[test]
+fn a_sampled_or_bounded_holds_does_not_exit_like_a_proof() {
+    let cell = [
+        "check",
+        "--variant",
+        "recursion-aware",
+        "--scenario",
+        "recursive-self-load",
+    ];
+    for extra in [
+        &["--engine", "shuttle-random"][..],
+        &["--engine", "shuttle-pct", "--seed", "7"],
+        &["--engine", "loom", "--preemption-bound", "1"],
+    ] {
+        let args = [&cell[..], extra].concat();
+        let o = kmodcheck(&args, &[]);
+        let out = stdout(&o);
+        assert!(
+            out.contains(
+                "no-deadlock              holds (in the executions explored; not a proof)"
+            ),
+            "{extra:?}: {out}"
+        );
+        assert_eq!(o.status.code(), Some(3), "{extra:?}: {out}");
+    }
+    // The same cell, exhaustive: a proof, 0.
+    let o = kmodcheck(&[&cell[..], &["--engine", "loom"]].concat(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
