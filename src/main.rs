@@ -14,18 +14,70 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The end of `kmodcheck --help`: what a script or CI job needs besides the
+/// flags.
+const AFTER_LONG_HELP: &str = "\
+Exit status:
+  0  nothing violated, and every verdict is a proof (check); NEW adds no
+     violation (diff); the replayed execution violates nothing (replay);
+     every suite passed (fuzz); done (matrix, report, list, explain, bench)
+  1  a property is violated (check, replay); NEW adds a violation (diff);
+     a suite failed (fuzz)
+  2  bad input: an unknown name, a malformed flag, scenario file or
+     environment variable, a report that cannot be written
+  3  nothing violated, but some verdict is not a proof: inconclusive, or a
+     sampled or bounded run that found nothing (check); a run of NEW that
+     was not exhaustive (diff)
+  The matrix holds violations by design: it exits 0 once every cell was
+  checked.
+
+Environment:
+  KMODCHECK_JOBS          cells checked at once by matrix, report and bench
+                          (a whole number, 1 or more; default: the number of
+                          cores)
+  LOOM_MAX_PREEMPTIONS    bound loom's preemptions per execution, as
+                          --preemption-bound (the run is then not exhaustive)
+  LOOM_MAX_BRANCHES       loom's limit of branches per execution (default
+                          10000)
+  SHUTTLE_RANDOM_SEED     seed of shuttle-pct and shuttle-random, as --seed
+  KMODCHECK_FP_SEED       seed of the stateful engine's state fingerprints
+                          (default: a new one each run); set it to repeat a
+                          run exactly, fingerprint collisions included
+  PROPTEST_CASES          fuzz: cases per suite when --cases is not given
+  NO_COLOR                set and not empty: no colour, also on a terminal
+  CARGO                   bench: the cargo that times `cargo test --release`
+                          (default: cargo on PATH)
+  LOOM_LOG, LOOM_LOCATION, SHUTTLE_CAPTURE_BACKTRACE
+                          loom's and shuttle's own debugging aids, passed to
+                          them; kmodcheck prints its own traces
+  LOOM_MAX_PERMUTATIONS, LOOM_MAX_DURATION, LOOM_CHECKPOINT_INTERVAL,
+  LOOM_CHECKPOINT_FILE
+                          read by loom, then overridden by kmodcheck: use
+                          --max-executions and --time-limit
+  fuzz also hands proptest its other PROPTEST_* settings (proptest's
+  documentation); kmodcheck sets the cases, rejections, shrinking and seed.
+";
+
 /// Model checker for Linux module-loading concurrency: the finit_module
 /// in-flight table, the module list's name check, and request_module's
 /// kmod budget, explored exhaustively by kmodcheck's stateful engine
 /// (cross-checked with loom; shuttle samples).
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Exit status and environment variables: see --help.",
+    after_long_help = AFTER_LONG_HELP
+)]
 struct Cli {
     /// Print one JSON object per line per (variant, scenario, property).
     #[arg(long, global = true)]
     json: bool,
     /// Wall-time budget per cell, in seconds (0: none). A cell that runs out
-    /// is inconclusive and says how far it got. The matrix, diff and report bound a loom or shuttle cell by executions instead (kmodcheck::CATALOGUE_BOUND), which gives the same result on every machine; the stateful engine's search needs no bound for that.
+    /// is inconclusive and says how far it got. The matrix, diff and report
+    /// bound a loom or shuttle cell by executions instead (1,100,000 of
+    /// them), which gives the same result on every machine; the stateful
+    /// engine's search needs no bound for that.
     #[arg(long, global = true)]
     time_limit: Option<u64>,
     #[command(subcommand)]
@@ -42,8 +94,10 @@ enum Cmd {
         scenario: Vec<String>,
     },
     /// Check every scenario under two variants and list the verdicts that
-    /// differ, with the counterexample of each new violation: what a
-    /// reviewer reads first about a fix. Ends with the totals: verdicts
+    /// differ
+    ///
+    /// Each verdict that differs comes with the counterexample of each new
+    /// violation: what a reviewer reads first about a fix. Ends with the totals: verdicts
     /// compared, fixed, newly violated, changed otherwise. Exit 0 when NEW
     /// adds no violation, 1 when it adds one, 3 when none was found but some
     /// run of NEW was not exhaustive (sampled, or stopped by a bound).
@@ -70,7 +124,9 @@ enum Cmd {
         scenario: Vec<String>,
     },
     /// Check one variant on one scenario and print its verdicts and
-    /// counterexamples. Exit 0 when every property is proved, 1 when one is
+    /// counterexamples
+    ///
+    /// Exit 0 when every property is proved, 1 when one is
     /// violated, 3 when none is violated but some verdict is not a proof
     /// (inconclusive, or found nothing in a sampled or bounded run).
     Check {
@@ -124,7 +180,9 @@ enum Cmd {
         name: String,
     },
     /// Measure what each verdict costs and write reports/performance.md and
-    /// its charts: the targets, the whole matrix's and a diff's wall time,
+    /// its charts
+    ///
+    /// Measures the targets, the whole matrix's and a diff's wall time,
     /// the flagship counterexamples' time to violation, the scale series
     /// (concurrent-same-file N = 2..6, shared-dependency N = 2..4) under the
     /// stateful engine with and without symmetry and under loom, the
@@ -166,8 +224,9 @@ enum Cmd {
         args: Vec<String>,
     },
     /// Run the regression property suites on generated scenarios against a
-    /// variant: differential, metamorphic, engine-agreement, no-deadlock. A
-    /// failure is shrunk and printed as a scenario file. Exit 1 if a suite
+    /// variant: differential, metamorphic, engine-agreement, no-deadlock
+    ///
+    /// A failure is shrunk and printed as a scenario file. Exit 1 if a suite
     /// fails.
     Fuzz {
         /// The variant under test (a proposal, a kernel, LOADER+BUDGET).

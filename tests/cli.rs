@@ -528,3 +528,89 @@ fn a_sampled_or_bounded_holds_does_not_exit_like_a_proof() {
     let o = kmodcheck(&[&cell[..], &["--engine", "loom"]].concat(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
+
+/// Environment variables named in the binary's source: the model, the
+/// properties, the CLI, and loom's `Builder::new`, which the loom engine
+/// calls. `var("X")`, `var_os("X")` and the engine's `num("X")`.
+fn environment_variables_read() -> std::collections::BTreeSet<String> {
+    fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("vendor/loom/src/model.rs")];
+    for d in ["src", "model/src", "properties/src"] {
+        rust_files(&root.join(d), &mut files);
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for call in ["var(\"", "var_os(\"", "num(\""] {
+            for (i, _) in text.match_indices(call) {
+                let rest = &text[i + call.len()..];
+                let name = &rest[..rest.find('"').unwrap()];
+                if !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                    names.insert(name.to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// `--help` ends with the exit codes and every environment variable the
+/// binary reads, and no help text shows Rust's internals.
+#[test]
+fn help_lists_exit_codes_and_environment() {
+    let o = kmodcheck(&["--help"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    let status = out.find("Exit status:").expect("no exit status in --help");
+    for code in ["  0  ", "  1  ", "  2  ", "  3  "] {
+        assert!(out[status..].contains(code), "exit code {code:?}:\n{out}");
+    }
+    let env = &out[out.find("Environment:").expect("no environment in --help")..];
+    let names = environment_variables_read();
+    for must in [
+        "KMODCHECK_JOBS",
+        "LOOM_MAX_PREEMPTIONS",
+        "KMODCHECK_FP_SEED",
+        "NO_COLOR",
+    ] {
+        assert!(
+            names.contains(must),
+            "the source scan missed {must}: {names:?}"
+        );
+    }
+    for name in &names {
+        assert!(
+            env.contains(name.as_str()),
+            "{name} is read but not in --help:\n{env}"
+        );
+    }
+    assert!(env.contains("SHUTTLE_CAPTURE_BACKTRACE"));
+    // The execution bound of the catalogue, as a number.
+    let bound = kmodcheck::report::thousands(kmodcheck::CATALOGUE_BOUND);
+    assert!(out.contains(&format!("({bound} of them)")), "{out}");
+    let mut subcommands = vec![vec![]];
+    for sub in [
+        "matrix", "diff", "report", "check", "replay", "list", "explain", "bench", "fuzz",
+    ] {
+        subcommands.push(vec![sub]);
+    }
+    for sub in subcommands {
+        let args = [&sub[..], &["--help"]].concat();
+        let help = stdout(&kmodcheck(&args, &[]));
+        for jargon in ["kmodcheck::", "usize", "u64", "u32", "Option<", "Vec<"] {
+            assert!(!help.contains(jargon), "{args:?} shows {jargon}:\n{help}");
+        }
+    }
+    // -h points at the long form.
+    assert!(stdout(&kmodcheck(&["-h"], &[])).contains("see --help"));
+}
