@@ -614,3 +614,55 @@ fn help_lists_exit_codes_and_environment() {
     // -h points at the long form.
     assert!(stdout(&kmodcheck(&["-h"], &[])).contains("see --help"));
 }
+
+/// A malformed environment variable is refused (2), naming it and what it
+/// takes, instead of being ignored (KMODCHECK_JOBS) or ending in loom's
+/// panic (LOOM_MAX_DURATION, or LOOM_MAX_PREEMPTIONS with a blank).
+#[test]
+fn a_malformed_environment_variable_is_refused() {
+    let matrix = ["matrix", "--scenario", "winner-dies"];
+    for (k, v, says) in [
+        (
+            "KMODCHECK_JOBS",
+            "abc",
+            "KMODCHECK_JOBS takes the number of cells to check at once, a whole number of 1 or more (e.g. KMODCHECK_JOBS=2)",
+        ),
+        ("KMODCHECK_JOBS", "0", "a whole number of 1 or more"),
+        ("KMODCHECK_FP_SEED", "-1", "KMODCHECK_FP_SEED takes a seed"),
+        ("PROPTEST_CASES", "99999999999", "a whole number from 1 to 4294967295"),
+    ] {
+        let o = kmodcheck(&matrix, &[(k, v)]);
+        assert_eq!(o.status.code(), Some(2), "{k}={v}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with(&format!("kmodcheck: {k}={v:?}: ")) && stderr(&o).contains(says),
+            "{k}={v}: {}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty());
+    }
+    let loom = [
+        "check",
+        "--variant",
+        "recursion-aware",
+        "--scenario",
+        "recursive-self-load",
+        "--engine",
+        "loom",
+    ];
+    let o = kmodcheck(&loom, &[("LOOM_MAX_PREEMPTIONS", " 1")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("LOOM_MAX_PREEMPTIONS takes the bound on loom's preemptions"));
+    let o = kmodcheck(&loom, &[("LOOM_MAX_DURATION", "abc")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unset LOOM_MAX_DURATION; use --time-limit SECONDS"),
+        "{}",
+        stderr(&o)
+    );
+    // Well-formed: the run goes ahead.
+    let o = kmodcheck(
+        &matrix,
+        &[("KMODCHECK_JOBS", "1"), ("KMODCHECK_FP_SEED", "7")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
