@@ -519,7 +519,7 @@ fn main() -> ExitCode {
                 } else {
                     &new
                 };
-                eprintln!("kmodcheck: {}", unknown_variant(bad));
+                eprintln!("kmodcheck: {}", kmodcheck::suggest::unknown_variant(bad));
                 return ExitCode::from(2);
             };
             let named = match named_or_exit(&scenario) {
@@ -583,7 +583,7 @@ fn main() -> ExitCode {
             seed,
         } => {
             let Some(v) = variant::by_id(&vid) else {
-                eprintln!("kmodcheck: {}", unknown_variant(&vid));
+                eprintln!("kmodcheck: {}", kmodcheck::suggest::unknown_variant(&vid));
                 return ExitCode::from(2);
             };
             let named = match kmodcheck::scenario_file::resolve(&sname) {
@@ -597,9 +597,13 @@ fn main() -> ExitCode {
             if let Some(p) = property {
                 if !s.properties.contains(&p) {
                     eprintln!(
-                        "kmodcheck: scenario {} does not check {p:?}; it checks: {}",
+                        "kmodcheck: scenario {} does not check {p:?}; it checks: {}{}",
                         s.name,
-                        s.properties.join(", ")
+                        s.properties.join(", "),
+                        kmodcheck::suggest::did_you_mean(
+                            &p,
+                            s.properties.iter().map(String::as_str)
+                        )
                     );
                     return ExitCode::from(2);
                 }
@@ -860,17 +864,6 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-    }
-}
-
-/// Why `id` names no variant: the loader, or the budget after `+`.
-fn unknown_variant(id: &str) -> String {
-    match id.split_once('+') {
-        Some((loader, budget)) if variant::by_id(loader).is_some() => format!(
-            "unknown kmod budget; variant={id}, budget={budget}, expected=kmod-2008|kmod-throttle|kmod-throttle-timeout|kmod-semaphore"
-        ),
-        Some((loader, _)) => format!("unknown loader; variant={id}, loader={loader} (see `kmodcheck list`)"),
-        None => format!("unknown variant; variant={id} (see `kmodcheck list`)"),
     }
 }
 
@@ -1147,7 +1140,7 @@ fn run_fuzz(
 ) -> ExitCode {
     use kmodcheck::fuzz::{self, Suite};
     let Some(v) = variant::by_id(vid) else {
-        eprintln!("kmodcheck: unknown variant; variant={vid} (see `kmodcheck list`)");
+        eprintln!("kmodcheck: {}", kmodcheck::suggest::unknown_variant(vid));
         return ExitCode::from(2);
     };
     let mut chosen = Vec::new();
@@ -1156,8 +1149,9 @@ fn run_fuzz(
             Some(x) => chosen.push(x),
             None => {
                 eprintln!(
-                    "kmodcheck: unknown suite; suite={s}, expected one of: {}",
-                    Suite::ALL.map(Suite::name).join(", ")
+                    "kmodcheck: unknown suite; suite={s}, expected one of: {}{}",
+                    Suite::ALL.map(Suite::name).join(", "),
+                    kmodcheck::suggest::did_you_mean(s, Suite::ALL.map(Suite::name))
                 );
                 return ExitCode::from(2);
             }

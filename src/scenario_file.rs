@@ -214,9 +214,23 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, FileError> {
     };
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
         let message = e.message().trim_end().to_string();
-        at(e.span().unwrap_or(0..0), message)
+        let suggestion = unknown_key_suggestion(&message);
+        at(e.span().unwrap_or(0..0), message + &suggestion)
     })?;
     build(raw, &at)
+}
+
+/// For serde's "unknown field `X`, expected one of `a`, `b`, ..." (or
+/// "expected `a`"): "; did you mean a?" with the key most like X, or nothing.
+fn unknown_key_suggestion(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return String::new();
+    };
+    let Some((key, expected)) = rest.split_once('`') else {
+        return String::new();
+    };
+    let keys: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    crate::suggest::closest(key, keys).map_or(String::new(), |k| format!("; did you mean `{k}`?"))
 }
 
 /// Read and parse a scenario file.
@@ -261,7 +275,11 @@ pub fn resolve(name_or_path: &str) -> Result<Named, String> {
     }
     let scenario = kmodcheck_model::scenario::by_name(name_or_path).ok_or_else(|| {
         format!(
-            "unknown scenario {name_or_path:?}: give a built-in name (see `kmodcheck list`) or a path ending in .toml"
+            "unknown scenario {name_or_path:?}: give a built-in name (see `kmodcheck list`) or a path ending in .toml{}",
+            crate::suggest::did_you_mean(
+                name_or_path,
+                crate::suggest::scenario_names().iter().map(String::as_str)
+            )
         )
     })?;
     Ok(Named {
@@ -598,9 +616,10 @@ fn build(
             return Err(at(
                 p.span(),
                 format!(
-                    "unknown property {:?}; expected one of: {}",
+                    "unknown property {:?}; expected one of: {}{}",
                     p.get_ref(),
-                    property_ids()
+                    property_ids(),
+                    crate::suggest::did_you_mean(p.get_ref(), crate::suggest::property_ids())
                 ),
             ));
         }
@@ -676,9 +695,13 @@ fn build(
                                 at(
                                     b.span(),
                                     format!(
-                                        "unknown budget {:?}; expected one of: {}",
+                                        "unknown budget {:?}; expected one of: {}{}",
                                         b.get_ref(),
-                                        KmodBudget::ALL.map(|k| k.id()).join(", ")
+                                        KmodBudget::ALL.map(|k| k.id()).join(", "),
+                                        crate::suggest::did_you_mean(
+                                            b.get_ref(),
+                                            KmodBudget::ALL.map(|k| k.id())
+                                        )
                                     ),
                                 )
                             })?,
@@ -846,9 +869,10 @@ fn init_step(
                     return Err(at(
                         e.span(),
                         format!(
-                            "unknown errno {:?}; expected an errno name such as \"ENODEV\" ({})",
+                            "unknown errno {:?}; expected an errno name such as \"ENODEV\" ({}){}",
                             e.get_ref(),
-                            kmodcheck_model::errno::errno_names().join(", ")
+                            kmodcheck_model::errno::errno_names().join(", "),
+                            crate::suggest::did_you_mean(name, kmodcheck_model::errno::errno_names())
                         ),
                     ))
                 }

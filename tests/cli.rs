@@ -666,3 +666,83 @@ fn a_malformed_environment_variable_is_refused() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// A mistyped name is refused (2) with the name most like it: a variant,
+/// a loader or a budget of LOADER+BUDGET, a scenario, a property, an
+/// engine, and a key of a scenario file. A name like none gets no guess.
+#[test]
+fn a_mistyped_name_gets_a_did_you_mean() {
+    for (args, says) in [
+        (
+            &[
+                "check",
+                "--variant",
+                "idempotent-interuptible",
+                "--scenario",
+                "concurrent-same-file-2",
+            ][..],
+            "kmodcheck: unknown variant; variant=idempotent-interuptible (see `kmodcheck list`); did you mean idempotent-interruptible?",
+        ),
+        (
+            &["diff", "legacy", "idempotent+kmod-throtle"],
+            "; did you mean idempotent+kmod-throttle?",
+        ),
+        (
+            &["diff", "legacy", "idempotnt+kmod-2008"],
+            "; did you mean idempotent+kmod-2008?",
+        ),
+        (
+            &["check", "--variant", "legacy", "--scenario", "winer-dies"],
+            "; did you mean winner-dies?",
+        ),
+        (
+            &[
+                "check",
+                "--variant",
+                "legacy",
+                "--scenario",
+                "winner-dies",
+                "--property",
+                "no-deadlok",
+            ],
+            "; did you mean no-deadlock?",
+        ),
+        (
+            &[
+                "check",
+                "--variant",
+                "legacy",
+                "--scenario",
+                "winner-dies",
+                "--engine",
+                "shuttle-rnd",
+            ],
+            "; did you mean shuttle-random?",
+        ),
+        (
+            &["explain", "idem-memory-safty"],
+            "; did you mean idem-memory-safety?",
+        ),
+        (
+            &[
+                "check",
+                "--variant",
+                "legacy",
+                "--scenario",
+                "tests/malformed/unknown-actor-key.toml",
+            ],
+            "unknown field `modprob`, expected one of `modprobe`, `request`, `repeat`, `signal_modprobe`, `signal_helper_for`, `fatal`, `rmmod_force`, `insmod`; did you mean `modprobe`?",
+        ),
+    ] {
+        let o = kmodcheck(args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.trim_end().ends_with(says), "{args:?}: {err}");
+    }
+    let o = kmodcheck(
+        &["check", "--variant", "nope", "--scenario", "winner-dies"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!stderr(&o).contains("did you mean"), "{}", stderr(&o));
+}
