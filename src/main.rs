@@ -3,7 +3,7 @@
 //! `cargo run --release` with no arguments is the main job: every variant ×
 //! scenario × property, with progress on stderr. See `--help`.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use kmodcheck::engine::{
     check_cell, replay, CellResult, CheckOptions, EngineKind, Progress, Verdict,
 };
@@ -217,6 +217,21 @@ enum Cmd {
         /// source tree and cargo).
         #[arg(long)]
         skip_cargo_test: bool,
+    },
+    /// Write the manual page, in roff, to stdout: `kmodcheck man > kmodcheck.1`
+    ///
+    /// With --dir, write kmodcheck.1 and one page per subcommand
+    /// (kmodcheck-check.1, ...) into that directory instead.
+    Man {
+        /// Directory to write every page into.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
+    /// Write the completion script of a shell to stdout: `kmodcheck
+    /// completions bash > /etc/bash_completion.d/kmodcheck`
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
     /// One measurement of `bench`, in its own process (internal).
     #[command(hide = true)]
@@ -850,6 +865,37 @@ fn main() -> ExitCode {
             max_executions,
             max_states,
         } => run_fuzz(&vid, &suite, cases, seed, max_executions, max_states),
+        Cmd::Man { dir } => {
+            let cmd = Cli::command().disable_help_subcommand(true);
+            let written = match &dir {
+                None => render_man(cmd, &mut std::io::stdout().lock()),
+                Some(d) => std::fs::create_dir_all(d)
+                    .and_then(|_| clap_mangen::generate_to(cmd.clone(), d))
+                    .and_then(|_| std::fs::File::create(d.join("kmodcheck.1")))
+                    .and_then(|mut f| render_man(cmd, &mut f)),
+            };
+            match (written, dir) {
+                (Err(e), dir) => {
+                    let to = dir.map_or("stdout".to_string(), |d| d.display().to_string());
+                    eprintln!("kmodcheck: cannot write the manual; to={to}, error={e}");
+                    ExitCode::from(2)
+                }
+                (Ok(()), Some(d)) => {
+                    println!("wrote the manual pages under {}", d.display());
+                    ExitCode::SUCCESS
+                }
+                (Ok(()), None) => ExitCode::SUCCESS,
+            }
+        }
+        Cmd::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "kmodcheck",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
         Cmd::Explain { name } => match kmodcheck::explain::explain(&name) {
             Ok(e) => {
                 if cli.json {
@@ -865,6 +911,41 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// The manual page of `kmodcheck`: clap_mangen's sections, with the exit
+/// status and environment of `--help` as sections of their own, kept as
+/// laid out (not filled).
+fn render_man(cmd: clap::Command, w: &mut dyn Write) -> std::io::Result<()> {
+    let man = clap_mangen::Man::new(cmd);
+    man.render_title(w)?;
+    man.render_name_section(w)?;
+    man.render_synopsis_section(w)?;
+    man.render_description_section(w)?;
+    man.render_options_section(w)?;
+    man.render_subcommands_section(w)?;
+    for block in AFTER_LONG_HELP.trim_end().split("\n\n") {
+        let (head, body) = block.split_once('\n').unwrap_or((block, ""));
+        writeln!(
+            w,
+            ".SH \"{}\"\n.nf",
+            head.trim_end_matches(':').to_uppercase()
+        )?;
+        for line in body.lines() {
+            // roff: a backslash and a minus are escaped; a line starting
+            // with . or ' would be a request.
+            let line = line.strip_prefix("  ").unwrap_or(line);
+            let line = line.replace('\\', "\\e").replace('-', "\\-");
+            let guard = if line.starts_with(['.', '\'']) {
+                "\\&"
+            } else {
+                ""
+            };
+            writeln!(w, "{guard}{line}")?;
+        }
+        writeln!(w, ".fi")?;
+    }
+    man.render_version_section(w)
 }
 
 fn verdict_line(c: &CellResult, v: &Verdict) -> String {

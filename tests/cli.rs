@@ -600,7 +600,17 @@ fn help_lists_exit_codes_and_environment() {
     assert!(out.contains(&format!("({bound} of them)")), "{out}");
     let mut subcommands = vec![vec![]];
     for sub in [
-        "matrix", "diff", "report", "check", "replay", "list", "explain", "bench", "fuzz",
+        "matrix",
+        "diff",
+        "report",
+        "check",
+        "replay",
+        "list",
+        "explain",
+        "bench",
+        "fuzz",
+        "man",
+        "completions",
     ] {
         subcommands.push(vec![sub]);
     }
@@ -745,4 +755,67 @@ fn a_mistyped_name_gets_a_did_you_mean() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(!stderr(&o).contains("did you mean"), "{}", stderr(&o));
+}
+
+/// `kmodcheck man` writes the manual page (with the exit status and the
+/// environment as sections), `man --dir` one page per subcommand too, and
+/// `kmodcheck completions SHELL` a completion script naming the
+/// subcommands and their flags.
+#[test]
+fn man_page_and_completions() {
+    let o = kmodcheck(&["man"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let page = stdout(&o);
+    assert!(page.contains(".TH kmodcheck 1"), "{page}");
+    for section in [
+        ".SH SYNOPSIS",
+        ".SH SUBCOMMANDS",
+        ".SH \"EXIT STATUS\"",
+        ".SH \"ENVIRONMENT\"",
+    ] {
+        assert!(page.contains(section), "{section} missing:\n{page}");
+    }
+    assert!(page.contains("KMODCHECK_JOBS"));
+    assert!(
+        !page.contains("bench\\-cell"),
+        "an internal subcommand in the manual"
+    );
+    let dir = std::env::temp_dir().join(format!("kmodcheck-man-{}", std::process::id()));
+    let o = kmodcheck(&["man", "--dir", dir.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("kmodcheck.1")).unwrap(),
+        page
+    );
+    let check = std::fs::read_to_string(dir.join("kmodcheck-check.1")).unwrap();
+    assert!(
+        check.contains(".TH kmodcheck-check 1") && check.contains("max\\-executions"),
+        "{check}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let o = kmodcheck(&["completions", "bash"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let script = stdout(&o);
+    assert!(script.contains("_kmodcheck()"), "{script}");
+    for word in [
+        "check",
+        "diff",
+        "replay",
+        "--max-executions",
+        "--preemption-bound",
+    ] {
+        assert!(
+            script.contains(word),
+            "{word} missing from the bash completions"
+        );
+    }
+    for shell in ["zsh", "fish"] {
+        let o = kmodcheck(&["completions", shell], &[]);
+        assert_eq!(o.status.code(), Some(0));
+        assert!(stdout(&o).contains("max-executions"), "{shell}");
+    }
+    assert_eq!(
+        kmodcheck(&["completions", "tcsh"], &[]).status.code(),
+        Some(2)
+    );
 }
