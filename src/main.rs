@@ -79,7 +79,8 @@ struct Cli {
     /// bound a loom or shuttle cell by executions instead (1,100,000 of
     /// them), which gives the same result on every machine; the stateful
     /// engine's search needs no bound for that.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_name = "SECONDS",
+          value_parser = whole::<u64>("--time-limit", "seconds", "60"))]
     time_limit: Option<u64>,
     #[command(subcommand)]
     cmd: Option<Cmd>,
@@ -144,11 +145,13 @@ enum Cmd {
         #[arg(long)]
         engine: Option<String>,
         /// Stop after N executions (the run is then not exhaustive).
-        #[arg(long)]
+        #[arg(long, value_name = "N",
+              value_parser = whole::<usize>("--max-executions", "executions", "1000"))]
         max_executions: Option<usize>,
         /// The stateful engine: stop after N distinct states (the run is then
         /// not exhaustive).
-        #[arg(long)]
+        #[arg(long, value_name = "N",
+              value_parser = whole::<usize>("--max-states", "states", "100000"))]
         max_states: Option<usize>,
         /// The stateful engine: do not merge renamings of interchangeable
         /// actors (slower; the same verdicts).
@@ -159,10 +162,11 @@ enum Cmd {
         property: Option<String>,
         /// Bound loom's preemptions per execution (LOOM_MAX_PREEMPTIONS); the
         /// run is then not exhaustive, and "holds" is not a proof.
-        #[arg(long)]
+        #[arg(long, value_name = "K",
+              value_parser = whole::<usize>("--preemption-bound", "preemptions", "2"))]
         preemption_bound: Option<usize>,
         /// Seed of shuttle-pct and shuttle-random (SHUTTLE_RANDOM_SEED).
-        #[arg(long)]
+        #[arg(long, value_name = "SEED", value_parser = whole::<u64>("--seed", "", "42"))]
         seed: Option<u64>,
     },
     /// Replay a counterexample from its handle and print its trace.
@@ -197,13 +201,16 @@ enum Cmd {
         dir: std::path::PathBuf,
         /// Seconds shuttle DFS may spend on a matrix cell before the cell is
         /// sampled with PCT instead.
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = 2, value_name = "SECONDS",
+              value_parser = whole::<u64>("--dfs-seconds", "seconds", "2"))]
         dfs_seconds: u64,
         /// Executions of each shuttle PCT run.
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 1000, value_name = "N",
+              value_parser = whole::<usize>("--pct-samples", "executions", "1000"))]
         pct_samples: usize,
         /// Seconds each scale-series run may take (each engine).
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, default_value_t = 60, value_name = "SECONDS",
+              value_parser = whole::<u64>("--series-seconds", "seconds", "60"))]
         series_seconds: u64,
         /// Another build to compare with this one on the probe cells, as
         /// NAME=PATH (repeat the flag for several), e.g.
@@ -253,20 +260,47 @@ enum Cmd {
         suite: Vec<String>,
         /// Generated cases per suite that must pass (default: PROPTEST_CASES,
         /// else each suite's default: 16, 16, 12, 32).
-        #[arg(long)]
+        #[arg(long, value_name = "N", value_parser = whole::<u32>("--cases", "cases", "16"))]
         cases: Option<u32>,
         /// Generator seed: the same seed generates the same cases.
-        #[arg(long, default_value_t = 0x6b6d6f64)]
+        #[arg(long, default_value_t = 0x6b6d6f64, value_name = "SEED",
+              value_parser = whole::<u64>("--seed", "", "42"))]
         seed: u64,
         /// loom's execution bound per run (engine agreement); a case that
         /// hits it is compared only on what was sampled.
-        #[arg(long, default_value_t = 20_000)]
+        #[arg(long, default_value_t = 20_000, value_name = "N",
+              value_parser = whole::<usize>("--max-executions", "executions", "1000"))]
         max_executions: usize,
         /// The stateful engine's bound per run, in states; a case that hits
         /// it is skipped.
-        #[arg(long, default_value_t = 2_000)]
+        #[arg(long, default_value_t = 2_000, value_name = "N",
+              value_parser = whole::<usize>("--max-states", "states", "2000"))]
         max_states: usize,
     },
+}
+
+/// The value parser of a numeric flag: what it takes, in words
+/// ("--max-executions takes a whole number of executions, e.g. 1000"),
+/// instead of Rust's ("invalid digit found in string").
+fn whole<T: std::str::FromStr>(
+    flag: &'static str,
+    what: &'static str,
+    example: &'static str,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
+    move |value: &str| {
+        value.parse::<T>().map_err(|_| {
+            let of = if what.is_empty() {
+                String::new()
+            } else {
+                format!(" of {what}")
+            };
+            if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) {
+                format!("{flag} takes a whole number{of}, and {value} is too large for it")
+            } else {
+                format!("{flag} takes a whole number{of}, e.g. {flag} {example}")
+            }
+        })
+    }
 }
 
 /// What an environment variable the binary reads takes.

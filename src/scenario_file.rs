@@ -213,11 +213,58 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, FileError> {
         }
     };
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
-        let message = e.message().trim_end().to_string();
-        let suggestion = unknown_key_suggestion(&message);
-        at(e.span().unwrap_or(0..0), message + &suggestion)
+        let message = e.message().trim_end();
+        let suggestion = unknown_key_suggestion(message);
+        at(e.span().unwrap_or(0..0), plain(message) + &suggestion)
     })?;
     build(raw, &at)
+}
+
+/// serde's words for a value of the wrong kind, in a scenario file's own
+/// terms: keys, tables and lists, "a whole number" and "true or false" for
+/// Rust's fields, maps, sequences, `usize` and `a boolean`.
+fn plain(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        return format!(
+            "unknown key {}",
+            rest.replacen(", expected", "; expected", 1)
+        );
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return format!("missing key {rest}");
+    }
+    if message.starts_with("data did not match any variant of untagged enum OneOrMany") {
+        return "expected a result or a list of them, e.g. \"0\", \"EBUSY\" or [\"0\", \"killed\"]"
+            .to_string();
+    }
+    let rest = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "));
+    let Some((found, expected)) = rest.and_then(|r| r.rsplit_once(", expected ")) else {
+        return message.to_string();
+    };
+    let expected = match expected {
+        "usize" | "u64" => "a whole number (0 or more)".to_string(),
+        "u32" => format!("a whole number from 0 to {}", u32::MAX),
+        "i32" | "i64" | "isize" => "a whole number".to_string(),
+        "a boolean" => "true or false".to_string(),
+        "a string" => "a string in double quotes".to_string(),
+        "a sequence" => "a list in brackets".to_string(),
+        e if e == "a map" || e.starts_with("struct ") => "a table".to_string(),
+        e => e.to_string(),
+    };
+    // "integer `3`", "integer `99999999999999999999` as i128", "floating
+    // point `1.5`", "boolean `true`": the value; "string \"x\"" as it is.
+    let found = match found.split_once('`') {
+        Some((_, v)) => v.split('`').next().unwrap_or(v).to_string(),
+        None => match found {
+            "sequence" => "a list".to_string(),
+            "map" => "a table".to_string(),
+            f if f.starts_with("string ") => format!("the {f}"),
+            f => f.to_string(),
+        },
+    };
+    format!("expected {expected}, found {found}")
 }
 
 /// For serde's "unknown field `X`, expected one of `a`, `b`, ..." (or

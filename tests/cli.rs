@@ -741,7 +741,7 @@ fn a_mistyped_name_gets_a_did_you_mean() {
                 "--scenario",
                 "tests/malformed/unknown-actor-key.toml",
             ],
-            "unknown field `modprob`, expected one of `modprobe`, `request`, `repeat`, `signal_modprobe`, `signal_helper_for`, `fatal`, `rmmod_force`, `insmod`; did you mean `modprobe`?",
+            "unknown key `modprob`; expected one of `modprobe`, `request`, `repeat`, `signal_modprobe`, `signal_helper_for`, `fatal`, `rmmod_force`, `insmod`; did you mean `modprobe`?",
         ),
     ] {
         let o = kmodcheck(args, &[]);
@@ -818,4 +818,87 @@ fn man_page_and_completions() {
         kmodcheck(&["completions", "tcsh"], &[]).status.code(),
         Some(2)
     );
+}
+
+/// A mistake in a number, on the command line or in a scenario file, is
+/// told in a kernel developer's words: what the flag or key takes, not
+/// Rust's ("invalid digit found in string", "expected usize").
+#[test]
+fn a_bad_number_is_told_without_rust_words() {
+    let rust = [
+        "invalid digit",
+        "usize",
+        "u32",
+        "u64",
+        "i128",
+        "a boolean",
+        "a sequence",
+        "field",
+        "struct",
+    ];
+    let cell = ["check", "--variant", "legacy", "--scenario", "winner-dies"];
+    for (flag, value, says) in [
+        (
+            "--max-executions",
+            "abc",
+            "--max-executions takes a whole number of executions, e.g. --max-executions 1000",
+        ),
+        (
+            "--max-states",
+            "-5",
+            "--max-states takes a whole number of states, e.g. --max-states 100000",
+        ),
+        (
+            "--preemption-bound",
+            "99999999999999999999",
+            "--preemption-bound takes a whole number of preemptions, and 99999999999999999999 is too large for it",
+        ),
+        ("--time-limit", "1.5", "--time-limit takes a whole number of seconds"),
+    ] {
+        let o = kmodcheck(&[&cell[..], &[&format!("{flag}={value}")]].concat(), &[]);
+        assert_eq!(o.status.code(), Some(2), "{flag}={value}");
+        let err = stderr(&o);
+        assert!(err.contains(says), "{flag}={value}: {err}");
+        for word in rust {
+            assert!(!err.contains(word), "{flag}={value}: {err}");
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("kmodcheck-numbers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (key, value, says) in [
+        (
+            "helper_bound",
+            "\"two\"",
+            "5:16: expected a whole number (0 or more), found the string \"two\"",
+        ),
+        (
+            "kmod_limit",
+            "-3",
+            "5:14: expected a whole number from 0 to 4294967295, found -3",
+        ),
+        ("timer", "1", "5:9: expected true or false, found 1"),
+        (
+            "absent",
+            "\"y\"",
+            "5:10: expected a list in brackets, found the string \"y\"",
+        ),
+    ] {
+        let file = dir.join(format!("{key}.toml"));
+        std::fs::write(
+            &file,
+            format!(
+                "name = \"t\"\nsummary = \"s\"\nproperties = [\"no-deadlock\"]\n\n{key} = {value}\n\n[[module]]\nname = \"x\"\nfile = \"x.ko\"\n\n[[actor]]\nmodprobe = \"x\"\n"
+            ),
+        )
+        .unwrap();
+        let path = file.to_str().unwrap();
+        let o = kmodcheck(&["check", "--variant", "legacy", "--scenario", path], &[]);
+        assert_eq!(o.status.code(), Some(2), "{key}");
+        let err = stderr(&o);
+        assert_eq!(err.trim_end(), format!("kmodcheck: {path}:{says}"), "{key}");
+        for word in rust {
+            assert!(!err.contains(word), "{key}: {err}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
