@@ -50,6 +50,9 @@ Environment:
   LOOM_LOG, LOOM_LOCATION, SHUTTLE_CAPTURE_BACKTRACE
                           loom's and shuttle's own debugging aids, passed to
                           them; kmodcheck prints its own traces
+  SHUTTLE_ALWAYS_PERSIST_SEED
+                          shuttle-random writes each execution's seed to this
+                          file (shuttle's own; replay handles say more)
   LOOM_MAX_PERMUTATIONS, LOOM_MAX_DURATION, LOOM_CHECKPOINT_INTERVAL,
   LOOM_CHECKPOINT_FILE
                           refused: kmodcheck makes these loom settings

@@ -10,7 +10,8 @@ fn kmodcheck(args: &[&str], env: &[(&str, &str)]) -> Output {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("LOOM_MAX_PREEMPTIONS")
         .env_remove("LOOM_MAX_BRANCHES")
-        .env_remove("SHUTTLE_RANDOM_SEED");
+        .env_remove("SHUTTLE_RANDOM_SEED")
+        .env_remove("SHUTTLE_CAPTURE_BACKTRACE");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -594,7 +595,10 @@ fn help_lists_exit_codes_and_environment() {
             "{name} is read but not in --help:\n{env}"
         );
     }
-    assert!(env.contains("SHUTTLE_CAPTURE_BACKTRACE"));
+    // Read by shuttle and its random scheduler, outside this tree.
+    for name in ["SHUTTLE_CAPTURE_BACKTRACE", "SHUTTLE_ALWAYS_PERSIST_SEED"] {
+        assert!(env.contains(name), "{name} is not in --help");
+    }
     // The execution bound of the catalogue, as a number.
     let bound = kmodcheck::report::thousands(kmodcheck::CATALOGUE_BOUND);
     assert!(out.contains(&format!("({bound} of them)")), "{out}");
@@ -901,4 +905,38 @@ fn a_bad_number_is_told_without_rust_words() {
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A deadlock found by a shuttle engine is kmodcheck's verdict, with its
+/// trace: shuttle's own hint about SHUTTLE_CAPTURE_BACKTRACE ("Test
+/// deadlocked, and SHUTTLE_CAPTURE_BACKTRACE is not set...") is not on
+/// stderr (vendor/shuttle-engine and the engine's Config::silence_warnings).
+#[test]
+fn a_shuttle_deadlock_prints_no_backtrace_hint() {
+    for engine in ["shuttle-random", "shuttle-pct", "shuttle-dfs"] {
+        let o = kmodcheck(
+            &[
+                "check",
+                "--variant",
+                "idempotent",
+                "--scenario",
+                "recursive-self-load",
+                "--engine",
+                engine,
+            ],
+            // SHUTTLE_CAPTURE_BACKTRACE unset (as `kmodcheck` removes it):
+            // the case in which shuttle would print its hint.
+            &[("RUST_BACKTRACE", "0")],
+        );
+        assert_eq!(o.status.code(), Some(1), "{engine}: {}", stderr(&o));
+        assert!(
+            stdout(&o).contains("no-deadlock              VIOLATED"),
+            "{engine}"
+        );
+        assert!(stdout(&o).contains("wait-for cycle:"), "{engine}");
+        let err = stderr(&o);
+        for noise in ["SHUTTLE_CAPTURE_BACKTRACE", "Test deadlocked", "panicked"] {
+            assert!(!err.contains(noise), "{engine}: {noise} on stderr:\n{err}");
+        }
+    }
 }
