@@ -34,8 +34,14 @@ pub fn explain(name: &str) -> Result<Explained, String> {
         let s = crate::scenario_file::resolve(name)?.scenario;
         return Ok(scenario_text(&s));
     }
+    let scenarios = crate::suggest::scenario_names();
+    let names = crate::suggest::property_ids()
+        .into_iter()
+        .chain(crate::suggest::variant_ids())
+        .chain(scenarios.iter().map(String::as_str));
     Err(format!(
-        "nothing is called {name:?}: expected a property, a variant (LOADER or LOADER+BUDGET) or a scenario (a built-in name or FILE.toml); see `kmodcheck list`"
+        "nothing is called {name:?}: expected a property, a variant (LOADER or LOADER+BUDGET) or a scenario (a built-in name or FILE.toml); see `kmodcheck list`{}",
+        crate::suggest::did_you_mean(name, names)
     ))
 }
 

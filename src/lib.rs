@@ -18,6 +18,7 @@ pub mod explain;
 pub mod fuzz;
 pub mod report;
 pub mod scenario_file;
+pub mod suggest;
 
 pub use kmodcheck_model as model;
 pub use kmodcheck_properties as properties;

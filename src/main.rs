@@ -1,32 +1,38 @@
 //! `kmodcheck`: check the built-in catalogue and print the verdict matrix.
 //!
 //! `cargo run --release` with no arguments is the main job: every variant ×
-//! scenario × property, with progress on stderr. See `--help`.
+//! scenario × property, with progress on stderr. See `--help`. Each
+//! subcommand is a module of `cli`.
 
-use clap::{Parser, Subcommand};
-use kmodcheck::engine::{
-    check_cell, replay, CellResult, CheckOptions, EngineKind, Progress, Verdict,
-};
-use kmodcheck::model::{scenario, variant};
-use kmodcheck::report;
-use std::io::{IsTerminal, Write};
+mod cli;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use cli::{CliError, Globals};
+use kmodcheck::engine::CheckOptions;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Instant;
 
 /// Model checker for Linux module-loading concurrency: the finit_module
 /// in-flight table, the module list's name check, and request_module's
 /// kmod budget, explored exhaustively by kmodcheck's stateful engine
 /// (cross-checked with loom; shuttle samples).
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Exit status and environment variables: see --help.",
+    after_long_help = cli::man::AFTER_LONG_HELP
+)]
 struct Cli {
     /// Print one JSON object per line per (variant, scenario, property).
     #[arg(long, global = true)]
     json: bool,
     /// Wall-time budget per cell, in seconds (0: none). A cell that runs out
-    /// is inconclusive and says how far it got. The matrix, diff and report bound a loom or shuttle cell by executions instead (kmodcheck::CATALOGUE_BOUND), which gives the same result on every machine; the stateful engine's search needs no bound for that.
-    #[arg(long, global = true)]
+    /// is inconclusive and says how far it got. The matrix, diff and report
+    /// bound a loom or shuttle cell by executions instead (1,100,000 of
+    /// them), which gives the same result on every machine; the stateful
+    /// engine's search needs no bound for that.
+    #[arg(long, global = true, value_name = "SECONDS",
+          value_parser = cli::env::whole::<u64>("--time-limit", "seconds", "60"))]
     time_limit: Option<u64>,
     #[command(subcommand)]
     cmd: Option<Cmd>,
@@ -35,90 +41,38 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Check the whole built-in catalogue and print the verdict matrix (the default).
-    Matrix {
-        /// Only these scenarios (built-in names or FILE.toml); repeat the flag
-        /// for several.
-        #[arg(long)]
-        scenario: Vec<String>,
-    },
+    Matrix(cli::matrix::Args),
     /// Check every scenario under two variants and list the verdicts that
-    /// differ, with the counterexample of each new violation: what a
-    /// reviewer reads first about a fix.
-    Diff {
-        /// The variant before the change (e.g. idempotent-interruptible).
-        old: String,
-        /// The variant after it (e.g. recursion-aware, or LOADER+BUDGET).
-        new: String,
-        /// Only these scenarios (built-in names or FILE.toml), instead of the
-        /// whole catalogue; repeat the flag for several.
-        #[arg(long)]
-        scenario: Vec<String>,
-    },
+    /// differ
+    ///
+    /// Each verdict that differs comes with the counterexample of each new
+    /// violation: what a reviewer reads first about a fix. Ends with the totals: verdicts
+    /// compared, fixed, newly violated, changed otherwise. Exit 0 when NEW
+    /// adds no violation, 1 when it adds one, 3 when none was found but some
+    /// run of NEW was not exhaustive (sampled, or stopped by a bound).
+    Diff(cli::diff::Args),
     /// Check the whole catalogue and write reports/matrix.md and
     /// reports/counterexamples/*.md (the test suite checks they are current).
-    Report {
-        /// Directory to write.
-        #[arg(long, default_value = "reports")]
-        dir: std::path::PathBuf,
-        /// Only these scenarios (built-in names or FILE.toml); repeat the flag
-        /// for several. `reports/` itself is the whole catalogue, so a partial
-        /// report needs its own --dir, and removes nothing there.
-        #[arg(long)]
-        scenario: Vec<String>,
-    },
-    /// Check one variant on one scenario and print its verdicts and counterexamples.
-    Check {
-        /// Variant id (see `list`).
-        #[arg(long)]
-        variant: String,
-        /// Scenario: a built-in name (see `list`) or a scenario file, FILE.toml
-        /// (format in the README, "Scenario files").
-        #[arg(long)]
-        scenario: String,
-        /// stateful (the default: exhaustive, no thread limit), loom
-        /// (exhaustive; at most 5 threads), shuttle-dfs, shuttle-pct or
-        /// shuttle-random (sampled: never a proof).
-        #[arg(long)]
-        engine: Option<String>,
-        /// Stop after N executions (the run is then not exhaustive).
-        #[arg(long)]
-        max_executions: Option<usize>,
-        /// The stateful engine: stop after N distinct states (the run is then
-        /// not exhaustive).
-        #[arg(long)]
-        max_states: Option<usize>,
-        /// The stateful engine: do not merge renamings of interchangeable
-        /// actors (slower; the same verdicts).
-        #[arg(long)]
-        no_symmetry: bool,
-        /// Check only this property of the scenario (see `list`).
-        #[arg(long)]
-        property: Option<String>,
-        /// Bound loom's preemptions per execution (LOOM_MAX_PREEMPTIONS); the
-        /// run is then not exhaustive, and "holds" is not a proof.
-        #[arg(long)]
-        preemption_bound: Option<usize>,
-        /// Seed of shuttle-pct and shuttle-random (SHUTTLE_RANDOM_SEED).
-        #[arg(long)]
-        seed: Option<u64>,
-    },
+    Report(cli::report::Args),
+    /// Check one variant on one scenario and print its verdicts and
+    /// counterexamples
+    ///
+    /// Exit 0 when every property is proved, 1 when one is
+    /// violated, 3 when none is violated but some verdict is not a proof
+    /// (inconclusive, or found nothing in a sampled or bounded run).
+    Check(cli::check::Args),
     /// Replay a counterexample from its handle and print its trace.
-    Replay {
-        /// The handle printed with the counterexample.
-        handle: String,
-    },
+    Replay(cli::replay::Args),
     /// List variants, scenarios and properties, each with its summary and
     /// kernel reference.
     List,
     /// Explain a property, a variant or a scenario: what it states or
     /// changes, why, and the kernel references.
-    Explain {
-        /// A property id, a variant id (LOADER+BUDGET too), a built-in
-        /// scenario name or a scenario file.
-        name: String,
-    },
+    Explain(cli::explain::Args),
     /// Measure what each verdict costs and write reports/performance.md and
-    /// its charts: the targets, the whole matrix's and a diff's wall time,
+    /// its charts
+    ///
+    /// Measures the targets, the whole matrix's and a diff's wall time,
     /// the flagship counterexamples' time to violation, the scale series
     /// (concurrent-same-file N = 2..6, shared-dependency N = 2..4) under the
     /// stateful engine with and without symmetry and under loom, the
@@ -126,148 +80,24 @@ enum Cmd {
     /// each engine, each measurement in its own process; and where
     /// concurrent-same-file's loom executions go. Takes about 20 minutes on
     /// 2 cores.
-    Bench {
-        /// Directory to write.
-        #[arg(long, default_value = "reports")]
-        dir: std::path::PathBuf,
-        /// Seconds shuttle DFS may spend on a matrix cell before the cell is
-        /// sampled with PCT instead.
-        #[arg(long, default_value_t = 2)]
-        dfs_seconds: u64,
-        /// Executions of each shuttle PCT run.
-        #[arg(long, default_value_t = 1000)]
-        pct_samples: usize,
-        /// Seconds each scale-series run may take (each engine).
-        #[arg(long, default_value_t = 60)]
-        series_seconds: u64,
-        /// Another build to compare with this one on the probe cells, as
-        /// NAME=PATH (repeat the flag for several), e.g.
-        /// before=/tmp/kmodcheck-old.
-        #[arg(long)]
-        compare: Vec<String>,
-        /// Skip the per-cell pass (the slowest part).
-        #[arg(long)]
-        skip_cells: bool,
-        /// Do not time `cargo test --release` (which needs this binary's
-        /// source tree and cargo).
-        #[arg(long)]
-        skip_cargo_test: bool,
-    },
+    Bench(cli::bench::Args),
+    /// Write the manual page, in roff, to stdout: `kmodcheck man > kmodcheck.1`
+    ///
+    /// With --dir, write kmodcheck.1 and one page per subcommand
+    /// (kmodcheck-check.1, ...) into that directory instead.
+    Man(cli::man::Args),
+    /// Write the completion script of a shell to stdout: `kmodcheck
+    /// completions bash > /etc/bash_completion.d/kmodcheck`
+    Completions(cli::man::CompletionsArgs),
     /// One measurement of `bench`, in its own process (internal).
     #[command(hide = true)]
-    BenchCell {
-        /// VARIANT SCENARIO ENGINE MAX_EXECUTIONS TIME_LIMIT_MS SAMPLES
-        args: Vec<String>,
-    },
+    BenchCell(cli::bench::CellArgs),
     /// Run the regression property suites on generated scenarios against a
-    /// variant: differential, metamorphic, engine-agreement, no-deadlock. A
-    /// failure is shrunk and printed as a scenario file. Exit 1 if a suite
+    /// variant: differential, metamorphic, engine-agreement, no-deadlock
+    ///
+    /// A failure is shrunk and printed as a scenario file. Exit 1 if a suite
     /// fails.
-    Fuzz {
-        /// The variant under test (a proposal, a kernel, LOADER+BUDGET).
-        #[arg(long)]
-        variant: String,
-        /// Only these suites (repeat the flag); default: all four.
-        #[arg(long)]
-        suite: Vec<String>,
-        /// Generated cases per suite that must pass (default: PROPTEST_CASES,
-        /// else each suite's default: 16, 16, 12, 32).
-        #[arg(long)]
-        cases: Option<u32>,
-        /// Generator seed: the same seed generates the same cases.
-        #[arg(long, default_value_t = 0x6b6d6f64)]
-        seed: u64,
-        /// loom's execution bound per run (engine agreement); a case that
-        /// hits it is compared only on what was sampled.
-        #[arg(long, default_value_t = 20_000)]
-        max_executions: usize,
-        /// The stateful engine's bound per run, in states; a case that hits
-        /// it is skipped.
-        #[arg(long, default_value_t = 2_000)]
-        max_states: usize,
-    },
-}
-
-/// Progress of one long cell on stderr. With both stdout and stderr on a
-/// terminal: a bar redrawn in place, with executions, executions/s and, when
-/// the run has an execution bound, how far to it. Otherwise (output piped,
-/// CI logs): one plain line per report.
-fn progress_line(what: String, bound: Option<usize>) -> Progress {
-    let bar = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-    Progress(Arc::new(move |n, states, t| {
-        let secs = t.as_secs_f64();
-        let rate = if secs > 0.0 { n as f64 / secs } else { 0.0 };
-        let states = states.map_or(String::new(), |s| format!("{s} states, "));
-        let mut err = std::io::stderr().lock();
-        if bar {
-            let gauge = match bound {
-                Some(b) if b > 0 => {
-                    let done = (n * 20 / b).min(20);
-                    format!(
-                        "[{}{}] {:>3}% ",
-                        "#".repeat(done),
-                        ".".repeat(20 - done),
-                        n * 100 / b
-                    )
-                }
-                _ => String::new(),
-            };
-            let line = format!("  {what}: {gauge}{states}{n} executions, {rate:.0}/s, {secs:.0} s");
-            let _ = write!(err, "\r\x1b[2K{}", truncate(&line, 99));
-        } else {
-            let _ = writeln!(
-                err,
-                "  {what}: {states}{n} executions, {rate:.0}/s, {secs:.0} s, still exploring"
-            );
-        }
-    }))
-}
-
-fn truncate(s: &str, width: usize) -> String {
-    s.chars().take(width).collect()
-}
-
-fn clear_progress() {
-    let mut err = std::io::stderr().lock();
-    if err.is_terminal() && std::io::stdout().is_terminal() {
-        let _ = write!(err, "\r\x1b[2K");
-    }
-}
-
-/// Colour the verdict words of a text for a terminal: red VIOLATED, green
-/// holds/proved, yellow inconclusive. Plain when stdout is not a terminal,
-/// or when `NO_COLOR` is set (<https://no-color.org>).
-fn paint(text: &str) -> String {
-    let colour = std::io::stdout().is_terminal()
-        && !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty());
-    if !colour {
-        return text.to_string();
-    }
-    const RULES: &[(&str, &str)] = &[
-        ("VIOLATED", "\x1b[1;31m"),
-        ("proved", "\x1b[32m"),
-        ("holds", "\x1b[32m"),
-        ("sampled", "\x1b[33m"),
-        ("incon.", "\x1b[33m"),
-        ("inconclusive", "\x1b[33m"),
-    ];
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    'outer: while !rest.is_empty() {
-        for (word, code) in RULES {
-            if let Some(r) = rest.strip_prefix(word) {
-                out.push_str(code);
-                out.push_str(word);
-                out.push_str("\x1b[0m");
-                rest = r;
-                continue 'outer;
-            }
-        }
-        let c = rest.chars().next().expect("non-empty");
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    out
+    Fuzz(cli::fuzz::Args),
 }
 
 fn main() -> ExitCode {
@@ -281,719 +111,38 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    let opts = match CheckOptions::from_env() {
-        Ok(o) => o,
+    match run(cli) {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("kmodcheck: {e}");
-            return ExitCode::from(2);
+            e.exit_code()
         }
+    }
+}
+
+/// The environment checked, then the subcommand (the matrix by default).
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    cli::env::check_environment()?;
+    let g = Globals {
+        json: cli.json,
+        time_limit: cli.time_limit,
+        opts: CheckOptions::from_env()?,
     };
-    let mut opts = opts;
-    let budget = |default: Option<u64>| match cli.time_limit.or(default) {
-        Some(0) | None => None,
-        Some(s) => Some(std::time::Duration::from_secs(s)),
-    };
-    match cli.cmd.unwrap_or(Cmd::Matrix { scenario: vec![] }) {
-        Cmd::Matrix { scenario } => {
-            let named = match named_or_exit(&scenario) {
-                Ok(n) => n,
-                Err(code) => return code,
-            };
-            kmodcheck::bound_for_catalogue(&mut opts);
-            opts.time_limit = budget(None);
-            run_matrix(&named, &opts, cli.json)
-        }
-        Cmd::Diff { old, new, scenario } => {
-            let (Some(vo), Some(vn)) = (variant::by_id(&old), variant::by_id(&new)) else {
-                let bad = if variant::by_id(&old).is_none() {
-                    &old
-                } else {
-                    &new
-                };
-                eprintln!("kmodcheck: {}", unknown_variant(bad));
-                return ExitCode::from(2);
-            };
-            let named = match named_or_exit(&scenario) {
-                Ok(n) => n,
-                Err(code) => return code,
-            };
-            kmodcheck::bound_for_catalogue(&mut opts);
-            opts.time_limit = budget(None);
-            run_diff(vo, vn, &named, &opts, cli.json)
-        }
-        Cmd::Report { dir, scenario } => {
-            // reports/ holds the whole catalogue, which tests hold it to: a
-            // report of some scenarios would replace it with a part.
-            let repo_reports = match (
-                std::fs::canonicalize(&dir),
-                std::fs::canonicalize("reports"),
-            ) {
-                (Ok(a), Ok(b)) => a == b,
-                _ => dir == std::path::Path::new("reports"),
-            };
-            if !scenario.is_empty() && repo_reports {
-                eprintln!(
-                    "kmodcheck: a report of some scenarios would replace reports/, which holds the whole catalogue; expected --dir DIR for a partial report (nothing was written)"
-                );
-                return ExitCode::from(2);
-            }
-            let named = match named_or_exit(&scenario) {
-                Ok(n) => n,
-                Err(code) => return code,
-            };
-            kmodcheck::bound_for_catalogue(&mut opts);
-            opts.time_limit = budget(None);
-            let scenarios: Vec<_> = named.iter().map(|n| n.scenario.clone()).collect();
-            let cells = match check_named(&named, &opts) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("kmodcheck: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let files = kmodcheck::reports_for(&scenarios, &cells);
-            if let Err(e) = kmodcheck::write_reports(&dir, &files, scenario.is_empty()) {
-                eprintln!(
-                    "kmodcheck: cannot write reports; dir={}, error={e}",
-                    dir.display()
-                );
-                return ExitCode::from(2);
-            }
-            println!("wrote {} files under {}", files.len(), dir.display());
-            ExitCode::SUCCESS
-        }
-        Cmd::Check {
-            variant: vid,
-            scenario: sname,
-            engine,
-            max_executions,
-            max_states,
-            no_symmetry,
-            property,
-            preemption_bound,
-            seed,
-        } => {
-            let Some(v) = variant::by_id(&vid) else {
-                eprintln!("kmodcheck: {}", unknown_variant(&vid));
-                return ExitCode::from(2);
-            };
-            let named = match kmodcheck::scenario_file::resolve(&sname) {
-                Ok(n) => n,
-                Err(e) => {
-                    eprintln!("kmodcheck: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let mut s = named.scenario.clone();
-            if let Some(p) = property {
-                if !s.properties.contains(&p) {
-                    eprintln!(
-                        "kmodcheck: scenario {} does not check {p:?}; it checks: {}",
-                        s.name,
-                        s.properties.join(", ")
-                    );
-                    return ExitCode::from(2);
-                }
-                s.properties = vec![p];
-            }
-            let mut o = opts.clone();
-            o.time_limit = budget(None);
-            // A flag wins over the environment.
-            if preemption_bound.is_some() {
-                o.preemption_bound = preemption_bound;
-            }
-            if let Some(seed) = seed {
-                o.seed = seed;
-            }
-            if let Some(e) = engine {
-                match e.parse::<EngineKind>() {
-                    Ok(k) => o.engine = Some(k),
-                    Err(why) => {
-                        eprintln!("kmodcheck: {why}");
-                        return ExitCode::from(2);
-                    }
-                }
-            }
-            // loom's thread limit, located in the scenario's file.
-            if let (Some(EngineKind::Loom), Some(f)) = (o.engine, &named.file) {
-                if let Err(e) = kmodcheck::scenario_file::fits_loom(std::path::Path::new(f)) {
-                    eprintln!("kmodcheck: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-            o.max_executions = max_executions;
-            o.max_states = max_states;
-            o.symmetry = !no_symmetry;
-            o.progress = Some(progress_line(
-                format!("{} × {}", v.id, s.name),
-                max_executions,
-            ));
-            let r = check_cell(v, &s, &o);
-            clear_progress();
-            match r {
-                Ok(mut c) => {
-                    named.retarget(&mut c);
-                    if cli.json {
-                        for l in report::json_lines(&c) {
-                            println!("{l}");
-                        }
-                    } else {
-                        print!("{}", paint(&kmodcheck::explain::wrap(&cell_text(&c))));
-                    }
-                    exit_code(std::slice::from_ref(&c))
-                }
-                Err(e) => {
-                    eprintln!("kmodcheck: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
-        Cmd::Replay { handle } => match replay(&handle, &scenario::catalogue()) {
-            Ok(r) => {
-                if cli.json {
-                    let o = serde_json::json!({
-                        "handle": handle,
-                        "violations": r.violations.iter().map(|(p, m)| serde_json::json!({"property": p, "message": m})).collect::<Vec<_>>(),
-                        "cycle": r.cycle,
-                        "completed": r.completed,
-                        "checked": r.checked,
-                        "verdict": r.verdict(),
-                        "trace": r.record.render(),
-                    });
-                    println!("{o}");
-                } else {
-                    for (p, m) in &r.violations {
-                        print!(
-                            "{}",
-                            kmodcheck::explain::wrap(&format!("{p} violated: {m}"))
-                        );
-                    }
-                    println!();
-                    print!("{}", r.record.render());
-                    if let Some(c) = &r.cycle {
-                        println!("\nwait-for cycle:");
-                        for l in c {
-                            println!("  {l}");
-                        }
-                    }
-                    println!();
-                    print!("{}", kmodcheck::explain::wrap(&r.verdict()));
-                }
-                if r.violations.is_empty() {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(1)
-                }
-            }
-            Err(e) => {
-                eprintln!("kmodcheck: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Cmd::List => {
-            if cli.json {
-                let o = serde_json::json!({
-                    "variants": variant::catalogue(),
-                    "proposals": variant::proposals(),
-                    "mutants": variant::mutants(),
-                    "kmod_budgets": kmodcheck::model::variant::KmodBudget::ALL.iter().map(|b| serde_json::json!({"id": b.id(), "kernel": b.kernel()})).collect::<Vec<_>>(),
-                    "scenarios": scenario::catalogue(),
-                    "properties": kmodcheck::properties::catalogue(),
-                });
-                println!("{o}");
-                return ExitCode::SUCCESS;
-            }
-            let mut out = String::new();
-            use std::fmt::Write as _;
-            for (title, list) in [
-                ("variants:", variant::catalogue()),
-                (
-                    "\nproposals under review (check, diff, explain; not in the matrix):",
-                    variant::proposals(),
-                ),
-            ] {
-                let _ = writeln!(out, "{title}");
-                for v in list {
-                    let _ = writeln!(out, "  {:<26} {}", v.id, v.summary);
-                    let _ = writeln!(out, "  {:<26} {}", "", v.kernel);
-                }
-            }
-            let _ = writeln!(
-                out,
-                "\nmutants (seeded bugs, each checked on its scenario):"
-            );
-            for m in variant::mutants() {
-                let _ = writeln!(
-                    out,
-                    "  {:<26} {}\n  {:<26} of {}; caught on {} by {}",
-                    m.variant.id, m.variant.summary, "", m.of, m.scenario, m.property
-                );
-            }
-            let _ = writeln!(out, "\nkmod budgets (every loader above has kmod-semaphore; pick another with LOADER+BUDGET):");
-            for b in kmodcheck::model::variant::KmodBudget::ALL {
-                let _ = writeln!(out, "  {:<26} {}", b.id(), b.kernel());
-            }
-            let _ = writeln!(out, "\nscenarios (built in; also as scenarios/*.toml):");
-            for s in scenario::catalogue() {
-                let _ = writeln!(out, "  {:<34} {}", s.name, s.summary);
-                let _ = writeln!(out, "  {:<34} {}", "", s.reference);
-            }
-            let _ = writeln!(
-                out,
-                "\nproperties (`kmodcheck explain ID` gives the rationale):"
-            );
-            for p in kmodcheck::properties::catalogue() {
-                let _ = writeln!(out, "  {:<24} {}", p.id, p.statement);
-            }
-            print!("{}", kmodcheck::explain::wrap(&out));
-            ExitCode::SUCCESS
-        }
-        Cmd::Bench {
-            dir,
-            dfs_seconds,
-            pct_samples,
-            series_seconds,
-            compare,
-            skip_cells,
-            skip_cargo_test,
-        } => {
-            let mut builds = Vec::new();
-            for c in &compare {
-                let Some((name, path)) = c.split_once('=') else {
-                    eprintln!("kmodcheck: --compare takes NAME=PATH; got {c:?}");
-                    return ExitCode::from(2);
-                };
-                let path = std::path::PathBuf::from(path);
-                if !path.is_file() {
-                    eprintln!(
-                        "kmodcheck: --compare {name}: no executable at {}",
-                        path.display()
-                    );
-                    return ExitCode::from(2);
-                }
-                builds.push((name.to_string(), path));
-            }
-            let exe = match std::env::current_exe() {
-                Ok(e) => e,
-                Err(e) => {
-                    eprintln!("kmodcheck: cannot find this executable; error={e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let o = kmodcheck::bench::BenchOptions {
-                dfs_budget: std::time::Duration::from_secs(dfs_seconds),
-                pct_samples,
-                series_budget: std::time::Duration::from_secs(series_seconds),
-                jobs: kmodcheck::jobs_from_env(),
-                compare: builds,
-                skip_cells,
-                skip_cargo_test,
-            };
-            let r = kmodcheck::bench::run_bench(&exe, &o);
-            let md = kmodcheck::bench::performance_markdown(&r, &o);
-            let mut files = vec![("performance.md".to_string(), md)];
-            files.extend(kmodcheck::bench::series_charts(&r));
-            for (name, text) in &files {
-                if let Err(e) =
-                    std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join(name), text))
-                {
-                    eprintln!(
-                        "kmodcheck: cannot write {}; error={e}",
-                        dir.join(name).display()
-                    );
-                    return ExitCode::from(2);
-                }
-            }
-            println!(
-                "wrote {} under {}",
-                files
-                    .iter()
-                    .map(|f| f.0.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                dir.display()
-            );
-            ExitCode::SUCCESS
-        }
-        Cmd::BenchCell { args } => match kmodcheck::bench::Job::parse(&args) {
-            Ok(job) => {
-                let cost = kmodcheck::bench::run_job(&job);
-                println!(
-                    "{}",
-                    serde_json::to_string(&cost).expect("a CellCost serialises")
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("kmodcheck: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Cmd::Fuzz {
-            variant: vid,
-            suite,
-            cases,
-            seed,
-            max_executions,
-            max_states,
-        } => run_fuzz(&vid, &suite, cases, seed, max_executions, max_states),
-        Cmd::Explain { name } => match kmodcheck::explain::explain(&name) {
-            Ok(e) => {
-                if cli.json {
-                    println!("{}", e.json);
-                } else {
-                    print!("{}", e.text);
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("kmodcheck: {e}");
-                ExitCode::from(2)
-            }
-        },
+    match cli
+        .cmd
+        .unwrap_or(Cmd::Matrix(cli::matrix::Args { scenario: vec![] }))
+    {
+        Cmd::Matrix(a) => cli::matrix::run(a, &g),
+        Cmd::Diff(a) => cli::diff::run(a, &g),
+        Cmd::Report(a) => cli::report::run(a, &g),
+        Cmd::Check(a) => cli::check::run(a, &g),
+        Cmd::Replay(a) => cli::replay::run(a, &g),
+        Cmd::List => cli::list::run(&g),
+        Cmd::Explain(a) => cli::explain::run(a, &g),
+        Cmd::Bench(a) => cli::bench::run(a),
+        Cmd::BenchCell(a) => cli::bench::run_cell(a),
+        Cmd::Fuzz(a) => cli::fuzz::run(a),
+        Cmd::Man(a) => cli::man::run(a, Cli::command()),
+        Cmd::Completions(a) => cli::man::run_completions(a, Cli::command()),
     }
-}
-
-/// Why `id` names no variant: the loader, or the budget after `+`.
-fn unknown_variant(id: &str) -> String {
-    match id.split_once('+') {
-        Some((loader, budget)) if variant::by_id(loader).is_some() => format!(
-            "unknown kmod budget; variant={id}, budget={budget}, expected=kmod-2008|kmod-throttle|kmod-throttle-timeout|kmod-semaphore"
-        ),
-        Some((loader, _)) => format!("unknown loader; variant={id}, loader={loader} (see `kmodcheck list`)"),
-        None => format!("unknown variant; variant={id} (see `kmodcheck list`)"),
-    }
-}
-
-fn verdict_line(c: &CellResult, v: &Verdict) -> String {
-    match v {
-        Verdict::Holds { exhaustive: true } => {
-            format!("holds (proved: {}, {})", c.engine.name(), c.explored())
-        }
-        Verdict::Holds { exhaustive: false } => format!(
-            "holds in the {} executions explored (not a proof)",
-            c.executions
-        ),
-        Verdict::Violated(ce) => format!("VIOLATED: {}", ce.message),
-        Verdict::Inconclusive { reason } => format!("inconclusive: {reason}"),
-    }
-}
-
-fn run_diff(
-    old: variant::Variant,
-    new: variant::Variant,
-    scenarios: &[kmodcheck::scenario_file::Named],
-    opts: &CheckOptions,
-    json: bool,
-) -> ExitCode {
-    let mut changed = 0;
-    let mut new_violations = Vec::new();
-    if !json {
-        println!("{} → {}\n", old.id, new.id);
-    }
-    for named in scenarios {
-        let s = &named.scenario;
-        let mut o = opts.clone();
-        let mut cells = Vec::new();
-        for v in [old, new] {
-            o.progress = Some(progress_line(
-                format!("{} × {}", v.id, s.name),
-                o.max_executions,
-            ));
-            let r = check_cell(v, s, &o);
-            clear_progress();
-            match r {
-                Ok(mut c) => {
-                    named.retarget(&mut c);
-                    cells.push(c)
-                }
-                Err(e) => {
-                    eprintln!("kmodcheck: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-        }
-        let (co, cn) = (&cells[0], &cells[1]);
-        for (po, pn) in co.properties.iter().zip(&cn.properties) {
-            if po.verdict.kind() == pn.verdict.kind() {
-                continue;
-            }
-            changed += 1;
-            if json {
-                let side = |c: &CellResult, v: &Verdict| {
-                    let mut o = serde_json::json!({
-                        "variant": c.variant, "verdict": v.kind(), "engine": c.engine.name(),
-                        "exhaustive": c.exhaustive, "executions": c.executions,
-                    });
-                    match v {
-                        Verdict::Violated(ce) => {
-                            o["message"] = serde_json::json!(ce.message);
-                            o["trace"] = serde_json::json!(ce.trace);
-                            o["replay"] = serde_json::json!(ce.replay);
-                        }
-                        Verdict::Inconclusive { reason } => o["reason"] = serde_json::json!(reason),
-                        Verdict::Holds { .. } => {}
-                    }
-                    o
-                };
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "scenario": s.name, "property": po.property,
-                        "old": side(co, &po.verdict), "new": side(cn, &pn.verdict),
-                    })
-                );
-                continue;
-            }
-            println!("{} × {}", s.name, po.property);
-            for (v, c, verdict) in [(old.id, co, &po.verdict), (new.id, cn, &pn.verdict)] {
-                let line = format!("  {v}:  {}", verdict_line(c, verdict));
-                print!("{}", paint(&kmodcheck::explain::wrap(&line)));
-            }
-            if matches!(pn.verdict, Verdict::Violated(_)) {
-                new_violations.push((cn.clone(), pn.property));
-            }
-        }
-    }
-    if json {
-        return ExitCode::SUCCESS;
-    }
-    if changed == 0 {
-        println!("no verdict differs");
-    }
-    for (c, p) in &new_violations {
-        println!("\n{}", "-".repeat(100));
-        if let Some(t) = report::counterexample_text(c, p) {
-            println!("{t}");
-        }
-    }
-    ExitCode::SUCCESS
-}
-
-fn cell_text(c: &CellResult) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} × {}: {}, {}, {}{:.2} s",
-        c.variant,
-        c.scenario,
-        c.explored(),
-        c.engine.name(),
-        if c.exhaustive {
-            "exhaustive, "
-        } else {
-            "not exhaustive, "
-        },
-        c.elapsed.as_secs_f64()
-    );
-    for p in &c.properties {
-        let _ = match &p.verdict {
-            Verdict::Holds { exhaustive } => writeln!(
-                out,
-                "  {:<24} holds{}",
-                p.property,
-                if *exhaustive {
-                    format!(" (proved: {})", c.engine.covers())
-                } else {
-                    " (in the executions explored; not a proof)".to_string()
-                }
-            ),
-            Verdict::Violated(_) => writeln!(out, "  {:<24} VIOLATED", p.property),
-            Verdict::Inconclusive { reason } => {
-                writeln!(out, "  {:<24} inconclusive: {reason}", p.property)
-            }
-        };
-    }
-    for p in &c.properties {
-        if let Some(t) = report::counterexample_text(c, p.property) {
-            let _ = writeln!(out, "\n{t}");
-        }
-    }
-    out
-}
-
-fn exit_code(cells: &[CellResult]) -> ExitCode {
-    let all = cells.iter().flat_map(|c| c.properties.iter());
-    let mut inconclusive = false;
-    for p in all {
-        match p.verdict {
-            Verdict::Violated(_) => return ExitCode::from(1),
-            Verdict::Inconclusive { .. } => inconclusive = true,
-            Verdict::Holds { .. } => {}
-        }
-    }
-    if inconclusive {
-        ExitCode::from(3)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// Resolve a `--scenario` list, or say why not and give the exit code.
-fn named_or_exit(names: &[String]) -> Result<Vec<kmodcheck::scenario_file::Named>, ExitCode> {
-    kmodcheck::scenario_file::resolve_all(names).map_err(|e| {
-        eprintln!("kmodcheck: {e}");
-        ExitCode::from(2)
-    })
-}
-
-/// Check the named scenarios under the matrix's columns; handles of a
-/// scenario read from a file name the file.
-fn check_named(
-    named: &[kmodcheck::scenario_file::Named],
-    opts: &CheckOptions,
-) -> Result<Vec<CellResult>, String> {
-    let scenarios: Vec<_> = named.iter().map(|n| n.scenario.clone()).collect();
-    let mut cells = kmodcheck::check_scenarios(&scenarios, opts, true)?;
-    for c in &mut cells {
-        if let Some(n) = named.iter().find(|n| n.scenario.name == c.scenario) {
-            n.retarget(c);
-        }
-    }
-    Ok(cells)
-}
-
-fn run_fuzz(
-    vid: &str,
-    suites: &[String],
-    cases: Option<u32>,
-    seed: u64,
-    max_executions: usize,
-    max_states: usize,
-) -> ExitCode {
-    use kmodcheck::fuzz::{self, Suite};
-    let Some(v) = variant::by_id(vid) else {
-        eprintln!("kmodcheck: unknown variant; variant={vid} (see `kmodcheck list`)");
-        return ExitCode::from(2);
-    };
-    let mut chosen = Vec::new();
-    for s in suites {
-        match Suite::parse(s) {
-            Some(x) => chosen.push(x),
-            None => {
-                eprintln!(
-                    "kmodcheck: unknown suite; suite={s}, expected one of: {}",
-                    Suite::ALL.map(Suite::name).join(", ")
-                );
-                return ExitCode::from(2);
-            }
-        }
-    }
-    if chosen.is_empty() {
-        chosen = Suite::ALL.to_vec();
-    }
-    let tty = std::io::stderr().is_terminal();
-    let mut failed = false;
-    for suite in chosen {
-        let start = Instant::now();
-        let opts = fuzz::FuzzOptions {
-            cases: cases.unwrap_or_else(|| fuzz::cases_from_env(suite.default_cases())),
-            seed,
-            max_executions,
-            max_states,
-            progress: Some(std::sync::Arc::new(move |line: &str| {
-                if tty {
-                    eprint!("\r\x1b[2K{line}");
-                } else {
-                    eprintln!("{line}");
-                }
-            })),
-            ..fuzz::FuzzOptions::default()
-        };
-        let r = fuzz::run_suite(suite, v, &opts);
-        if tty {
-            eprintln!();
-        }
-        let head = format!(
-            "{} × {}: {} cases passed, {} skipped at the bound of {max_executions} executions{}, {} executions, {:.1} s (seed {seed})",
-            suite.name(),
-            v.id,
-            r.passed,
-            r.skipped,
-            if r.partial > 0 {
-                format!(", {} checked by sampling only (loom or shuttle DFS did not finish)", r.partial)
-            } else {
-                String::new()
-            },
-            r.executions,
-            start.elapsed().as_secs_f64()
-        );
-        match &r.failure {
-            None => println!("{head}: ok"),
-            Some(f) => {
-                failed = true;
-                println!("{head}: FAILED\n  {}", f.message.replace('\n', "\n  "));
-                if let Some(t) = &f.toml {
-                    println!("  smallest failing scenario (save it and run `kmodcheck check --variant {} --scenario FILE.toml`):\n", v.id);
-                    println!("{t}");
-                }
-            }
-        }
-    }
-    if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-fn run_matrix(
-    named: &[kmodcheck::scenario_file::Named],
-    opts: &CheckOptions,
-    json: bool,
-) -> ExitCode {
-    let start = Instant::now();
-    let scenarios: Vec<_> = named.iter().map(|n| n.scenario.clone()).collect();
-    let cells = match check_named(named, opts) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("kmodcheck: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if json {
-        for c in &cells {
-            for l in report::json_lines(c) {
-                println!("{l}");
-            }
-        }
-    } else {
-        print!(
-            "{}",
-            paint(&report::matrix(
-                &variant::matrix_columns(),
-                &scenarios,
-                &cells
-            ))
-        );
-        let execs: usize = cells.iter().map(|c| c.executions).sum();
-        let states: u64 = cells
-            .iter()
-            .filter_map(|c| c.states.as_ref().map(|s| s.states))
-            .sum();
-        let exhaustive = cells.iter().filter(|c| c.exhaustive).count();
-        println!(
-            "\n{} cells ({exhaustive} exhaustive), {} states, {} executions, {:.1} s wall time\n",
-            cells.len(),
-            report::thousands(states as usize),
-            report::thousands(execs),
-            start.elapsed().as_secs_f64()
-        );
-        let kills = report::kill_summary(&cells);
-        if !kills.is_empty() {
-            println!("mutation suite (seeded bugs; reports/mutants.md):");
-            println!("{kills}");
-        }
-        println!("violations (replay any with `kmodcheck replay HANDLE`):");
-        print!("{}", report::violations_summary(&cells));
-        let inc = report::inconclusive_summary(&cells);
-        if !inc.is_empty() {
-            println!("\ninconclusive:");
-            print!("{inc}");
-        }
-    }
-    // The matrix is the product: it holds violations by design (history).
-    // Exit 0 once every cell was checked; `check` has verdict exit codes.
-    ExitCode::SUCCESS
 }

@@ -221,10 +221,71 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, FileError> {
         }
     };
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
-        let message = e.message().trim_end().to_string();
-        at(e.span().unwrap_or(0..0), message)
+        let message = e.message().trim_end();
+        let suggestion = unknown_key_suggestion(message);
+        at(e.span().unwrap_or(0..0), plain(message) + &suggestion)
     })?;
     build(raw, &at)
+}
+
+/// serde's words for a value of the wrong kind, in a scenario file's own
+/// terms: keys, tables and lists, "a whole number" and "true or false" for
+/// Rust's fields, maps, sequences, `usize` and `a boolean`.
+fn plain(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        return format!(
+            "unknown key {}",
+            rest.replacen(", expected", "; expected", 1)
+        );
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return format!("missing key {rest}");
+    }
+    if message.starts_with("data did not match any variant of untagged enum OneOrMany") {
+        return "expected a result or a list of them, e.g. \"0\", \"EBUSY\" or [\"0\", \"killed\"]"
+            .to_string();
+    }
+    let rest = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "));
+    let Some((found, expected)) = rest.and_then(|r| r.rsplit_once(", expected ")) else {
+        return message.to_string();
+    };
+    let expected = match expected {
+        "usize" | "u64" => "a whole number (0 or more)".to_string(),
+        "u32" => format!("a whole number from 0 to {}", u32::MAX),
+        "i32" | "i64" | "isize" => "a whole number".to_string(),
+        "a boolean" => "true or false".to_string(),
+        "a string" => "a string in double quotes".to_string(),
+        "a sequence" => "a list in brackets".to_string(),
+        e if e == "a map" || e.starts_with("struct ") => "a table".to_string(),
+        e => e.to_string(),
+    };
+    // "integer `3`", "integer `99999999999999999999` as i128", "floating
+    // point `1.5`", "boolean `true`": the value; "string \"x\"" as it is.
+    let found = match found.split_once('`') {
+        Some((_, v)) => v.split('`').next().unwrap_or(v).to_string(),
+        None => match found {
+            "sequence" => "a list".to_string(),
+            "map" => "a table".to_string(),
+            f if f.starts_with("string ") => format!("the {f}"),
+            f => f.to_string(),
+        },
+    };
+    format!("expected {expected}, found {found}")
+}
+
+/// For serde's "unknown field `X`, expected one of `a`, `b`, ..." (or
+/// "expected `a`"): "; did you mean a?" with the key most like X, or nothing.
+fn unknown_key_suggestion(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return String::new();
+    };
+    let Some((key, expected)) = rest.split_once('`') else {
+        return String::new();
+    };
+    let keys: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    crate::suggest::closest(key, keys).map_or(String::new(), |k| format!("; did you mean `{k}`?"))
 }
 
 /// Read and parse a scenario file.
@@ -269,7 +330,11 @@ pub fn resolve(name_or_path: &str) -> Result<Named, String> {
     }
     let scenario = kmodcheck_model::scenario::by_name(name_or_path).ok_or_else(|| {
         format!(
-            "unknown scenario {name_or_path:?}: give a built-in name (see `kmodcheck list`) or a path ending in .toml"
+            "unknown scenario {name_or_path:?}: give a built-in name (see `kmodcheck list`) or a path ending in .toml{}",
+            crate::suggest::did_you_mean(
+                name_or_path,
+                crate::suggest::scenario_names().iter().map(String::as_str)
+            )
         )
     })?;
     Ok(Named {
@@ -612,9 +677,10 @@ fn build(
             return Err(at(
                 p.span(),
                 format!(
-                    "unknown property {:?}; expected one of: {}",
+                    "unknown property {:?}; expected one of: {}{}",
                     p.get_ref(),
-                    property_ids()
+                    property_ids(),
+                    crate::suggest::did_you_mean(p.get_ref(), crate::suggest::property_ids())
                 ),
             ));
         }
@@ -692,9 +758,13 @@ fn build(
                                 at(
                                     b.span(),
                                     format!(
-                                        "unknown budget {:?}; expected one of: {}",
+                                        "unknown budget {:?}; expected one of: {}{}",
                                         b.get_ref(),
-                                        KmodBudget::ALL.map(|k| k.id()).join(", ")
+                                        KmodBudget::ALL.map(|k| k.id()).join(", "),
+                                        crate::suggest::did_you_mean(
+                                            b.get_ref(),
+                                            KmodBudget::ALL.map(|k| k.id())
+                                        )
                                     ),
                                 )
                             })?,
@@ -899,9 +969,10 @@ fn init_step(
                     return Err(at(
                         e.span(),
                         format!(
-                            "unknown errno {:?}; expected an errno name such as \"ENODEV\" ({})",
+                            "unknown errno {:?}; expected an errno name such as \"ENODEV\" ({}){}",
                             e.get_ref(),
-                            kmodcheck_model::errno::errno_names().join(", ")
+                            kmodcheck_model::errno::errno_names().join(", "),
+                            crate::suggest::did_you_mean(name, kmodcheck_model::errno::errno_names())
                         ),
                     ))
                 }

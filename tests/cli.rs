@@ -10,7 +10,8 @@ fn kmodcheck(args: &[&str], env: &[(&str, &str)]) -> Output {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("LOOM_MAX_PREEMPTIONS")
         .env_remove("LOOM_MAX_BRANCHES")
-        .env_remove("SHUTTLE_RANDOM_SEED");
+        .env_remove("SHUTTLE_RANDOM_SEED")
+        .env_remove("SHUTTLE_CAPTURE_BACKTRACE");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -433,4 +434,509 @@ fn replay_prints_its_verdict() {
         "{}",
         stderr(&o)
     );
+}
+
+/// `diff` ends with its totals, and its exit code says whether NEW adds a
+/// violation: 1 when it does, 0 when it only fixes.
+#[test]
+fn diff_totals_and_exit_code_say_whether_new_adds_a_violation() {
+    // idempotent lost the killable wait of idempotent-interruptible: a
+    // SIGKILL to the nested modprobe no longer ends the deadlock.
+    let o = kmodcheck(
+        &[
+            "diff",
+            "idempotent-interruptible",
+            "idempotent",
+            "--scenario",
+            "recursive-self-load+kill-nested",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.trim_end().ends_with(
+            "2 verdicts compared (1 scenario × its properties): 0 fixed, 1 newly violated, 0 changed otherwise"
+        ),
+        "{out}"
+    );
+    // The reverse only fixes.
+    let o = kmodcheck(
+        &[
+            "diff",
+            "idempotent",
+            "idempotent-interruptible",
+            "--scenario",
+            "recursive-self-load+kill-nested",
+            "--scenario",
+            "winner-dies",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o)
+            .contains("compared (2 scenarios × their properties): 1 fixed, 0 newly violated, "),
+        "{}",
+        stdout(&o)
+    );
+    // --json: the same exit code.
+    let o = kmodcheck(
+        &[
+            "diff",
+            "idempotent-interruptible",
+            "idempotent",
+            "--scenario",
+            "recursive-self-load+kill-nested",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(json_lines(&o)
+        .iter()
+        .any(|l| l["new"]["verdict"] == "violated"));
+}
+
+/// A sampled or bounded run that finds no violation is not a proof, and
+/// does not exit like one: 3, as an inconclusive verdict, not 0.
+#[test]
+fn a_sampled_or_bounded_holds_does_not_exit_like_a_proof() {
+    let cell = [
+        "check",
+        "--variant",
+        "recursion-aware",
+        "--scenario",
+        "recursive-self-load",
+    ];
+    for extra in [
+        &["--engine", "shuttle-random"][..],
+        &["--engine", "shuttle-pct", "--seed", "7"],
+        &["--engine", "loom", "--preemption-bound", "1"],
+    ] {
+        let args = [&cell[..], extra].concat();
+        let o = kmodcheck(&args, &[]);
+        let out = stdout(&o);
+        assert!(
+            out.contains(
+                "no-deadlock              holds (in the executions explored; not a proof)"
+            ),
+            "{extra:?}: {out}"
+        );
+        assert_eq!(o.status.code(), Some(3), "{extra:?}: {out}");
+    }
+    // The same cell, exhaustive: a proof, 0.
+    let o = kmodcheck(&[&cell[..], &["--engine", "loom"]].concat(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+/// Environment variables named in the binary's source: the model, the
+/// properties, the CLI, and loom's `Builder::new`, which the loom engine
+/// calls. `var("X")`, `var_os("X")` and the engine's `num("X")`.
+fn environment_variables_read() -> std::collections::BTreeSet<String> {
+    fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("vendor/loom/src/model.rs")];
+    for d in ["src", "model/src", "properties/src"] {
+        rust_files(&root.join(d), &mut files);
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for call in ["var(\"", "var_os(\"", "num(\""] {
+            for (i, _) in text.match_indices(call) {
+                let rest = &text[i + call.len()..];
+                let name = &rest[..rest.find('"').unwrap()];
+                if !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                    names.insert(name.to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// `--help` ends with the exit codes and every environment variable the
+/// binary reads, and no help text shows Rust's internals.
+#[test]
+fn help_lists_exit_codes_and_environment() {
+    let o = kmodcheck(&["--help"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    let status = out.find("Exit status:").expect("no exit status in --help");
+    for code in ["  0  ", "  1  ", "  2  ", "  3  "] {
+        assert!(out[status..].contains(code), "exit code {code:?}:\n{out}");
+    }
+    let env = &out[out.find("Environment:").expect("no environment in --help")..];
+    let names = environment_variables_read();
+    for must in [
+        "KMODCHECK_JOBS",
+        "LOOM_MAX_PREEMPTIONS",
+        "KMODCHECK_FP_SEED",
+        "NO_COLOR",
+    ] {
+        assert!(
+            names.contains(must),
+            "the source scan missed {must}: {names:?}"
+        );
+    }
+    for name in &names {
+        assert!(
+            env.contains(name.as_str()),
+            "{name} is read but not in --help:\n{env}"
+        );
+    }
+    // Read by shuttle and its random scheduler, outside this tree.
+    for name in ["SHUTTLE_CAPTURE_BACKTRACE", "SHUTTLE_ALWAYS_PERSIST_SEED"] {
+        assert!(env.contains(name), "{name} is not in --help");
+    }
+    // The execution bound of the catalogue, as a number.
+    let bound = kmodcheck::report::thousands(kmodcheck::CATALOGUE_BOUND);
+    assert!(out.contains(&format!("({bound} of them)")), "{out}");
+    let mut subcommands = vec![vec![]];
+    for sub in [
+        "matrix",
+        "diff",
+        "report",
+        "check",
+        "replay",
+        "list",
+        "explain",
+        "bench",
+        "fuzz",
+        "man",
+        "completions",
+    ] {
+        subcommands.push(vec![sub]);
+    }
+    for sub in subcommands {
+        let args = [&sub[..], &["--help"]].concat();
+        let help = stdout(&kmodcheck(&args, &[]));
+        for jargon in ["kmodcheck::", "usize", "u64", "u32", "Option<", "Vec<"] {
+            assert!(!help.contains(jargon), "{args:?} shows {jargon}:\n{help}");
+        }
+    }
+    // -h points at the long form.
+    assert!(stdout(&kmodcheck(&["-h"], &[])).contains("see --help"));
+}
+
+/// A malformed environment variable is refused (2), naming it and what it
+/// takes, instead of being ignored (KMODCHECK_JOBS) or ending in loom's
+/// panic (LOOM_MAX_DURATION, or LOOM_MAX_PREEMPTIONS with a blank).
+#[test]
+fn a_malformed_environment_variable_is_refused() {
+    let matrix = ["matrix", "--scenario", "winner-dies"];
+    for (k, v, says) in [
+        (
+            "KMODCHECK_JOBS",
+            "abc",
+            "KMODCHECK_JOBS takes the number of cells to check at once, a whole number of 1 or more (e.g. KMODCHECK_JOBS=2)",
+        ),
+        ("KMODCHECK_JOBS", "0", "a whole number of 1 or more"),
+        ("KMODCHECK_FP_SEED", "-1", "KMODCHECK_FP_SEED takes a seed"),
+        ("PROPTEST_CASES", "99999999999", "a whole number from 1 to 4294967295"),
+    ] {
+        let o = kmodcheck(&matrix, &[(k, v)]);
+        assert_eq!(o.status.code(), Some(2), "{k}={v}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with(&format!("kmodcheck: {k}={v:?}: ")) && stderr(&o).contains(says),
+            "{k}={v}: {}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty());
+    }
+    let loom = [
+        "check",
+        "--variant",
+        "recursion-aware",
+        "--scenario",
+        "recursive-self-load",
+        "--engine",
+        "loom",
+    ];
+    let o = kmodcheck(&loom, &[("LOOM_MAX_PREEMPTIONS", " 1")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("LOOM_MAX_PREEMPTIONS takes the bound on loom's preemptions"));
+    let o = kmodcheck(&loom, &[("LOOM_MAX_DURATION", "abc")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unset LOOM_MAX_DURATION; use --time-limit SECONDS"),
+        "{}",
+        stderr(&o)
+    );
+    // Well-formed: the run goes ahead.
+    let o = kmodcheck(
+        &matrix,
+        &[("KMODCHECK_JOBS", "1"), ("KMODCHECK_FP_SEED", "7")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// A mistyped name is refused (2) with the name most like it: a variant,
+/// a loader or a budget of LOADER+BUDGET, a scenario, a property, an
+/// engine, and a key of a scenario file. A name like none gets no guess.
+#[test]
+fn a_mistyped_name_gets_a_did_you_mean() {
+    for (args, says) in [
+        (
+            &[
+                "check",
+                "--variant",
+                "idempotent-interuptible",
+                "--scenario",
+                "concurrent-same-file-2",
+            ][..],
+            "kmodcheck: unknown variant; variant=idempotent-interuptible (see `kmodcheck list`); did you mean idempotent-interruptible?",
+        ),
+        (
+            &["diff", "legacy", "idempotent+kmod-throtle"],
+            "; did you mean idempotent+kmod-throttle?",
+        ),
+        (
+            &["diff", "legacy", "idempotnt+kmod-2008"],
+            "; did you mean idempotent+kmod-2008?",
+        ),
+        (
+            &["check", "--variant", "legacy", "--scenario", "winer-dies"],
+            "; did you mean winner-dies?",
+        ),
+        (
+            &[
+                "check",
+                "--variant",
+                "legacy",
+                "--scenario",
+                "winner-dies",
+                "--property",
+                "no-deadlok",
+            ],
+            "; did you mean no-deadlock?",
+        ),
+        (
+            &[
+                "check",
+                "--variant",
+                "legacy",
+                "--scenario",
+                "winner-dies",
+                "--engine",
+                "shuttle-rnd",
+            ],
+            "; did you mean shuttle-random?",
+        ),
+        (
+            &["explain", "idem-memory-safty"],
+            "; did you mean idem-memory-safety?",
+        ),
+        (
+            &[
+                "check",
+                "--variant",
+                "legacy",
+                "--scenario",
+                "tests/malformed/unknown-actor-key.toml",
+            ],
+            "unknown key `modprob`; expected one of `modprobe`, `request`, `repeat`, `signal_modprobe`, `signal_helper_for`, `fatal`, `rmmod_force`, `insmod`; did you mean `modprobe`?",
+        ),
+    ] {
+        let o = kmodcheck(args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.trim_end().ends_with(says), "{args:?}: {err}");
+    }
+    let o = kmodcheck(
+        &["check", "--variant", "nope", "--scenario", "winner-dies"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!stderr(&o).contains("did you mean"), "{}", stderr(&o));
+}
+
+/// `kmodcheck man` writes the manual page (with the exit status and the
+/// environment as sections), `man --dir` one page per subcommand too, and
+/// `kmodcheck completions SHELL` a completion script naming the
+/// subcommands and their flags.
+#[test]
+fn man_page_and_completions() {
+    let o = kmodcheck(&["man"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let page = stdout(&o);
+    assert!(page.contains(".TH kmodcheck 1"), "{page}");
+    for section in [
+        ".SH SYNOPSIS",
+        ".SH SUBCOMMANDS",
+        ".SH \"EXIT STATUS\"",
+        ".SH \"ENVIRONMENT\"",
+    ] {
+        assert!(page.contains(section), "{section} missing:\n{page}");
+    }
+    assert!(page.contains("KMODCHECK_JOBS"));
+    assert!(
+        !page.contains("bench\\-cell"),
+        "an internal subcommand in the manual"
+    );
+    let dir = std::env::temp_dir().join(format!("kmodcheck-man-{}", std::process::id()));
+    let o = kmodcheck(&["man", "--dir", dir.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("kmodcheck.1")).unwrap(),
+        page
+    );
+    let check = std::fs::read_to_string(dir.join("kmodcheck-check.1")).unwrap();
+    assert!(
+        check.contains(".TH kmodcheck-check 1") && check.contains("max\\-executions"),
+        "{check}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let o = kmodcheck(&["completions", "bash"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let script = stdout(&o);
+    assert!(script.contains("_kmodcheck()"), "{script}");
+    for word in [
+        "check",
+        "diff",
+        "replay",
+        "--max-executions",
+        "--preemption-bound",
+    ] {
+        assert!(
+            script.contains(word),
+            "{word} missing from the bash completions"
+        );
+    }
+    for shell in ["zsh", "fish"] {
+        let o = kmodcheck(&["completions", shell], &[]);
+        assert_eq!(o.status.code(), Some(0));
+        assert!(stdout(&o).contains("max-executions"), "{shell}");
+    }
+    assert_eq!(
+        kmodcheck(&["completions", "tcsh"], &[]).status.code(),
+        Some(2)
+    );
+}
+
+/// A mistake in a number, on the command line or in a scenario file, is
+/// told in a kernel developer's words: what the flag or key takes, not
+/// Rust's ("invalid digit found in string", "expected usize").
+#[test]
+fn a_bad_number_is_told_without_rust_words() {
+    let rust = [
+        "invalid digit",
+        "usize",
+        "u32",
+        "u64",
+        "i128",
+        "a boolean",
+        "a sequence",
+        "field",
+        "struct",
+    ];
+    let cell = ["check", "--variant", "legacy", "--scenario", "winner-dies"];
+    for (flag, value, says) in [
+        (
+            "--max-executions",
+            "abc",
+            "--max-executions takes a whole number of executions, e.g. --max-executions 1000",
+        ),
+        (
+            "--max-states",
+            "-5",
+            "--max-states takes a whole number of states, e.g. --max-states 100000",
+        ),
+        (
+            "--preemption-bound",
+            "99999999999999999999",
+            "--preemption-bound takes a whole number of preemptions, and 99999999999999999999 is too large for it",
+        ),
+        ("--time-limit", "1.5", "--time-limit takes a whole number of seconds"),
+    ] {
+        let o = kmodcheck(&[&cell[..], &[&format!("{flag}={value}")]].concat(), &[]);
+        assert_eq!(o.status.code(), Some(2), "{flag}={value}");
+        let err = stderr(&o);
+        assert!(err.contains(says), "{flag}={value}: {err}");
+        for word in rust {
+            assert!(!err.contains(word), "{flag}={value}: {err}");
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("kmodcheck-numbers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (key, value, says) in [
+        (
+            "helper_bound",
+            "\"two\"",
+            "5:16: expected a whole number (0 or more), found the string \"two\"",
+        ),
+        (
+            "kmod_limit",
+            "-3",
+            "5:14: expected a whole number from 0 to 4294967295, found -3",
+        ),
+        ("timer", "1", "5:9: expected true or false, found 1"),
+        (
+            "absent",
+            "\"y\"",
+            "5:10: expected a list in brackets, found the string \"y\"",
+        ),
+    ] {
+        let file = dir.join(format!("{key}.toml"));
+        std::fs::write(
+            &file,
+            format!(
+                "name = \"t\"\nsummary = \"s\"\nproperties = [\"no-deadlock\"]\n\n{key} = {value}\n\n[[module]]\nname = \"x\"\nfile = \"x.ko\"\n\n[[actor]]\nmodprobe = \"x\"\n"
+            ),
+        )
+        .unwrap();
+        let path = file.to_str().unwrap();
+        let o = kmodcheck(&["check", "--variant", "legacy", "--scenario", path], &[]);
+        assert_eq!(o.status.code(), Some(2), "{key}");
+        let err = stderr(&o);
+        assert_eq!(err.trim_end(), format!("kmodcheck: {path}:{says}"), "{key}");
+        for word in rust {
+            assert!(!err.contains(word), "{key}: {err}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A deadlock found by a shuttle engine is kmodcheck's verdict, with its
+/// trace: shuttle's own hint about SHUTTLE_CAPTURE_BACKTRACE ("Test
+/// deadlocked, and SHUTTLE_CAPTURE_BACKTRACE is not set...") is not on
+/// stderr (vendor/shuttle-engine and the engine's Config::silence_warnings).
+#[test]
+fn a_shuttle_deadlock_prints_no_backtrace_hint() {
+    for engine in ["shuttle-random", "shuttle-pct", "shuttle-dfs"] {
+        let o = kmodcheck(
+            &[
+                "check",
+                "--variant",
+                "idempotent",
+                "--scenario",
+                "recursive-self-load",
+                "--engine",
+                engine,
+            ],
+            // SHUTTLE_CAPTURE_BACKTRACE unset (as `kmodcheck` removes it):
+            // the case in which shuttle would print its hint.
+            &[("RUST_BACKTRACE", "0")],
+        );
+        assert_eq!(o.status.code(), Some(1), "{engine}: {}", stderr(&o));
+        assert!(
+            stdout(&o).contains("no-deadlock              VIOLATED"),
+            "{engine}"
+        );
+        assert!(stdout(&o).contains("wait-for cycle:"), "{engine}");
+        let err = stderr(&o);
+        for noise in ["SHUTTLE_CAPTURE_BACKTRACE", "Test deadlocked", "panicked"] {
+            assert!(!err.contains(noise), "{engine}: {noise} on stderr:\n{err}");
+        }
+    }
 }

@@ -156,27 +156,21 @@ malformed!(
     14,
     "kmod_limit = 0 allows no request at all"
 );
-malformed!(
-    missing_actor,
-    "missing-actor",
-    1,
-    1,
-    "missing field `actor`"
-);
-malformed!(missing_name, "missing-name", 1, 1, "missing field `name`");
+malformed!(missing_actor, "missing-actor", 1, 1, "missing key `actor`");
+malformed!(missing_name, "missing-name", 1, 1, "missing key `name`");
 malformed!(
     missing_properties,
     "missing-properties",
     1,
     1,
-    "missing field `properties`"
+    "missing key `properties`"
 );
 malformed!(
     negative_helper_bound,
     "negative-helper-bound",
     5,
     16,
-    "invalid value: integer `-1`, expected usize"
+    "expected a whole number (0 or more), found -1"
 );
 malformed!(
     no_starting_actor,
@@ -246,7 +240,7 @@ malformed!(
     "unknown-actor-key",
     10,
     1,
-    "unknown field `modprob`, expected one of `modprobe`, `request`, `repea"
+    "unknown key `modprob`; expected one of `modprobe`, `request`, `repeat`"
 );
 malformed!(
     unknown_dependency,
@@ -281,7 +275,7 @@ malformed!(
     "unknown-module-key",
     7,
     1,
-    "unknown field `fiel`, expected one of `name`, `file`, `aliases`, `deps"
+    "unknown key `fiel`; expected one of `name`, `file`, `aliases`, `deps`"
 );
 malformed!(
     unknown_property,
@@ -302,14 +296,14 @@ malformed!(
     "unknown-top-key",
     1,
     1,
-    "unknown field `nmae`, expected one of `name`, `summary`, `reference`, "
+    "unknown key `nmae`; expected one of `name`, `summary`, `reference`,"
 );
 malformed!(
     wrong_type,
     "wrong-type",
     5,
     9,
-    r#"invalid type: string "yes", expected a boolean"#
+    r#"expected true or false, found the string "yes""#
 );
 
 #[test]

@@ -114,8 +114,9 @@ impl std::str::FromStr for EngineKind {
     fn from_str(s: &str) -> Result<Self, String> {
         EngineKind::parse(s).ok_or_else(|| {
             format!(
-                "unknown engine `{s}`; expected one of {}",
-                EngineKind::ALL.map(EngineKind::name).join(", ")
+                "unknown engine `{s}`; expected one of {}{}",
+                EngineKind::ALL.map(EngineKind::name).join(", "),
+                crate::suggest::did_you_mean(s, EngineKind::ALL.map(EngineKind::name))
             )
         })
     }

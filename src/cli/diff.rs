@@ -1,0 +1,187 @@
+//! `kmodcheck diff OLD NEW`: every scenario under two variants, the
+//! verdicts that differ, the counterexample of each new violation, and the
+//! totals; the exit status says whether NEW adds a violation.
+
+use super::output::{clear_progress, paint, progress_line, verdict_line};
+use super::{CliError, Globals};
+use kmodcheck::engine::{check_cell, CellResult, Verdict};
+use kmodcheck::model::variant;
+use kmodcheck::report;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The variant before the change (e.g. idempotent-interruptible).
+    pub old: String,
+    /// The variant after it (e.g. recursion-aware, or LOADER+BUDGET).
+    pub new: String,
+    /// Only these scenarios (built-in names or FILE.toml), instead of the
+    /// whole catalogue; repeat the flag for several.
+    #[arg(long)]
+    pub scenario: Vec<String>,
+}
+
+/// What a diff found, verdict by verdict (scenario × property).
+#[derive(Default)]
+struct DiffTotals {
+    compared: usize,
+    fixed: usize,
+    newly_violated: usize,
+    changed_otherwise: usize,
+    /// Verdicts of NEW from a run that was not exhaustive (sampled, or
+    /// stopped by a bound) and found no violation where OLD had none: a
+    /// violation NEW adds could hide there. (An inconclusive verdict of an
+    /// exhaustive run is vacuous: nothing can hide in it.)
+    unproved: usize,
+}
+
+impl DiffTotals {
+    fn add(&mut self, old: &Verdict, new: &Verdict, new_exhaustive: bool) {
+        self.compared += 1;
+        let violated = |v: &Verdict| matches!(v, Verdict::Violated(_));
+        if !new_exhaustive && !violated(old) && !violated(new) {
+            self.unproved += 1;
+        }
+        if old.kind() == new.kind() {
+            return;
+        }
+        match (violated(old), violated(new), new) {
+            (true, false, Verdict::Holds { .. }) => self.fixed += 1,
+            (false, true, _) => self.newly_violated += 1,
+            _ => self.changed_otherwise += 1,
+        }
+    }
+
+    fn line(&self, scenarios: usize) -> String {
+        let scenarios = match scenarios {
+            1 => "1 scenario × its properties".to_string(),
+            n => format!("{n} scenarios × their properties"),
+        };
+        format!(
+            "{} verdicts compared ({scenarios}): {} fixed, {} newly violated, {} changed otherwise",
+            self.compared, self.fixed, self.newly_violated, self.changed_otherwise
+        )
+    }
+
+    /// 1 when NEW adds a violation, 3 when none was found but some verdict
+    /// of NEW comes from a run that was not exhaustive, 0 otherwise.
+    fn exit_code(&self) -> ExitCode {
+        if self.newly_violated > 0 {
+            ExitCode::from(1)
+        } else if self.unproved > 0 {
+            ExitCode::from(3)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// `kmodcheck diff OLD NEW`.
+pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
+    let (Some(old), Some(new)) = (variant::by_id(&args.old), variant::by_id(&args.new)) else {
+        let bad = if variant::by_id(&args.old).is_none() {
+            &args.old
+        } else {
+            &args.new
+        };
+        return Err(kmodcheck::suggest::unknown_variant(bad).into());
+    };
+    let named = super::named(&args.scenario)?;
+    let mut opts = g.opts.clone();
+    kmodcheck::bound_for_catalogue(&mut opts);
+    opts.time_limit = g.budget();
+    let (scenarios, opts, json) = (&named[..], &opts, g.json);
+    let mut totals = DiffTotals::default();
+    let mut new_violations = Vec::new();
+    if !json {
+        println!("{} → {}\n", old.id, new.id);
+    }
+    for named in scenarios {
+        let s = &named.scenario;
+        let mut o = opts.clone();
+        let mut cells = Vec::new();
+        for v in [old, new] {
+            o.progress = Some(progress_line(
+                format!("{} × {}", v.id, s.name),
+                o.max_executions,
+            ));
+            let r = check_cell(v, s, &o);
+            clear_progress();
+            match r {
+                Ok(mut c) => {
+                    named.retarget(&mut c);
+                    cells.push(c)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let (co, cn) = (&cells[0], &cells[1]);
+        for (po, pn) in co.properties.iter().zip(&cn.properties) {
+            totals.add(&po.verdict, &pn.verdict, cn.exhaustive);
+            if po.verdict.kind() == pn.verdict.kind() {
+                continue;
+            }
+            if json {
+                let side = |c: &CellResult, v: &Verdict| {
+                    let mut o = serde_json::json!({
+                        "variant": c.variant, "verdict": v.kind(), "engine": c.engine.name(),
+                        "exhaustive": c.exhaustive, "executions": c.executions,
+                    });
+                    match v {
+                        Verdict::Violated(ce) => {
+                            o["message"] = serde_json::json!(ce.message);
+                            o["trace"] = serde_json::json!(ce.trace);
+                            o["replay"] = serde_json::json!(ce.replay);
+                        }
+                        Verdict::Inconclusive { reason } => o["reason"] = serde_json::json!(reason),
+                        Verdict::Holds { .. } => {}
+                    }
+                    o
+                };
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "scenario": s.name, "property": po.property,
+                        "old": side(co, &po.verdict), "new": side(cn, &pn.verdict),
+                    })
+                );
+                continue;
+            }
+            println!("{} × {}", s.name, po.property);
+            for (v, c, verdict) in [(old.id, co, &po.verdict), (new.id, cn, &pn.verdict)] {
+                let line = format!("  {v}:  {}", verdict_line(c, verdict));
+                print!("{}", paint(&kmodcheck::explain::wrap(&line)));
+            }
+            if matches!(pn.verdict, Verdict::Violated(_)) {
+                new_violations.push((cn.clone(), pn.property));
+            }
+        }
+    }
+    if json {
+        return Ok(totals.exit_code());
+    }
+    if totals.fixed + totals.newly_violated + totals.changed_otherwise == 0 {
+        println!("no verdict differs");
+    }
+    for (c, p) in &new_violations {
+        println!("\n{}", "-".repeat(100));
+        if let Some(t) = report::counterexample_text(c, p) {
+            println!("{t}");
+        }
+    }
+    println!(
+        "\n{}",
+        kmodcheck::explain::wrap(&totals.line(scenarios.len())).trim_end()
+    );
+    if totals.unproved > 0 {
+        println!(
+            "{}",
+            kmodcheck::explain::wrap(&format!(
+                "{} verdicts of {} come from a run that was not exhaustive (sampled, or stopped by a bound): a violation it adds could be missed there",
+                totals.unproved, new.id
+            ))
+            .trim_end()
+        );
+    }
+    Ok(totals.exit_code())
+}
