@@ -745,7 +745,7 @@ fn a_mistyped_name_gets_a_did_you_mean() {
                 "--scenario",
                 "tests/malformed/unknown-actor-key.toml",
             ],
-            "unknown key `modprob`; expected one of `modprobe`, `request`, `repeat`, `signal_modprobe`, `signal_helper_for`, `fatal`, `rmmod_force`, `insmod`; did you mean `modprobe`?",
+            "unknown key `modprob`; expected one of `modprobe`, `request`, `repeat`, `signal_modprobe`, `signal_helper_for`, `fatal`, `rmmod_force`, `rmmod`, `insmod`; did you mean `modprobe`?",
         ),
     ] {
         let o = kmodcheck(args, &[]);

@@ -178,6 +178,14 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
         "budget-respected",
         Proved,
     ),
+    // What each request gets back: the budget's refusal, or its helper's
+    // failed exec.
+    (
+        "runaway-nested",
+        &[N2008, NTHR5, N],
+        "expected-results",
+        Proved,
+    ),
     // §4.6, the Debian initramfs case: no budget sees it.
     (
         "runaway-after-exit",
@@ -293,6 +301,9 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
     ("recursive-self-load", &[T], "no-deadlock", Proved),
     ("crypto-self-test", &[T], "no-deadlock", Proved),
     ("winner-dies", &[T], "no-deadlock", Proved),
+    // A waiter that gives up on a load that died in init reports a true
+    // failure.
+    ("winner-dies", &[T], "consistent-result", Proved),
     ("shared-dependency", &[T], "dependents-load", Violated),
     (
         "concurrent-same-file-2",
@@ -341,6 +352,57 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
     (
         "missing-fallback",
         &[L, E, I, W, N, C, R, H],
+        "expected-results",
+        Proved,
+    ),
+    // A module left UNFORMED, COMING or GOING with nobody to finish it
+    // would block its name: every error path unlinks it.
+    (
+        "failing-init",
+        &[L, E, I, W, N, C, R, H, T],
+        "ends-settled",
+        Proved,
+    ),
+    (
+        "rmmod-racing-load",
+        &[L, E, I, W, N, C, R, H, T],
+        "ends-settled",
+        Proved,
+    ),
+    (
+        "rmmod-in-use",
+        &[L, E, I, W, N, C, R, H, T],
+        "ends-settled",
+        Proved,
+    ),
+    // A recursive waiter that leaves (-EDEADLK, or a timeout) takes its
+    // entry out of idem_hash first.
+    ("recursive-self-load", &[R, T], "idem-memory-safety", Proved),
+    // A second fatal signal does not undo the first.
+    (
+        "recursive-self-load+kill-outer-twice",
+        &[L, E, I, W, N, C, R, H, T],
+        "terminates-when-killed",
+        Proved,
+    ),
+    // SIGKILL to a request waiting for a kmod slot or for its helper: the
+    // killable waits give -ERESTARTSYS; the first throttle's interruptible
+    // wait goes on without a slot and gives back one it never took.
+    (
+        "budget-contended+kill",
+        &[N2008, NTHR5, N],
+        "budget-respected",
+        Proved,
+    ),
+    (
+        "budget-contended+kill",
+        &[NTHR],
+        "budget-respected",
+        Violated,
+    ),
+    (
+        "budget-contended+kill",
+        &[N2008, NTHR, NTHR5, N],
         "expected-results",
         Proved,
     ),

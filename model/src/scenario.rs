@@ -570,7 +570,16 @@ pub fn catalogue() -> Vec<Scenario> {
             "recursive-self-load",
             "aes-arm-bs's init requests crypto-cbc(aes), an alias of itself, and waits for the helper",
             None,
-            &["no-deadlock", "ends-live", "init-at-most-once", "success-means-live"],
+            // idem-memory-safety: a recursive waiter that leaves with
+            // -EDEADLK (recursion-aware) or gives up (idem-timeout) must
+            // take its entry with it, before the completer walks the chain.
+            &[
+                "no-deadlock",
+                "ends-live",
+                "init-at-most-once",
+                "success-means-live",
+                "idem-memory-safety",
+            ],
         ),
         recursive(
             "recursive-self-load+kill-nested",
@@ -584,6 +593,22 @@ pub fn catalogue() -> Vec<Scenario> {
             Some(SignalTarget::Actor(0)),
             &["terminates-when-killed", "success-means-live"],
         ),
+        {
+            // Found by mutation testing: a second fatal signal must not
+            // undo the first (send_sig() only ever adds to the pending set).
+            let mut s = recursive(
+                "recursive-self-load+kill-outer-twice",
+                "as recursive-self-load+kill-outer, and a second SIGKILL to the same modprobe (a second kill -9, or SIGTERM then SIGKILL: SIGTERM is fatal to a modprobe, which installs no handler)",
+                Some(SignalTarget::Actor(0)),
+                &["terminates-when-killed"],
+            );
+            s.actors.push(Actor::Signal {
+                target: SignalTarget::Actor(0),
+                fatal: true,
+            });
+            s.reference = "kernel/signal.c: sigaddset() on the pending set, complete_signal() makes a default-fatal signal fatal; kernel-semantics.md §4.1".into();
+            s
+        },
         Scenario {
             name: "crypto-self-test".into(),
             summary: "aes-arm-bs registers cbc(aes); its self-test requests crypto-cbc(aes)".into(),
@@ -648,6 +673,7 @@ pub fn catalogue() -> Vec<Scenario> {
                 "consistent-result",
                 "module-memory-safety",
                 "etxtbsy-only-while-loading",
+                "ends-settled",
             ]),
             ..base()
         },
@@ -759,6 +785,7 @@ pub fn catalogue() -> Vec<Scenario> {
                 "init-at-most-once",
                 "consistent-result",
                 "expected-results",
+                "ends-settled",
             ]),
             ..base()
         },
@@ -787,7 +814,7 @@ pub fn catalogue() -> Vec<Scenario> {
                     results: vec![Some(0), Some(-ENOENT)],
                 },
             ],
-            properties: strings(&["live-deps", "expected-results"]),
+            properties: strings(&["live-deps", "expected-results", "ends-settled"]),
             ..base()
         },
         Scenario {
@@ -819,7 +846,7 @@ pub fn catalogue() -> Vec<Scenario> {
                 },
                 Expect::NeverLive("x".into()),
             ],
-            properties: strings(&["no-deadlock", "expected-results"]),
+            properties: strings(&["no-deadlock", "expected-results", "ends-settled"]),
             ..base()
         },
         Scenario {
@@ -835,7 +862,30 @@ pub fn catalogue() -> Vec<Scenario> {
             kmod_limit: 2,
             helper_bound: Some(2),
             exec_requests: Some("binfmt-0000".into()),
-            properties: strings(&["no-deadlock", "budget-respected", "bounded-helpers"]),
+            // What a request gets back: the budget's refusal at the end of
+            // the chain (-ENOMEM in 2008, -ETIME from the bounded waits), or,
+            // further up, its helper's failed exec (-ENOEXEC: kernel/umh.c
+            // call_usermodehelper_exec_async() stores kernel_execve()'s
+            // error in sub_info->retval). The first throttle hangs, and
+            // hands nothing back.
+            expect: [
+                (&[-crate::errno::ENOMEM, -crate::errno::ENOEXEC][..], KmodBudget::FailFast2008),
+                (&[-crate::errno::ETIME, -crate::errno::ENOEXEC][..], KmodBudget::ThrottleTimeout),
+                (&[-crate::errno::ETIME, -crate::errno::ENOEXEC][..], KmodBudget::Semaphore),
+            ]
+            .into_iter()
+            .map(|(results, budget)| Expect::Request {
+                alias: "binfmt-0000".into(),
+                results: results.to_vec(),
+                budget: Some(budget),
+            })
+            .collect(),
+            properties: strings(&[
+                "no-deadlock",
+                "budget-respected",
+                "bounded-helpers",
+                "expected-results",
+            ]),
             ..base()
         },
         Scenario {
@@ -891,6 +941,56 @@ pub fn catalogue() -> Vec<Scenario> {
             })
             .collect(),
             properties: strings(&["no-deadlock", "budget-respected", "expected-results"]),
+            ..base()
+        },
+        Scenario {
+            name: "budget-contended+kill".into(),
+            summary: "as budget-contended, the second request made by module y's init, and SIGKILL to y's modprobe at any moment: in the wait for the kmod slot, or for the helper".into(),
+            reference: "kernel/module/kmod.c __request_module() (the budget's killable wait: -ERESTARTSYS on SIGKILL since the throttle's follow-up), kernel/umh.c call_usermodehelper_exec() (UMH_KILLABLE: -ERESTARTSYS); found by mutation testing (reports/mutants-model.md)".into(),
+            modules: vec![module(
+                "y",
+                &[],
+                &[],
+                vec![InitStep::RequestModule {
+                    alias: "never-there".into(),
+                    required: false,
+                }],
+            )],
+            actors: vec![
+                Actor::Request {
+                    alias: "never-there".into(),
+                    repeat: false,
+                },
+                Actor::Modprobe("y".into()),
+                Actor::Signal {
+                    target: SignalTarget::Actor(0),
+                    fatal: true,
+                },
+            ],
+            timer: false,
+            kmod_limit: 1,
+            helper_bound: Some(2),
+            // A killed request returns -ERESTARTSYS (from the killable wait
+            // for a slot, or for its helper), or modprobe's status if the
+            // helper ended first; the 2008 code may refuse it at once.
+            expect: [
+                (&[256, -crate::errno::ENOMEM, -crate::errno::ERESTARTSYS][..], KmodBudget::FailFast2008),
+                (&[256, -crate::errno::ERESTARTSYS][..], KmodBudget::Throttle),
+                (&[256, -crate::errno::ERESTARTSYS][..], KmodBudget::ThrottleTimeout),
+                (&[256, -crate::errno::ERESTARTSYS][..], KmodBudget::Semaphore),
+            ]
+            .into_iter()
+            .map(|(results, budget)| Expect::Request {
+                alias: "never-there".into(),
+                results: results.to_vec(),
+                budget: Some(budget),
+            })
+            .collect(),
+            properties: strings(&[
+                "terminates-when-killed",
+                "budget-respected",
+                "expected-results",
+            ]),
             ..base()
         },
         deep_recursion(None),

@@ -15,7 +15,9 @@
 //! the facts reported).
 #![deny(missing_docs)]
 
-use kmodcheck_model::errno::{ret_name, Ret, EBUSY, EDEADLK, EEXIST, EINTR, ERESTARTSYS, ETXTBSY};
+use kmodcheck_model::errno::{
+    ret_name, Ret, EBUSY, EDEADLK, EEXIST, EINTR, ERESTARTSYS, ETIMEDOUT, ETXTBSY,
+};
 use kmodcheck_model::scenario::Expect;
 use kmodcheck_model::state::{Fingerprint, Fp};
 use kmodcheck_model::trace::{FinitRole, ModState, Names, Reaction, TaskId, Trace};
@@ -371,10 +373,12 @@ impl Monitor for ConsistentResult {
                     // Only a forced unload can answer its waiters (-EBUSY:
                     // the heap proposal's idempotent_complete, or the name
                     // check once the module is GOING or gone), unless a
-                    // signal interrupted them.
+                    // signal interrupted them or a timed wait gave up on a
+                    // load that will never end (-ETIMEDOUT: a failure, and
+                    // a true one).
                     witness = true;
                     let interrupted = c.signalled && (cr == -EINTR || cr == -ERESTARTSYS);
-                    if cr != -EBUSY && !interrupted {
+                    if cr != -EBUSY && cr != -ETIMEDOUT && !interrupted {
                         return Check::Violated(format!(
                             "{} returned {} for {} while {}'s concurrent load of it had died in init (an oops) and returned nothing",
                             names.of(task),
@@ -595,6 +599,66 @@ impl Monitor for EndsLive {
     monitor_boilerplate!();
 }
 
+/// `ends-settled`: the module list, and which modules a task that died in
+/// init was loading.
+#[derive(Clone, Default)]
+struct EndsSettled {
+    states: States,
+    /// The module each task's open finit_module loads.
+    loading: BTreeMap<TaskId, String>,
+    /// Modules whose loader died in init.
+    crashed: BTreeSet<String>,
+}
+
+impl Fingerprint for EndsSettled {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        self.states.fingerprint(fp);
+        self.loading.fingerprint(fp);
+        self.crashed.fingerprint(fp);
+    }
+}
+
+impl Monitor for EndsSettled {
+    fn on(&mut self, fact: &Fact<'_>, _: &Names<'_>) -> Reaction {
+        if self.states.apply(fact) {
+            return Reaction::Changed;
+        }
+        match *fact {
+            Fact::FinitStart { task, module, .. } => {
+                self.loading.insert(task, module.to_string());
+                Reaction::Changed
+            }
+            Fact::FinitEnd { task, .. } => {
+                self.loading.remove(&task);
+                Reaction::Changed
+            }
+            Fact::Died { task } => match self.loading.remove(&task) {
+                Some(m) => {
+                    self.crashed.insert(m);
+                    Reaction::Changed
+                }
+                None => Reaction::Same,
+            },
+            _ => Reaction::Same,
+        }
+    }
+    fn finish(&self, end: &End, _: &Names<'_>) -> Check {
+        if !completed(end) {
+            return Check::Unknown;
+        }
+        for (name, state) in &self.states.0 {
+            if *state != ModState::Live && !self.crashed.contains(name) {
+                return Check::Violated(format!(
+                    "every task exited with {name} {} on the module list, and no task died loading it",
+                    state.name()
+                ));
+            }
+        }
+        Check::Ok { witness: true }
+    }
+    monitor_boilerplate!();
+}
+
 /// A property that a fact breaks on the spot, with a witness fact: memory
 /// safety of the in-flight table and of `struct module`, the helper bound.
 #[derive(Clone)]
@@ -649,6 +713,23 @@ impl Monitor for Sticky {
                     ..
                 },
             ) => (None, true),
+            // A waiter that left before the completion without a signal:
+            // it gave up (a timed wait), or saw its own recursion.
+            (
+                StickyKind::IdemMemory,
+                Fact::FinitEnd {
+                    role: FinitRole::Recursion,
+                    ..
+                },
+            ) => (None, true),
+            (
+                StickyKind::IdemMemory,
+                Fact::FinitEnd {
+                    role: FinitRole::IdemWaiter,
+                    ret,
+                    ..
+                },
+            ) if *ret == -ETIMEDOUT => (None, true),
             (StickyKind::ModuleMemory, Fact::ModuleUnsafe { what }) => {
                 (Some(what.to_string()), false)
             }
@@ -1248,6 +1329,9 @@ fn dependents_load(_: &Scenario, _: &Variant) -> Box<dyn Monitor> {
         failed: BTreeMap::new(),
     })
 }
+fn ends_settled(_: &Scenario, _: &Variant) -> Box<dyn Monitor> {
+    Box::new(EndsSettled::default())
+}
 fn ends_live(s: &Scenario, _: &Variant) -> Box<dyn Monitor> {
     Box::new(EndsLive {
         states: s.expect_live.iter().map(|n| (n.clone(), None)).collect(),
@@ -1330,7 +1414,7 @@ pub fn catalogue() -> &'static [Property] {
         },
         Property {
             id: "consistent-result",
-            statement: "a finit_module that overlaps another's load of the same file returns that load's result (or -EEXIST/-EBUSY from the name check, -EINTR if signalled, -EDEADLK if that load is its request_module() ancestor's; -EBUSY if that load died in init, or from the name check once an rmmod took the module)",
+            statement: "a finit_module that overlaps another's load of the same file returns that load's result (or -EEXIST/-EBUSY from the name check, -EINTR if signalled, -EDEADLK if that load is its request_module() ancestor's; -EBUSY (or -ETIMEDOUT from a timed wait) if that load died in init, or -EBUSY from the name check once an rmmod took the module)",
             rationale: "a waiter that reports failure while the module loads, or success while it fails, misleads modprobe and its dependents (ac2263b588df)",
             witness: "a finit_module ran into another task's load of the same module",
             monitor: consistent_result,
@@ -1364,7 +1448,7 @@ pub fn catalogue() -> &'static [Property] {
             id: "idem-memory-safety",
             statement: "no walk, completion, store or unlink touches an in-flight entry whose owner's frame is gone (returned, or died in init), and no entry is unlinked twice",
             rationale: "struct idempotent lives on its owner's stack; 2124d84db293 made waiters interruptible, so a waiter can leave while the completer still walks the chain (hlist_del_init, the -EINTR default, the unlink under idem_lock); a winner that dies in init leaves its entry in idem_hash on a dead stack (kernel-semantics.md §4.8; the 2025 heap proposal)",
-            witness: "an in-flight waiter was signalled, or a winner died in init with its entry linked",
+            witness: "an in-flight waiter left before its completion (signalled, timed out, or seeing its own recursion), or a winner died in init with its entry linked",
             monitor: idem_memory_safety,
             detail: None,
         },
@@ -1414,6 +1498,14 @@ pub fn catalogue() -> &'static [Property] {
             rationale: "resolve_symbol() takes a reference only on a LIVE provider (strong_try_module_get: -EBUSY while COMING), and resolve_symbol_wait() waits for it; delete_module() refuses a provider an importer holds (-EWOULDBLOCK); an importer LIVE before its provider, or after it left, calls into code whose init has not finished, or that is gone",
             witness: "resolve_symbol() found its provider COMING, or an rmmod of a provider ran while an importer of it was on the module list",
             monitor: live_deps,
+            detail: None,
+        },
+        Property {
+            id: "ends-settled",
+            statement: "when every task has exited, every module on the list is LIVE, unless a task died in its init",
+            rationale: "a module left UNFORMED, COMING or GOING with nobody to finish it holds its name: every later load of it waits in the name check or fails with -EBUSY until reboot (load_module's error paths unlink it: unlink_mod, free_module)",
+            witness: "an execution in which every task exited",
+            monitor: ends_settled,
             detail: None,
         },
         Property {
