@@ -6,7 +6,7 @@ use kmodcheck_model::variant::{MutantSpec, Variant};
 use serde_json::json;
 use std::fmt::Write as _;
 
-/// One-letter column keys, as kernel-semantics.md §4 uses them.
+/// One-letter column keys, as docs/kernel.md §4 uses them.
 pub fn column_key(v: &Variant) -> String {
     match v.id {
         "legacy" => "L".into(),

@@ -5,7 +5,7 @@
 //! ```toml
 //! name = "recursive-self-load"
 //! summary = "aes-arm-bs's init requests crypto-cbc(aes), an alias of itself"
-//! reference = "kernel-semantics.md §4.1"    # optional
+//! reference = "docs/kernel.md §4.1"    # optional
 //! timer = true                # optional, default false: time passes (timed waits may expire)
 //! kmod_limit = 50             # optional, default 50: max_modprobes of the kmod budget
 //! helper_bound = 2            # optional: most usermode helpers one execution may start

@@ -44,7 +44,7 @@ fn list_names_every_variant_scenario_and_property() {
         "idem-timeout",
         "mutant-unlocked-unlink",
         "winner-dies",
-        "kernel-semantics.md §4.8",
+        "docs/kernel.md §4.8",
         "idem-memory-safety",
         "kmod-throttle-timeout",
     ] {

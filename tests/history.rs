@@ -1,5 +1,5 @@
 //! The kernel's history, as verdicts: every row of the foundation issue's
-//! table (kernel-semantics.md §4), encoded once, checked against what the
+//! table (docs/kernel.md §4), encoded once, checked against what the
 //! model finds. A disagreement fails with the expected verdict, the found
 //! one, and the trace.
 

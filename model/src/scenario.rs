@@ -154,7 +154,7 @@ pub struct Scenario {
     pub name: String,
     /// One line: what happens.
     pub summary: String,
-    /// Where it comes from (kernel-semantics.md §4 row, commit, report).
+    /// Where it comes from (docs/kernel.md §4 row, commit, report).
     pub reference: String,
     /// The module files.
     pub modules: Vec<ModuleSpec>,
@@ -324,7 +324,7 @@ fn module(name: &str, aliases: &[&str], deps: &[&str], init: Vec<InitStep>) -> M
 }
 
 /// Two files, x-a.ko and x-b.ko (aliases x-a, x-b), whose modules are both
-/// named x (kernel-semantics.md §4.9); x-a's init is `a_init`, x-b's empty.
+/// named x (docs/kernel.md §4.9); x-a's init is `a_init`, x-b's empty.
 fn same_name_pair(a_init: Vec<InitStep>) -> Vec<ModuleSpec> {
     ["x-a", "x-b"]
         .into_iter()
@@ -358,8 +358,7 @@ fn recursive(name: &str, summary: &str, signal: Option<SignalTarget>, props: &[&
     Scenario {
         name: name.into(),
         summary: summary.into(),
-        reference: "kernel-semantics.md §4.1; cb5b81bc9a44 (aes-arm-bs hang since 9b9879fc0327)"
-            .into(),
+        reference: "docs/kernel.md §4.1; cb5b81bc9a44 (aes-arm-bs hang since 9b9879fc0327)".into(),
         modules: vec![aes_arm_bs(vec![InitStep::RequestModule {
             alias: "crypto-cbc(aes)".into(),
             required: false,
@@ -389,7 +388,7 @@ fn winner_dies(name: &str, summary: &str, extra: Actor, props: &[&str]) -> Scena
         name: name.into(),
         summary: summary.into(),
         reference:
-            "kernel-semantics.md §4.8; 9b9879fc0327; julian-lagattuta's force-unload series (2025)"
+            "docs/kernel.md §4.8; 9b9879fc0327; julian-lagattuta's force-unload series (2025)"
                 .into(),
         modules: vec![module("x", &[], &[], vec![InitStep::Oops])],
         actors,
@@ -430,7 +429,7 @@ fn deep_recursion(signal: Option<SignalTarget>) -> Scenario {
     };
     // What the kernel hands back, stated (`expected-results`): m1's request
     // for m2 finds the one slot taken by m0's request, and each budget
-    // answers in its own way (kernel-semantics.md §4.7): the 2008 code fails
+    // answers in its own way (docs/kernel.md §4.7): the 2008 code fails
     // at once with -ENOMEM, the killable 5 s wait and the v6.4 semaphore
     // time out with -ETIME (6d7964a722af's wait, without a timeout, never
     // returns: no-deadlock shows that). m1's init goes on without m2
@@ -463,7 +462,7 @@ fn deep_recursion(signal: Option<SignalTarget>) -> Scenario {
     Scenario {
         name: name.into(),
         summary: summary.into(),
-        reference: "kernel-semantics.md §4.7; 6d7964a722af and its follow-up".into(),
+        reference: "docs/kernel.md §4.7; 6d7964a722af and its follow-up".into(),
         expect,
         modules: vec![
             module(
@@ -503,7 +502,7 @@ pub fn concurrent_same_file(n: usize) -> Scenario {
     Scenario {
         name: format!("concurrent-same-file-{n}"),
         summary: format!("{n} modprobe runs of one module file start together"),
-        reference: "kernel-semantics.md §4.3; 9b9879fc0327".into(),
+        reference: "docs/kernel.md §4.3; 9b9879fc0327".into(),
         modules: vec![module("x", &[], &[], vec![])],
         actors: (0..n).map(|_| Actor::Modprobe("x".into())).collect(),
         expect_live: strings(&["x"]),
@@ -546,7 +545,7 @@ pub fn shared_dependency(n: usize) -> Scenario {
                 dependents.join(", modprobe ")
             )
         },
-        reference: "kernel-semantics.md §4.2; revert ac2263b588df".into(),
+        reference: "docs/kernel.md §4.2; revert ac2263b588df".into(),
         modules,
         actors: dependents
             .iter()
@@ -606,13 +605,13 @@ pub fn catalogue() -> Vec<Scenario> {
                 target: SignalTarget::Actor(0),
                 fatal: true,
             });
-            s.reference = "kernel/signal.c: sigaddset() on the pending set, complete_signal() makes a default-fatal signal fatal; kernel-semantics.md §4.1".into();
+            s.reference = "docs/kernel.md §4.11, §2 (signals); kernel/signal.c: sigaddset() on the pending set, complete_signal() makes a default-fatal signal fatal".into();
             s
         },
         Scenario {
             name: "crypto-self-test".into(),
             summary: "aes-arm-bs registers cbc(aes); its self-test requests crypto-cbc(aes)".into(),
-            reference: "kernel-semantics.md §4.1; 37da5d0ffa7b; the 2024 aes-arm-bs report".into(),
+            reference: "docs/kernel.md §4.1; 37da5d0ffa7b; the 2024 aes-arm-bs report".into(),
             modules: vec![aes_arm_bs(vec![InitStep::RegisterAlg {
                 alg: "cbc-aes-neonbs".into(),
                 test_requests: "crypto-cbc(aes)".into(),
@@ -656,7 +655,7 @@ pub fn catalogue() -> Vec<Scenario> {
         Scenario {
             name: "failing-init".into(),
             summary: "2 modprobe runs of one module file whose init fails with -ENODEV".into(),
-            reference: "kernel-semantics.md §4.4".into(),
+            reference: "docs/kernel.md §4.4".into(),
             modules: vec![module("x", &[], &[], vec![InitStep::Fail(crate::errno::ENODEV)])],
             actors: vec![Actor::Modprobe("x".into()), Actor::Modprobe("x".into())],
             // "No waiter may report success" is consistent-result here: a
@@ -680,7 +679,7 @@ pub fn catalogue() -> Vec<Scenario> {
         Scenario {
             name: "interrupted-waiter".into(),
             summary: "2 modprobe runs of one file; a handled signal reaches the second at any moment, racing the winner's idempotent_complete".into(),
-            reference: "kernel-semantics.md §4.5; 2124d84db293".into(),
+            reference: "docs/kernel.md §4.5; 2124d84db293".into(),
             modules: vec![module("x", &[], &[], vec![])],
             actors: vec![
                 Actor::Modprobe("x".into()),
@@ -717,7 +716,7 @@ pub fn catalogue() -> Vec<Scenario> {
         Scenario {
             name: "same-name-different-files".into(),
             summary: "modprobe x-a and modprobe x-b together: two files whose modules are both named x".into(),
-            reference: "kernel-semantics.md §4.9".into(),
+            reference: "docs/kernel.md §4.9".into(),
             modules: same_name_pair(vec![]),
             actors: vec![Actor::Modprobe("x-a".into()), Actor::Modprobe("x-b".into())],
             expect_live: strings(&["x"]),
@@ -733,7 +732,7 @@ pub fn catalogue() -> Vec<Scenario> {
         Scenario {
             name: "same-name-failing-init".into(),
             summary: "modprobe x-a and modprobe x-b together: two files whose modules are both named x; x-a's init fails with -ENODEV".into(),
-            reference: "kernel-semantics.md §4.4, §4.9".into(),
+            reference: "docs/kernel.md §4.4, §4.9".into(),
             // The in-flight table keys on the file, so in every variant the
             // second load meets the first in the name check
             // (module_patient_check_exists), sleeps on module_wq while x-a's
@@ -753,7 +752,7 @@ pub fn catalogue() -> Vec<Scenario> {
         Scenario {
             name: "rmmod-racing-load".into(),
             summary: "2 modprobe runs of one module, and rmmod of it at any moment".into(),
-            reference: "kernel/module/main.c delete_module() and module_patient_check_exists() (v6.4+; -EBUSY for a GOING module since 0254127ab977, v6.2); found by mutation testing (reports/mutants-model.md)".into(),
+            reference: "docs/kernel.md §4.10; kernel/module/main.c delete_module() and module_patient_check_exists() (v6.4+; -EBUSY for a GOING module since 0254127ab977, v6.2); found by mutation testing (reports/mutants-model.md)".into(),
             modules: vec![module("a", &[], &[], vec![])],
             actors: vec![
                 Actor::Modprobe("a".into()),
@@ -792,7 +791,7 @@ pub fn catalogue() -> Vec<Scenario> {
         Scenario {
             name: "rmmod-in-use".into(),
             summary: "modprobe d, which imports from p (so p is loaded first), and rmmod p at any moment".into(),
-            reference: "kernel/module/main.c delete_module() (-EWOULDBLOCK while a module's source_list is not empty), resolve_symbol() (-ENOENT for a GOING provider: \"Unknown symbol\"), v6.4+; found by mutation testing (reports/mutants-model.md)".into(),
+            reference: "docs/kernel.md §4.10; kernel/module/main.c delete_module() (-EWOULDBLOCK while a module's source_list is not empty), resolve_symbol() (-ENOENT for a GOING provider: \"Unknown symbol\"), v6.4+; found by mutation testing (reports/mutants-model.md)".into(),
             modules: vec![
                 module("p", &[], &[], vec![]),
                 module("d", &[], &["p"], vec![]),
@@ -820,7 +819,7 @@ pub fn catalogue() -> Vec<Scenario> {
         Scenario {
             name: "missing-fallback".into(),
             summary: "x's init needs a fallback that no module provides: its request_module fails, and so does x".into(),
-            reference: "a required request_module() in init (crypto_alloc_*() of a fallback: crypto_larval_lookup() requests crypto-ALG, then -ENOENT); kernel/module/kmod.c __request_module() returns modprobe's wait status; found by mutation testing (reports/mutants-model.md)".into(),
+            reference: "docs/kernel.md §4.12; a required request_module() in init (crypto_alloc_*() of a fallback: crypto_larval_lookup() requests crypto-ALG, then -ENOENT); kernel/module/kmod.c __request_module() returns modprobe's wait status; found by mutation testing (reports/mutants-model.md)".into(),
             modules: vec![module(
                 "x",
                 &[],
@@ -852,7 +851,7 @@ pub fn catalogue() -> Vec<Scenario> {
         Scenario {
             name: "runaway-nested".into(),
             summary: "exec of a binary needs binfmt-0000; each modprobe helper's own exec asks for it again while its parent holds a kmod slot".into(),
-            reference: "kernel-semantics.md §4.6; the 2008 \"runaway loop\"; 6d7964a722af and its follow-up".into(),
+            reference: "docs/kernel.md §4.6; the 2008 \"runaway loop\"; 6d7964a722af and its follow-up".into(),
             modules: vec![],
             actors: vec![Actor::Request {
                 alias: "binfmt-0000".into(),
@@ -891,7 +890,7 @@ pub fn catalogue() -> Vec<Scenario> {
         Scenario {
             name: "runaway-after-exit".into(),
             summary: "a request for a module that never appears fires again each time the helper has exited (the Debian initramfs case)".into(),
-            reference: "kernel-semantics.md §4.6".into(),
+            reference: "docs/kernel.md §4.6".into(),
             modules: vec![],
             actors: vec![Actor::Request {
                 alias: "never-there".into(),
@@ -906,7 +905,7 @@ pub fn catalogue() -> Vec<Scenario> {
         Scenario {
             name: "budget-contended".into(),
             summary: "two requests at once with one kmod slot: the second waits for the slot the first gives back".into(),
-            reference: "kernel-semantics.md §4.7 (the budget's wait and its wake-up: 6d7964a722af, 25a1b5b518f4); found by mutation testing (reports/mutants-model.md)".into(),
+            reference: "docs/kernel.md §4.7 (the budget's wait and its wake-up: 6d7964a722af, 25a1b5b518f4); found by mutation testing (reports/mutants-model.md)".into(),
             modules: vec![],
             actors: vec![
                 Actor::Request {
@@ -946,7 +945,7 @@ pub fn catalogue() -> Vec<Scenario> {
         Scenario {
             name: "budget-contended+kill".into(),
             summary: "as budget-contended, the second request made by module y's init, and SIGKILL to y's modprobe at any moment: in the wait for the kmod slot, or for the helper".into(),
-            reference: "kernel/module/kmod.c __request_module() (the budget's killable wait: -ERESTARTSYS on SIGKILL since the throttle's follow-up), kernel/umh.c call_usermodehelper_exec() (UMH_KILLABLE: -ERESTARTSYS); found by mutation testing (reports/mutants-model.md)".into(),
+            reference: "docs/kernel.md §4.11; kernel/module/kmod.c __request_module() (the budget's killable wait: -ERESTARTSYS on SIGKILL since the throttle's follow-up), kernel/umh.c call_usermodehelper_exec() (UMH_KILLABLE: -ERESTARTSYS); found by mutation testing (reports/mutants-model.md)".into(),
             modules: vec![module(
                 "y",
                 &[],

@@ -1399,7 +1399,7 @@ pub fn catalogue() -> &'static [Property] {
         Property {
             id: "terminates-when-killed",
             statement: "with the scenario's signal sent, every execution ends",
-            rationale: "a hang a signal can break is recoverable; one no signal breaks is not (kernel-semantics §4.1; 2124d84db293)",
+            rationale: "a hang a signal can break is recoverable; one no signal breaks is not (docs/kernel.md §4.1; 2124d84db293)",
             witness: "the signal reached a live task, and some task slept",
             monitor: terminates_when_killed,
             detail: None,
@@ -1439,7 +1439,7 @@ pub fn catalogue() -> &'static [Property] {
         Property {
             id: "ends-live",
             statement: "when every task has exited, the scenario's modules are LIVE",
-            rationale: "the load a user asked for happened (kernel-semantics §4.1: \"X goes LIVE\")",
+            rationale: "the load a user asked for happened (docs/kernel.md §4.1: \"X goes LIVE\")",
             witness: "an execution in which every task exited",
             monitor: ends_live,
             detail: None,
@@ -1447,7 +1447,7 @@ pub fn catalogue() -> &'static [Property] {
         Property {
             id: "idem-memory-safety",
             statement: "no walk, completion, store or unlink touches an in-flight entry whose owner's frame is gone (returned, or died in init), and no entry is unlinked twice",
-            rationale: "struct idempotent lives on its owner's stack; 2124d84db293 made waiters interruptible, so a waiter can leave while the completer still walks the chain (hlist_del_init, the -EINTR default, the unlink under idem_lock); a winner that dies in init leaves its entry in idem_hash on a dead stack (kernel-semantics.md §4.8; the 2025 heap proposal)",
+            rationale: "struct idempotent lives on its owner's stack; 2124d84db293 made waiters interruptible, so a waiter can leave while the completer still walks the chain (hlist_del_init, the -EINTR default, the unlink under idem_lock); a winner that dies in init leaves its entry in idem_hash on a dead stack (docs/kernel.md §4.8; the 2025 heap proposal)",
             witness: "an in-flight waiter left before its completion (signalled, timed out, or seeing its own recursion), or a winner died in init with its entry linked",
             monitor: idem_memory_safety,
             detail: None,
@@ -1463,7 +1463,7 @@ pub fn catalogue() -> &'static [Property] {
         Property {
             id: "bounded-helpers",
             statement: "an execution starts no more modprobe helpers than the scenario's bound",
-            rationale: "more helpers than any bound is the runaway loop (kernel-semantics §4.6): each helper's request starts another",
+            rationale: "more helpers than any bound is the runaway loop (docs/kernel.md §4.6): each helper's request starts another",
             witness: "a modprobe helper was started",
             monitor: bounded_helpers,
             detail: Some(repeating_part),
