@@ -323,9 +323,14 @@ impl Named {
 /// Resolve one name: a built-in scenario, or a path ending in `.toml`.
 pub fn resolve(name_or_path: &str) -> Result<Named, String> {
     if name_or_path.ends_with(".toml") {
+        let scenario = load(std::path::Path::new(name_or_path)).map_err(|e| e.to_string())?;
+        // Replay handles name the file by its absolute path, so that they
+        // work from any directory (the file was just read, so it exists).
+        let file = std::fs::canonicalize(name_or_path)
+            .map_or_else(|_| name_or_path.to_string(), |p| p.display().to_string());
         return Ok(Named {
-            scenario: load(std::path::Path::new(name_or_path)).map_err(|e| e.to_string())?,
-            file: Some(name_or_path.to_string()),
+            scenario,
+            file: Some(file),
         });
     }
     let scenario = kmodcheck_model::scenario::by_name(name_or_path).ok_or_else(|| {

@@ -55,7 +55,8 @@ fn shipped_files_equal_their_built_in_twins() {
 }
 
 /// A scenario file checks like a built-in name, and its counterexample's
-/// replay handle names the file, so `replay` finds it.
+/// replay handle names the file by its absolute path, so `replay` finds it
+/// from any directory.
 #[test]
 fn a_file_checks_and_replays_through_the_binary() {
     let file = "scenarios/recursive-self-load.toml";
@@ -63,15 +64,30 @@ fn a_file_checks_and_replays_through_the_binary() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("no-deadlock violated"), "{stdout}");
-    let prefix = format!("replay: kmodcheck replay 'stateful:idempotent:{file}:");
+    let absolute = std::fs::canonicalize(root().join(file)).unwrap();
+    let prefix = format!(
+        "replay: kmodcheck replay 'stateful:idempotent:{}:",
+        absolute.display()
+    );
     let handle = stdout
         .lines()
         .find_map(|l| l.strip_prefix("replay: kmodcheck replay '"))
         .filter(|_| stdout.contains(&prefix))
         .unwrap_or_else(|| panic!("no stateful replay handle naming the file: {stdout}"))
         .trim_end_matches('\'');
-    let replayed = kmodcheck(&["replay", handle]);
-    assert_eq!(replayed.status.code(), Some(1));
+    // From another directory, where the relative path would name nothing.
+    let elsewhere = std::env::temp_dir();
+    let replayed = Command::new(env!("CARGO_BIN_EXE_kmodcheck"))
+        .args(["replay", handle])
+        .current_dir(&elsewhere)
+        .output()
+        .expect("run kmodcheck");
+    assert_eq!(
+        replayed.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&replayed.stderr)
+    );
     let text = String::from_utf8_lossy(&replayed.stdout);
     assert!(
         text.contains("no-deadlock violated: deadlock: T1 waits for helper T2"),
