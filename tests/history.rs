@@ -406,6 +406,34 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
         "expected-results",
         Proved,
     ),
+    // The cost the in-flight table was made for (docs/kernel.md §4.13): v6.4
+    // reads every duplicate load's file into memory before the name check
+    // refuses it; the table (and the reverted deny) keep it to one image.
+    (
+        "concurrent-same-file-2",
+        &[L],
+        "one-image-per-file",
+        Violated,
+    ),
+    (
+        "concurrent-same-file-3",
+        &[L],
+        "one-image-per-file",
+        Violated,
+    ),
+    ("shared-dependency", &[L], "one-image-per-file", Violated),
+    (
+        "concurrent-same-file-3",
+        &[E, I, W, N, C, R, H, T],
+        "one-image-per-file",
+        Proved,
+    ),
+    (
+        "shared-dependency",
+        &[E, I, W, N, C, R, H, T],
+        "one-image-per-file",
+        Proved,
+    ),
     // An importer loaded alone waits for its COMING provider: insmod gets
     // 0, or -ENOENT while the provider is not yet formed, never -EBUSY.
     (

@@ -512,6 +512,7 @@ pub fn concurrent_same_file(n: usize) -> Scenario {
             "consistent-result",
             "success-means-live",
             "coming-before-init",
+            "one-image-per-file",
         ]),
         ..base()
     }
@@ -557,6 +558,7 @@ pub fn shared_dependency(n: usize) -> Scenario {
             "dependents-load",
             "success-means-live",
             "init-at-most-once",
+            "one-image-per-file",
         ]),
         ..base()
     }

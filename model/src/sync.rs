@@ -419,7 +419,24 @@ pub fn spawn<F: FnOnce() + Send + 'static>(
     f: F,
 ) -> JoinHandle {
     let inner = match backend() {
-        Backend::Loom => JoinImpl::Loom(loom::thread::spawn(f)),
+        Backend::Loom => {
+            // loom keeps every thread an execution started, finished or
+            // not, and asserts on one past its limit. A timer actor that
+            // exited and is started again by a later timed wait (a request
+            // that repeats under a timed budget) is such a thread: stop the
+            // execution here, in words, instead of inside loom.
+            let n = LOOM_SPAWNED.with(|c| {
+                c.set(c.get() + 1);
+                c.get()
+            });
+            if n + 1 > LOOM_MAX_THREADS {
+                panic!(
+                    "{LOOM_THREAD_LIMIT}: this execution starts its {} thread (main included), and loom never reclaims a finished one (a timer started again after its actor exited, or a helper past the static count); loom allows {LOOM_MAX_THREADS}: the stateful engine has no such limit",
+                    ordinal(n + 1)
+                );
+            }
+            JoinImpl::Loom(loom::thread::spawn(f))
+        }
         Backend::Shuttle => {
             let stateful = state::active();
             let index = if stateful {
@@ -527,6 +544,31 @@ impl Default for LoomOptions {
     }
 }
 
+/// loom 0.7.2's `MAX_THREADS` (`src/rt/mod.rs`), main thread included.
+pub const LOOM_MAX_THREADS: usize = 5;
+
+/// How a panic of the loom thread guard in [`spawn`] starts.
+pub const LOOM_THREAD_LIMIT: &str = "loom's thread limit";
+
+thread_local! {
+    /// Threads [`spawn`] started in the current loom execution. loom runs
+    /// an exploration's executions one after another, and its model threads
+    /// as coroutines, on the OS thread that called `check`; explorations on
+    /// other OS threads (parallel cells) have their own count.
+    static LOOM_SPAWNED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 /// Run `f` once per interleaving under loom. `Ok` when loom returned (all
 /// executions explored, or one of the stated bounds hit: the caller tells
 /// which from its own counts); `Err` when an execution stopped the run.
@@ -545,7 +587,13 @@ where
     // loom tests max_permutations and max_duration only when
     // `i % checkpoint_interval == 0` (default 20,000): check every iteration.
     b.checkpoint_interval = 1;
-    catch_unwind(AssertUnwindSafe(|| b.check(f))).map_err(classify)
+    catch_unwind(AssertUnwindSafe(|| {
+        b.check(move || {
+            LOOM_SPAWNED.with(|c| c.set(0));
+            f()
+        })
+    }))
+    .map_err(classify)
 }
 
 /// A shuttle scheduling strategy.

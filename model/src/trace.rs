@@ -287,6 +287,22 @@ pub enum Fact<'a> {
         /// Whose load.
         owner: TaskId,
     },
+    /// `init_module_from_file()`: `task` read `file` into a fresh image
+    /// (`kernel_read_file()`, vmalloc'ed) for `load_module()`.
+    ImageRead {
+        /// The loading task.
+        task: TaskId,
+        /// Module file.
+        file: &'a str,
+    },
+    /// `load_module()` freed `task`'s image of `file` (`free_copy()`: before
+    /// init runs, or on an error path).
+    ImageFreed {
+        /// The loading task.
+        task: TaskId,
+        /// Module file.
+        file: &'a str,
+    },
     /// `finit_module` returned to `task`.
     FinitEnd {
         /// Caller.

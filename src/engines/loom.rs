@@ -7,7 +7,7 @@ use super::{Driver, Engine, EngineKind, Exploration, Job, ReplayAt, Replayed};
 use kmodcheck_model::sync::{self, LoomOptions, Stop};
 
 /// loom 0.7.2's `MAX_THREADS` (`src/rt/mod.rs`), main thread included.
-pub const MAX_THREADS: usize = 5;
+pub const MAX_THREADS: usize = sync::LOOM_MAX_THREADS;
 
 /// The loom engine.
 pub struct Loom;

@@ -136,7 +136,9 @@ pub fn allow_write_access(k: &Kernel, file: &str) {
     w[idx].1 = None;
 }
 
-/// `init_module_from_file()`: read the file, then `load_module()`.
+/// `init_module_from_file()`: read the file (`kernel_read_file()`, a
+/// vmalloc'ed image of the whole file), then `load_module()`, which frees
+/// the image (`free_copy()`) before init runs or on its error paths.
 pub fn init_module_from_file(
     k: &Arc<Kernel>,
     me: TaskId,
@@ -149,6 +151,7 @@ pub fn init_module_from_file(
         .find(|m| m.file == file)
         .cloned()
         .expect("validated scenario: every file belongs to a module");
+    k.rec.fact(Fact::ImageRead { task: me, file });
     load_module(k, me, &spec)
 }
 
@@ -170,8 +173,15 @@ pub fn load_module(
     // once, at add_unformed_module: a check whose moment is free within the
     // window has the same set of outcomes as two checks in it, and each
     // module_mutex section multiplies the interleavings to explore.
+    let freed = || {
+        k.rec.fact(Fact::ImageFreed {
+            task: me,
+            file: &spec.file,
+        })
+    };
     let ret = add_unformed_module(k, me, name, &spec.file);
     if ret != 0 {
+        freed();
         return Ok((ret, FinitRole::NameCheck));
     }
     for dep in &spec.deps {
@@ -183,12 +193,15 @@ pub fn load_module(
                 });
             }
             unlink_mod(k, me, name);
+            freed();
             return Ok((ret, FinitRole::Other));
         }
     }
     if k.variant.mutant != Some(crate::variant::Mutant::SkipCompleteFormation) {
         complete_formation(k, me, name);
     }
+    // free_copy(): the image is not needed once the module is formed.
+    freed();
     Ok((do_init_module(k, me, spec)?, FinitRole::Winner))
 }
 
