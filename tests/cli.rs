@@ -935,7 +935,12 @@ fn a_shuttle_deadlock_prints_no_backtrace_hint() {
         );
         assert!(stdout(&o).contains("wait-for cycle:"), "{engine}");
         let err = stderr(&o);
-        for noise in ["SHUTTLE_CAPTURE_BACKTRACE", "Test deadlocked", "panicked"] {
+        for noise in [
+            "SHUTTLE_CAPTURE_BACKTRACE",
+            "Test deadlocked",
+            "panicked",
+            "failing seed",
+        ] {
             assert!(!err.contains(noise), "{engine}: {noise} on stderr:\n{err}");
         }
     }

@@ -702,6 +702,31 @@ impl<S: shuttle::scheduler::Scheduler> shuttle::scheduler::Scheduler for Recordi
     }
 }
 
+/// A scheduler that is never dropped. shuttle's `RandomScheduler` prints
+/// "failing seed: ... pass the seed to `shuttle::check_random_with_seed`"
+/// on stderr when it is dropped after a failed execution (a drop guard in
+/// shuttle-schedulers 0.1.1, `src/random.rs`); kmodcheck hands the seed
+/// back in its own replay handle, so the banner is stray output. The
+/// scheduler is a few words of RNG state, left behind once per run.
+struct Undropped<S>(std::mem::ManuallyDrop<S>);
+
+impl<S: shuttle::scheduler::Scheduler> shuttle::scheduler::Scheduler for Undropped<S> {
+    fn new_execution(&mut self) -> Option<shuttle::scheduler::Schedule> {
+        self.0.new_execution()
+    }
+    fn next_task(
+        &mut self,
+        runnable: &[&shuttle::scheduler::Task],
+        current: Option<shuttle::scheduler::TaskId>,
+        is_yielding: bool,
+    ) -> Option<shuttle::scheduler::TaskId> {
+        self.0.next_task(runnable, current, is_yielding)
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+}
+
 /// Encode a recorded schedule: `seed;t,t,t,r,...` (`r` = a random draw).
 fn encode_schedule(seed: u64, steps: &[Option<usize>]) -> String {
     let body: Vec<String> = steps
@@ -772,7 +797,10 @@ where
         }
         ShuttleStrategy::Random { seed, executions } => {
             let s = Recording {
-                inner: RandomScheduler::new_from_seed(*seed, *executions),
+                inner: Undropped(std::mem::ManuallyDrop::new(RandomScheduler::new_from_seed(
+                    *seed,
+                    *executions,
+                ))),
                 sink: sink.clone(),
             };
             catch_unwind(AssertUnwindSafe(|| {
