@@ -192,7 +192,7 @@ pub fn wrap(text: &str) -> String {
             .find("  ")
             .map(|i| lead + i)
             .and_then(|i| line[i..].find(|c: char| c != ' ').map(|j| i + j))
-            .filter(|&k| k <= 30)
+            .filter(|&k| k <= 48)
             .unwrap_or(lead);
         let indent = " ".repeat(line[..body_at].chars().count());
         let mut cur = line[..body_at].to_string();

@@ -52,6 +52,32 @@ fn list_names_every_variant_scenario_and_property() {
     }
     assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
     let j = json_lines(&kmodcheck(&["list", "--json"], &[]));
+    // A line at column 2 starts an entry with its id; every other line of
+    // an entry (its wrapped text, its reference) is indented past the ids,
+    // however long the longest id is.
+    let mut ids: Vec<String> = Vec::new();
+    for key in ["variants", "proposals", "kmod_budgets", "properties"] {
+        for v in j[0][key].as_array().unwrap() {
+            ids.push(v["id"].as_str().unwrap().to_string());
+        }
+    }
+    for m in j[0]["mutants"].as_array().unwrap() {
+        ids.push(m["variant"]["id"].as_str().unwrap().to_string());
+    }
+    for sc in j[0]["scenarios"].as_array().unwrap() {
+        ids.push(sc["name"].as_str().unwrap().to_string());
+    }
+    for l in out.lines() {
+        if let Some(rest) = l.strip_prefix("  ") {
+            if !rest.starts_with(' ') {
+                let first = rest.split(' ').next().unwrap();
+                assert!(
+                    ids.iter().any(|i| i == first),
+                    "a wrapped line at column 2: {l:?}\n{out}"
+                );
+            }
+        }
+    }
     assert_eq!(j.len(), 1);
     assert!(j[0]["scenarios"].as_array().unwrap().len() >= 16);
     assert!(j[0]["variants"]
