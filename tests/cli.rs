@@ -971,3 +971,48 @@ fn a_shuttle_deadlock_prints_no_backtrace_hint() {
         }
     }
 }
+
+/// `kmodcheck fuzz --regressions DIR` keeps a failing case's seed, as
+/// proptest does in tests, and runs it first next time: the same command
+/// that passed one case before failing now fails on its first. Without
+/// the flag nothing is written.
+#[test]
+fn fuzz_keeps_a_failure_and_runs_it_first() {
+    let dir = std::env::temp_dir().join(format!("kmodcheck-regressions-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    let args = [
+        "fuzz",
+        "--variant",
+        "mutant-lost-wakeup",
+        "--suite",
+        "no-deadlock",
+        "--cases",
+        "16",
+    ];
+    let first = kmodcheck(&[&args[..], &["--regressions", d]].concat(), &[]);
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains(": 1 cases passed"),
+        "{}",
+        stdout(&first)
+    );
+    let saved = dir.join("fuzz-no-deadlock-mutant-lost-wakeup.txt");
+    let text = std::fs::read_to_string(&saved).expect("the failing case saved");
+    assert!(text.lines().any(|l| l.starts_with("cc ")), "{text}");
+    let again = kmodcheck(&[&args[..], &["--regressions", d]].concat(), &[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stdout(&again).contains(": 0 cases passed"),
+        "{}",
+        stdout(&again)
+    );
+    let plain = kmodcheck(&args, &[]);
+    assert!(
+        stdout(&plain).contains(": 1 cases passed"),
+        "{}",
+        stdout(&plain)
+    );
+    assert!(stdout(&plain).contains("not saved: with --regressions DIR"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -34,6 +34,11 @@ pub struct Args {
     #[arg(long, default_value_t = 2_000, value_name = "N",
           value_parser = super::env::whole::<usize>("--max-states", "states", "2000"))]
     pub max_states: usize,
+    /// Save each failing case's seed in DIR/fuzz-SUITE-VARIANT.txt, and run
+    /// the cases saved there first, before any new one (proptest's
+    /// regression files; commit them to keep a failure found once).
+    #[arg(long, value_name = "DIR")]
+    pub regressions: Option<std::path::PathBuf>,
 }
 
 /// `kmodcheck fuzz --variant V`.
@@ -46,7 +51,16 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         seed,
         max_executions,
         max_states,
+        regressions,
     } = args;
+    if let Some(dir) = &regressions {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CliError::from(format!(
+                "cannot create the regressions directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
     let Some(v) = variant::by_id(&vid) else {
         return Err(kmodcheck::suggest::unknown_variant(&vid).into());
     };
@@ -76,6 +90,16 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             seed,
             max_executions,
             max_states,
+            // proptest keeps the path for the whole run: one small leak per
+            // suite run.
+            persist: regressions.as_ref().map(|dir| {
+                let file = dir.join(format!(
+                    "fuzz-{}-{}.txt",
+                    suite.name(),
+                    v.id.replace('+', "_")
+                ));
+                &*Box::leak(file.display().to_string().into_boxed_str())
+            }),
             progress: Some(std::sync::Arc::new(move |line: &str| {
                 if tty {
                     eprint!("\r\x1b[2K{line}");
@@ -111,6 +135,15 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 if let Some(t) = &f.toml {
                     println!("  smallest failing scenario (save it and run `kmodcheck check --variant {} --scenario FILE.toml`):\n", v.id);
                     println!("{t}");
+                }
+                match &regressions {
+                    Some(dir) => println!(
+                        "  its seed is saved under {}, and runs first next time",
+                        dir.display()
+                    ),
+                    None => println!(
+                        "  not saved: with --regressions DIR the failing case is kept and runs first next time"
+                    ),
                 }
             }
         }
