@@ -14,6 +14,12 @@ use std::sync::Arc;
 /// CI logs): one plain line per report.
 pub fn progress_line(what: String, bound: Option<usize>) -> Progress {
     let bar = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    if bar {
+        // The engines report every 5 s; the bar says at once what runs, so
+        // a terminal is not blank until the first report.
+        let line = format!("  {what}: exploring (progress every 5 s)");
+        let _ = write!(std::io::stderr().lock(), "\r\x1b[2K{}", truncate(&line, 99));
+    }
     Progress(Arc::new(move |n, states, t| {
         let secs = t.as_secs_f64();
         let rate = if secs > 0.0 { n as f64 / secs } else { 0.0 };
