@@ -71,12 +71,19 @@ fn main() {
         .unwrap_or_else(|| "an unnamed commit".into());
     let mut out = String::new();
     let _ = writeln!(out, "# Mutation testing of the kernel model\n");
+    let tested = json["outcomes"].as_array().map_or(0, |o| {
+        o.iter()
+            .filter(|o| o["scenario"].get("Mutant").is_some())
+            .count()
+    });
     let _ = writeln!(
         out,
         "The run: cargo-mutants {} on {commit}, from {} to {}. Mutant names give lines and columns at that commit.\n",
         json["cargo_mutants_version"].as_str().unwrap_or("?"),
         json["start_time"].as_str().unwrap_or("?"),
-        json["end_time"].as_str().unwrap_or("?"),
+        json["end_time"]
+            .as_str()
+            .map_or_else(|| format!("its stop before the end, after {tested} mutants (the files not listed below, and the rest of the last one listed, were not tested)"), str::to_string),
     );
     let _ = writeln!(
         out,

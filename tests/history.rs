@@ -63,6 +63,14 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
     ("recursive-self-load", &[C], "no-deadlock", Violated),
     ("recursive-self-load", &[E, R], "no-deadlock", Proved),
     ("recursive-self-load", &[E, R], "ends-live", Proved),
+    // Where it does not hang, the nested modprobe fails and its requester
+    // gets modprobe's exit status 1 (256).
+    (
+        "recursive-self-load",
+        &[E, R, T],
+        "expected-results",
+        Proved,
+    ),
     (
         "recursive-self-load+kill-nested",
         &[L, N, E, C, R],
@@ -351,6 +359,22 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
     // modprobe, the module never LIVE.
     (
         "missing-fallback",
+        &[L, E, I, W, N, C, R, H],
+        "expected-results",
+        Proved,
+    ),
+    // Only a module that resolved an import from p holds it (-EWOULDBLOCK);
+    // an unrelated module on the list does not.
+    (
+        "rmmod-beside-another",
+        &[L, E, I, W, N, C, R, H],
+        "expected-results",
+        Proved,
+    ),
+    // A plain rmmod never unloads a module whose init died: the heap
+    // proposal's forced unload needs O_TRUNC.
+    (
+        "winner-dies+rmmod",
         &[L, E, I, W, N, C, R, H],
         "expected-results",
         Proved,

@@ -567,21 +567,35 @@ pub fn shared_dependency(n: usize) -> Scenario {
 /// The built-in scenarios.
 pub fn catalogue() -> Vec<Scenario> {
     vec![
-        recursive(
-            "recursive-self-load",
-            "aes-arm-bs's init requests crypto-cbc(aes), an alias of itself, and waits for the helper",
-            None,
-            // idem-memory-safety: a recursive waiter that leaves with
-            // -EDEADLK (recursion-aware) or gives up (idem-timeout) must
-            // take its entry with it, before the completer walks the chain.
-            &[
-                "no-deadlock",
-                "ends-live",
-                "init-at-most-once",
-                "success-means-live",
-                "idem-memory-safety",
-            ],
-        ),
+        {
+            let mut s = recursive(
+                "recursive-self-load",
+                "aes-arm-bs's init requests crypto-cbc(aes), an alias of itself, and waits for the helper",
+                None,
+                // idem-memory-safety: a recursive waiter that leaves with
+                // -EDEADLK (recursion-aware) or gives up (idem-timeout) must
+                // take its entry with it, before the completer walks the chain.
+                &[
+                    "no-deadlock",
+                    "ends-live",
+                    "init-at-most-once",
+                    "success-means-live",
+                    "idem-memory-safety",
+                    "expected-results",
+                ],
+            );
+            // Where the self-load does not hang, the nested modprobe fails
+            // (-ETXTBSY, -EDEADLK or -ETIMEDOUT), exits 1, and its requester
+            // gets the wait status 256 (found by mutation testing: a
+            // positive -EDEADLK would pass as success, libkmod reading any
+            // result >= 0 as one).
+            s.expect = vec![Expect::Request {
+                alias: "crypto-cbc(aes)".into(),
+                results: vec![256],
+                budget: None,
+            }];
+            s
+        },
         recursive(
             "recursive-self-load+kill-nested",
             "as recursive-self-load, and SIGKILL is sent to the nested modprobe at any moment",
@@ -715,6 +729,25 @@ pub fn catalogue() -> Vec<Scenario> {
             },
             &["terminates-when-killed", "consistent-result", "idem-memory-safety"],
         ),
+        {
+            // Found by mutation testing: the heap proposal unloads a
+            // module whose init task died only under O_TRUNC (rmmod -f).
+            let mut s = winner_dies(
+                "winner-dies+rmmod",
+                "2 modprobe runs of one file whose init oopses, and a plain rmmod (without -f) at any moment",
+                Actor::Rmmod("x".into()),
+                &["expected-results"],
+            );
+            // x is never LIVE: rmmod gets -ENOENT (not on the list yet, or
+            // UNFORMED) or -EBUSY (COMING, dead init or not); only -f would
+            // unload it.
+            s.expect = vec![Expect::Rmmod {
+                module: "x".into(),
+                results: vec![-ENOENT, -EBUSY],
+            }];
+            s.reference = "docs/kernel.md §4.8, §4.10; julian-lagattuta's 2025 series (the forced unload needs O_TRUNC)".into();
+            s
+        },
         Scenario {
             name: "same-name-different-files".into(),
             summary: "modprobe x-a and modprobe x-b together: two files whose modules are both named x".into(),
@@ -816,6 +849,24 @@ pub fn catalogue() -> Vec<Scenario> {
                 },
             ],
             properties: strings(&["live-deps", "expected-results", "ends-settled"]),
+            ..base()
+        },
+        Scenario {
+            name: "rmmod-beside-another".into(),
+            summary: "modprobe p and modprobe q (unrelated), and rmmod p at any moment".into(),
+            reference: "docs/kernel.md §4.10; kernel/module/main.c delete_module(): only a module on p's source_list (one that resolved an import from p) makes it -EWOULDBLOCK; found by mutation testing (reports/mutants-model.md)".into(),
+            modules: vec![module("p", &[], &[], vec![]), module("q", &[], &[], vec![])],
+            actors: vec![
+                Actor::Modprobe("p".into()),
+                Actor::Modprobe("q".into()),
+                Actor::Rmmod("p".into()),
+            ],
+            // q imports nothing from p: never -EWOULDBLOCK.
+            expect: vec![Expect::Rmmod {
+                module: "p".into(),
+                results: vec![0, -ENOENT, -EBUSY],
+            }],
+            properties: strings(&["expected-results", "ends-settled"]),
             ..base()
         },
         Scenario {

@@ -90,8 +90,10 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
         o.engine = Some(e.parse::<EngineKind>()?);
     }
     // loom's thread limit, located in the scenario's file.
-    if let (Some(EngineKind::Loom), Some(f)) = (o.engine, &named.file) {
-        kmodcheck::scenario_file::fits_loom(std::path::Path::new(f))
+    // The file as the user named it, not the absolute path the replay
+    // handles carry.
+    if let (Some(EngineKind::Loom), Some(_)) = (o.engine, &named.file) {
+        kmodcheck::scenario_file::fits_loom(std::path::Path::new(&sname))
             .map_err(|e| CliError(e.to_string()))?;
     }
     o.max_executions = max_executions;

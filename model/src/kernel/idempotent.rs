@@ -411,6 +411,20 @@ pub fn idempotent_wait_for_completion(
             }
         }
     }
+    // The waiter reads idem.ret from its own entry: under the heap proposal
+    // that entry is memory the completer may have freed (kfree of the
+    // dead loader's entry, and of no other).
+    if u.is_returned() {
+        idem_unsafe(
+            k,
+            me,
+            &format!(
+                "{} reads idem.ret from its own entry for {}, which was freed while it waited: a use-after-free",
+                k.name(me),
+                u.file
+            ),
+        );
+    }
     let ret = early.unwrap_or_else(|| u.ret());
     k.rec.event(me, "idempotent_wait_for_completion", || {
         let whose = if early.is_some() {
