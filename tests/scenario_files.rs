@@ -65,16 +65,13 @@ fn a_file_checks_and_replays_through_the_binary() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("no-deadlock violated"), "{stdout}");
     let absolute = std::fs::canonicalize(root().join(file)).unwrap();
-    let prefix = format!(
-        "replay: kmodcheck replay 'stateful:idempotent:{}:",
-        absolute.display()
-    );
-    let handle = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("replay: kmodcheck replay '"))
-        .filter(|_| stdout.contains(&prefix))
-        .unwrap_or_else(|| panic!("no stateful replay handle naming the file: {stdout}"))
-        .trim_end_matches('\'');
+    // A long handle goes on the line after "replay: kmodcheck replay".
+    let start = format!("'stateful:idempotent:{}:", absolute.display());
+    let at = stdout
+        .find(&start)
+        .unwrap_or_else(|| panic!("no stateful replay handle naming the file: {stdout}"));
+    let rest = &stdout[at + 1..];
+    let handle = &rest[..rest.find('\'').expect("the handle's closing quote")];
     // From another directory, where the relative path would name nothing.
     let elsewhere = std::env::temp_dir();
     let replayed = Command::new(env!("CARGO_BIN_EXE_kmodcheck"))
