@@ -853,15 +853,11 @@ pub fn catalogue() -> Vec<Scenario> {
         },
         Scenario {
             name: "rmmod-beside-another".into(),
-            summary: "modprobe p and modprobe q (unrelated), and rmmod p at any moment".into(),
+            summary: "modprobe p, which imports from q (so q is loaded first), and rmmod p at any moment: q imports nothing from p".into(),
             reference: "docs/kernel.md §4.10; kernel/module/main.c delete_module(): only a module on p's source_list (one that resolved an import from p) makes it -EWOULDBLOCK; found by mutation testing (reports/mutants-model.md)".into(),
-            modules: vec![module("p", &[], &[], vec![]), module("q", &[], &[], vec![])],
-            actors: vec![
-                Actor::Modprobe("p".into()),
-                Actor::Modprobe("q".into()),
-                Actor::Rmmod("p".into()),
-            ],
-            // q imports nothing from p: never -EWOULDBLOCK.
+            modules: vec![module("q", &[], &[], vec![]), module("p", &[], &["q"], vec![])],
+            actors: vec![Actor::Modprobe("p".into()), Actor::Rmmod("p".into())],
+            // q, on the list, imports nothing from p: never -EWOULDBLOCK.
             expect: vec![Expect::Rmmod {
                 module: "p".into(),
                 results: vec![0, -ENOENT, -EBUSY],
