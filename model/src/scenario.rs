@@ -337,6 +337,19 @@ fn same_name_pair(a_init: Vec<InitStep>) -> Vec<ModuleSpec> {
         .collect()
 }
 
+/// What `request_module(alias)` returns under each kmod budget, one
+/// [`Expect::Request`] per budget named (a budget not named states nothing).
+fn per_budget(alias: &str, results: &[(&[Ret], KmodBudget)]) -> Vec<Expect> {
+    results
+        .iter()
+        .map(|(r, budget)| Expect::Request {
+            alias: alias.into(),
+            results: r.to_vec(),
+            budget: Some(*budget),
+        })
+        .collect()
+}
+
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -916,18 +929,14 @@ pub fn catalogue() -> Vec<Scenario> {
             // call_usermodehelper_exec_async() stores kernel_execve()'s
             // error in sub_info->retval). The first throttle hangs, and
             // hands nothing back.
-            expect: [
-                (&[-crate::errno::ENOMEM, -crate::errno::ENOEXEC][..], KmodBudget::FailFast2008),
-                (&[-crate::errno::ETIME, -crate::errno::ENOEXEC][..], KmodBudget::ThrottleTimeout),
-                (&[-crate::errno::ETIME, -crate::errno::ENOEXEC][..], KmodBudget::Semaphore),
-            ]
-            .into_iter()
-            .map(|(results, budget)| Expect::Request {
-                alias: "binfmt-0000".into(),
-                results: results.to_vec(),
-                budget: Some(budget),
-            })
-            .collect(),
+            expect: per_budget(
+                "binfmt-0000",
+                &[
+                    (&[-crate::errno::ENOMEM, -crate::errno::ENOEXEC][..], KmodBudget::FailFast2008),
+                    (&[-crate::errno::ETIME, -crate::errno::ENOEXEC][..], KmodBudget::ThrottleTimeout),
+                    (&[-crate::errno::ETIME, -crate::errno::ENOEXEC][..], KmodBudget::Semaphore),
+                ],
+            ),
             properties: strings(&[
                 "no-deadlock",
                 "budget-respected",
@@ -975,19 +984,15 @@ pub fn catalogue() -> Vec<Scenario> {
             // What each request gets back: modprobe's exit 1 as a wait
             // status (256: no module provides the alias), once its helper
             // ran; under the 2008 code the second may be refused at once.
-            expect: [
-                (&[256, -crate::errno::ENOMEM][..], KmodBudget::FailFast2008),
-                (&[256][..], KmodBudget::Throttle),
-                (&[256][..], KmodBudget::ThrottleTimeout),
-                (&[256][..], KmodBudget::Semaphore),
-            ]
-            .into_iter()
-            .map(|(results, budget)| Expect::Request {
-                alias: "never-there".into(),
-                results: results.to_vec(),
-                budget: Some(budget),
-            })
-            .collect(),
+            expect: per_budget(
+                "never-there",
+                &[
+                    (&[256, -crate::errno::ENOMEM][..], KmodBudget::FailFast2008),
+                    (&[256][..], KmodBudget::Throttle),
+                    (&[256][..], KmodBudget::ThrottleTimeout),
+                    (&[256][..], KmodBudget::Semaphore),
+                ],
+            ),
             properties: strings(&["no-deadlock", "budget-respected", "expected-results"]),
             ..base()
         },
@@ -1021,19 +1026,15 @@ pub fn catalogue() -> Vec<Scenario> {
             // A killed request returns -ERESTARTSYS (from the killable wait
             // for a slot, or for its helper), or modprobe's status if the
             // helper ended first; the 2008 code may refuse it at once.
-            expect: [
-                (&[256, -crate::errno::ENOMEM, -crate::errno::ERESTARTSYS][..], KmodBudget::FailFast2008),
-                (&[256, -crate::errno::ERESTARTSYS][..], KmodBudget::Throttle),
-                (&[256, -crate::errno::ERESTARTSYS][..], KmodBudget::ThrottleTimeout),
-                (&[256, -crate::errno::ERESTARTSYS][..], KmodBudget::Semaphore),
-            ]
-            .into_iter()
-            .map(|(results, budget)| Expect::Request {
-                alias: "never-there".into(),
-                results: results.to_vec(),
-                budget: Some(budget),
-            })
-            .collect(),
+            expect: per_budget(
+                "never-there",
+                &[
+                    (&[256, -crate::errno::ENOMEM, -crate::errno::ERESTARTSYS][..], KmodBudget::FailFast2008),
+                    (&[256, -crate::errno::ERESTARTSYS][..], KmodBudget::Throttle),
+                    (&[256, -crate::errno::ERESTARTSYS][..], KmodBudget::ThrottleTimeout),
+                    (&[256, -crate::errno::ERESTARTSYS][..], KmodBudget::Semaphore),
+                ],
+            ),
             properties: strings(&[
                 "terminates-when-killed",
                 "budget-respected",
