@@ -771,7 +771,17 @@ fn a_mistyped_name_gets_a_did_you_mean() {
                 "--scenario",
                 "tests/malformed/unknown-actor-key.toml",
             ],
-            "unknown key `modprob`; expected one of `modprobe`, `request`, `repeat`, `signal_modprobe`, `signal_helper_for`, `fatal`, `rmmod_force`, `rmmod`, `insmod`; did you mean `modprobe`?",
+            "unknown name `modprob`; expected one of `modprobe`, `request`, `insmod`, `rmmod_force`, `rmmod`, `signal`; did you mean `modprobe`?",
+        ),
+        (
+            &[
+                "check",
+                "--variant",
+                "legacy",
+                "--scenario",
+                "tests/malformed/unknown-budget.toml",
+            ],
+            "unknown name `kmod-semaphor`; expected one of `kmod-2008`, `kmod-throttle`, `kmod-throttle-timeout`, `kmod-semaphore`; did you mean `kmod-semaphore`?",
         ),
     ] {
         let o = kmodcheck(args, &[]);

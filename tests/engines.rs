@@ -526,12 +526,10 @@ absent = ["never-there"]
 properties = ["no-deadlock", "budget-respected"]
 
 [[actor]]
-request = "never-there"
-repeat = true
+request = { alias = "never-there", repeat = true }
 
 [[actor]]
-request = "never-there"
-repeat = true
+request = { alias = "never-there", repeat = true }
 "#,
         "repeat-under-timed-budget.toml",
     )

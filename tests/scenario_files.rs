@@ -129,16 +129,12 @@ malformed!(
 malformed!(
     actor_empty,
     "actor-empty",
-    12,
-    1,
-    "this [[actor]] has none of the keys that say what it is"
+    12, 1, "expected exactly one key, the kind of this actor, init step or expectation (e.g. modprobe = \"x\"), found none"
 );
 malformed!(
     actor_two_kinds,
     "actor-two-kinds",
-    9,
-    1,
-    "this [[actor]] has 2 keys that say what it is (modprobe, request)"
+    9, 1, "expected exactly one key, the kind of this actor, init step or expectation (e.g. modprobe = \"x\"), found more than one"
 );
 malformed!(
     dependency_cycle,
@@ -160,7 +156,7 @@ malformed!(
     "init-step-two-kinds",
     8,
     9,
-    "this init step has 2 keys that say what it is (fail, oops)"
+    "expected exactly one key, the kind of this actor, init step or expectation"
 );
 malformed!(
     kmod_limit_zero,
@@ -197,21 +193,21 @@ malformed!(
     "repeat-on-modprobe",
     9,
     1,
-    "`repeat` does not apply to a modprobe actor"
+    "expected exactly one key, the kind of this actor, init step or expectation"
 );
 malformed!(
     repeat_without_bound,
     "repeat-without-bound",
-    9,
-    1,
+    10,
+    35,
     "a request with repeat = true never stops by itself"
 );
 malformed!(
     request_without_required,
     "request-without-required",
     9,
-    9,
-    "a request_module step needs `required`"
+    28,
+    "missing key `required`"
 );
 malformed!(
     rmmod_unknown_module,
@@ -224,22 +220,22 @@ malformed!(
     signal_helper_never_started,
     "signal-helper-never-started",
     13,
-    21,
-    r#"signal_helper_for = "x" has no target: nothing in this scenario reques"#
+    36,
+    r#"helper_for = "x" has no target: nothing in this scenario reques"#
 );
 malformed!(
     signal_no_such_actor,
     "signal-no-such-actor",
     13,
-    19,
-    "signal_modprobe = 3 names no actor: this scenario has 1 modprobe actor"
+    34,
+    "modprobe = 3 names no actor: this scenario has 1 modprobe actor"
 );
 malformed!(
     signal_without_fatal,
     "signal-without-fatal",
-    12,
-    1,
-    "a signal actor needs `fatal`"
+    13,
+    10,
+    "missing key `fatal`"
 );
 malformed!(
     syntax_error,
@@ -251,9 +247,7 @@ malformed!(
 malformed!(
     unknown_actor_key,
     "unknown-actor-key",
-    10,
-    1,
-    "unknown key `modprob`; expected one of `modprobe`, `request`, `repeat`"
+    10, 1, "unknown name `modprob`; expected one of `modprobe`, `request`, `insmod`, `rmmod_force`, `rmmod`, `signal`; did you mean `modprobe`?"
 );
 malformed!(
     unknown_dependency,
@@ -266,8 +260,8 @@ malformed!(
     unknown_errno,
     "unknown-errno",
     8,
-    18,
-    r#"unknown errno "ENOSUCH""#
+    9,
+    "unknown name `ENOSUCH`; expected one of `EPERM`"
 );
 malformed!(
     unknown_expect_live,
@@ -319,15 +313,21 @@ malformed!(
     r#"expected true or false, found the string "yes""#
 );
 
+/// Every file under tests/malformed/ is named by a `malformed!` line here.
 #[test]
 fn every_malformed_file_has_a_test() {
-    let n = std::fs::read_dir(root().join("tests/malformed"))
-        .unwrap()
-        .count();
-    assert_eq!(
-        n, 38,
-        "a file under tests/malformed/ without its malformed! line"
-    );
+    let source = std::fs::read_to_string(root().join("tests/scenario_files.rs")).unwrap();
+    let mut n = 0;
+    for e in std::fs::read_dir(root().join("tests/malformed")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        let stem = name.strip_suffix(".toml").expect("only .toml files");
+        assert!(
+            source.contains(&format!("\"{stem}\",")),
+            "tests/malformed/{name} has no malformed! line"
+        );
+        n += 1;
+    }
+    assert!(n >= 39, "{n} malformed files");
 }
 
 /// Past loom's five threads: the stateful engine checks the file (no thread
@@ -361,43 +361,48 @@ malformed!(
     expect_exit_no_actor,
     "expect-exit-no-actor",
     13,
-    8,
-    "exit = 1 names no actor: this scenario has 1 modprobe actor(s); expected 0"
+    18,
+    "actor = 1 names no actor: this scenario has 1 modprobe actor(s); expected 0"
 );
 malformed!(
     expect_unknown_result,
     "expect-unknown-result",
-    14,
-    10,
+    13,
+    30,
     r#"result "ENOSUCH" is not one the kernel hands back here; expected "0", an errno name such as "ENOENT", or "killed""#
 );
 malformed!(
     expect_without_result,
     "expect-without-result",
-    12,
-    1,
-    "an [[expect]] with `exit` needs `result`"
+    13,
+    8,
+    "missing key `result`"
 );
 malformed!(
     expect_request_never_made,
     "expect-request-never-made",
     13,
-    11,
+    21,
     r#"request = "y": nothing in this scenario requests it"#
 );
 malformed!(
     expect_two_kinds,
     "expect-two-kinds",
-    12,
-    1,
-    "this [[expect]] has 2 keys that say what it is (exit, never_live)"
+    12, 1, "expected exactly one key, the kind of this actor, init step or expectation (e.g. modprobe = \"x\"), found more than one"
 );
 malformed!(
     expect_budget_on_exit,
     "expect-budget-on-exit",
-    15,
+    13,
+    35,
+    "unknown key `budget`; expected one of `actor`, `result`"
+);
+malformed!(
+    unknown_budget,
+    "unknown-budget",
     10,
-    "`budget` does not apply to an [[expect]] with `exit`; expected it only with request"
+    68,
+    "unknown name `kmod-semaphor`; expected one of `kmod-2008`, `kmod-throttle`, `kmod-throttle-timeout`, `kmod-semaphore`; did you mean `kmod-semaphore`?"
 );
 malformed!(
     expected_results_without_expect,
@@ -425,12 +430,12 @@ properties = ["no-deadlock"]
 [[module]]
 name = "m0"
 file = "m0.ko"
-init = [{{ request_module = "m1", required = false }}]
+init = [{{ request_module = {{ alias = "m1", required = false }} }}]
 
 [[module]]
 name = "m1"
 file = "m1.ko"
-init = [{{ request_module = "m2", required = false }}]
+init = [{{ request_module = {{ alias = "m2", required = false }} }}]
 
 [[module]]
 name = "m2"
@@ -440,13 +445,10 @@ file = "m2.ko"
 modprobe = "m0"
 
 [[expect]]
-request = "m2"
-result = "{m2}"
-budget = "kmod-2008"
+request = {{ alias = "m2", result = "{m2}", budget = "kmod-2008" }}
 
 [[expect]]
-exit = 0
-result = "{exit}"
+exit = {{ actor = 0, result = "{exit}" }}
 "#
         )
     };
@@ -495,4 +497,26 @@ result = "{exit}"
             other => panic!("{engine:?}: {other:?}"),
         }
     }
+}
+
+/// `Scenario::validate` is the one check, whatever made the scenario: every
+/// built-in scenario passes it, and a Rust-built scenario with a mistake is
+/// refused with the place of the mistake in the file's keys.
+#[test]
+fn every_scenario_passes_the_one_check_and_a_mistake_is_located() {
+    for s in scenario::catalogue()
+        .into_iter()
+        .chain((2..=4).map(scenario::concurrent_same_file))
+        .chain((1..=3).map(scenario::shared_dependency))
+    {
+        scenario_file::validate(&s).unwrap_or_else(|e| panic!("{}: {e}", s.name));
+    }
+    let mut s = scenario::by_name("recursive-self-load").unwrap();
+    s.actors[0] = kmodcheck::model::scenario::Actor::Modprobe("aes-arm-b".into());
+    let e = scenario_file::validate(&s).unwrap_err();
+    assert!(
+        e.starts_with("actor[0].modprobe: unknown alias \"aes-arm-b\"")
+            && e.ends_with("did you mean aes-arm-bs?"),
+        "{e}"
+    );
 }

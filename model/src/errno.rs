@@ -60,10 +60,27 @@ const NAMES: &[(Ret, &str)] = &[
 ];
 
 /// Every errno name the model knows, in number order.
+pub const ERRNO_NAMES: &[&str] = &[
+    "EPERM",
+    "ENOENT",
+    "EINTR",
+    "ENOEXEC",
+    "EWOULDBLOCK",
+    "ENOMEM",
+    "EBUSY",
+    "EEXIST",
+    "ENODEV",
+    "EINVAL",
+    "ETXTBSY",
+    "EDEADLK",
+    "ETIME",
+    "ETIMEDOUT",
+    "ERESTARTSYS",
+];
+
+/// Every errno name the model knows, in number order.
 pub fn errno_names() -> Vec<&'static str> {
-    let mut v: Vec<_> = NAMES.to_vec();
-    v.sort_by_key(|(n, _)| *n);
-    v.into_iter().map(|(_, n)| n).collect()
+    ERRNO_NAMES.to_vec()
 }
 
 /// The errno for a name such as `"EBUSY"` (without sign).
@@ -82,5 +99,18 @@ pub fn ret_name(ret: Ret) -> String {
             Some((_, n)) => format!("-{n}"),
             None => format!("-{}", -ret),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_names_are_every_name_in_number_order() {
+        let mut v: Vec<_> = NAMES.to_vec();
+        v.sort_by_key(|(n, _)| *n);
+        let names: Vec<&str> = v.into_iter().map(|(_, n)| n).collect();
+        assert_eq!(names, ERRNO_NAMES);
     }
 }

@@ -7,10 +7,19 @@
 
 use crate::errno::{Ret, EBUSY, ENOENT, ETXTBSY, EWOULDBLOCK};
 use crate::variant::KmodBudget;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+mod forms;
+mod validate;
+pub use validate::{At, Invalid};
 
 /// One step of a module's `init` function, run in order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+///
+/// In a scenario file (serde's external tagging): `{ request_module = {
+/// alias = "x", required = false } }`, `{ register_alg = { alg = "d",
+/// test_requests = "crypto-d" } }`, `{ fail = "ENODEV" }`, `"oops"`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum InitStep {
     /// `request_module(alias)` and wait for the helper. If `required`, a
     /// failed request makes init fail with `-ENOENT` (the fallback was not
@@ -29,8 +38,9 @@ pub enum InitStep {
         /// The alias the self-test requests (`crypto-%s`).
         test_requests: String,
     },
-    /// Return this errno (positive number, e.g. `ENODEV`'s value) from init.
-    Fail(i32),
+    /// Return this errno (positive number, e.g. `ENODEV`'s value) from init;
+    /// a file names it (`"ENODEV"`).
+    Fail(#[serde(with = "forms::errno")] i32),
     /// Oops in init (a NULL dereference, say): `die()` -> `make_task_dead(SIGSEGV)`.
     /// The loading task exits inside `do_one_initcall()` and returns from
     /// nothing: the module stays COMING, and whatever the task's stack held
@@ -39,31 +49,42 @@ pub enum InitStep {
 }
 
 /// A module file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModuleSpec {
     /// Module name (`struct module::name`).
     pub name: String,
     /// File name; the in-flight table keys on this file's inode.
     pub file: String,
     /// `MODULE_ALIAS` strings modprobe resolves to this module.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
     /// Modules whose symbols this one imports (modules.dep).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deps: Vec<String>,
     /// What init does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub init: Vec<InitStep>,
 }
 
-/// Who a signal actor aims at.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Who a signal actor aims at: `{ modprobe = 0 }` or `{ helper_for =
+/// "alias" }` in a file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SignalTarget {
     /// The task of the n-th modprobe actor (0-based).
+    #[serde(rename = "modprobe")]
     Actor(usize),
     /// The first usermode-helper modprobe started for `request_module(alias)`.
     HelperFor(String),
 }
 
-/// An actor that starts with the scenario.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// An actor that starts with the scenario. In a file, one `[[actor]]`
+/// table with one key: `modprobe = "x"`, `insmod = "x.ko"`, `rmmod = "x"`,
+/// `rmmod_force = "x"`, `request = { alias = "a", repeat = false }`,
+/// `signal = { target = { modprobe = 0 }, fatal = true }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Actor {
     /// A userspace `modprobe NAME` run.
     Modprobe(String),
@@ -76,6 +97,8 @@ pub enum Actor {
         /// What to ask modprobe for.
         alias: String,
         /// Ask again after each return; needs the scenario's `helper_bound`.
+        /// Optional in a file, default false.
+        #[serde(default)]
         repeat: bool,
     },
     /// `insmod FILE`: `finit_module(2)` of one file, with none of its
@@ -86,6 +109,7 @@ pub enum Actor {
     /// the administrator once a task has died in a module's init (an oops):
     /// it waits for that, then makes one attempt. If no task dies, it does
     /// nothing.
+    #[serde(rename = "rmmod_force")]
     ForceUnload(String),
     /// `rmmod NAME` (`delete_module(NAME, O_NONBLOCK)`, kmod's
     /// `tools/rmmod.c` without `-f`), at any moment: it races whatever
@@ -104,7 +128,14 @@ pub enum Actor {
 /// A result the scenario states, checked in every execution by the
 /// `expected-results` property: what the kernel hands back, stated where a
 /// reviewer knows it (a history claim such as "-ENOMEM at the 2008 budget").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+///
+/// In a file, one `[[expect]]` table with one key, e.g. `exit = { actor = 0,
+/// result = ["0", "killed"] }`, `request = { alias = "m2", result = "ETIME",
+/// budget = "kmod-semaphore" }`, `never_live = "x"`. A result is "0", an
+/// errno name, "killed" (exit and insmod) or "status N" (request: a wait(2)
+/// status), one or a list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Expect {
     /// The n-th modprobe actor (0-based) ends with one of `results`: `Some(0)`
     /// success, `Some(-errno)` the failure it reports, `None` killed or
@@ -114,6 +145,7 @@ pub enum Expect {
         /// Which modprobe actor.
         actor: usize,
         /// The results allowed.
+        #[serde(rename = "result", with = "forms::exit_results")]
         results: Vec<Option<Ret>>,
     },
     /// Every `request_module(alias)` returns one of `results` to its caller:
@@ -122,9 +154,11 @@ pub enum Expect {
         /// The alias requested.
         alias: String,
         /// The results allowed.
+        #[serde(rename = "result", with = "forms::request_results")]
         results: Vec<Ret>,
         /// Only under this kmod budget (`None`: under every one): what a
         /// request gets back at the budget is each budget's own answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         budget: Option<crate::variant::KmodBudget>,
     },
     /// Module `name` is never LIVE, at any moment.
@@ -135,6 +169,7 @@ pub enum Expect {
         /// The file inserted.
         file: String,
         /// The results allowed.
+        #[serde(rename = "result", with = "forms::exit_results")]
         results: Vec<Option<Ret>>,
     },
     /// Every `delete_module(module)` (an `rmmod` or `rmmod -f` actor)
@@ -143,45 +178,69 @@ pub enum Expect {
         /// The module removed.
         module: String,
         /// The results allowed.
+        #[serde(rename = "result", with = "forms::results")]
         results: Vec<Ret>,
     },
 }
 
-/// A scenario.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A scenario: the one form of it. The catalogue builds it in Rust, a
+/// scenario file is its serde form in TOML (`src/scenario_file.rs`), and
+/// `kmodcheck fuzz` generates it; [`Scenario::validate`] checks it, whatever
+/// made it. The serde names are the file's keys (`[[module]]`, `[[actor]]`,
+/// `[[expect]]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Id used on the command line and in reports.
     pub name: String,
     /// One line: what happens.
     pub summary: String,
     /// Where it comes from (docs/kernel.md §4 row, commit, report).
+    #[serde(default)]
     pub reference: String,
-    /// The module files.
-    pub modules: Vec<ModuleSpec>,
-    /// Actors started together.
-    pub actors: Vec<Actor>,
     /// Whether time passes: a timer actor that may expire any armed timed
     /// wait at any moment. Without it, timed waits never expire.
+    #[serde(default)]
     pub timer: bool,
     /// `max_modprobes` of the kmod budget (`MAX_KMOD_CONCURRENT`, 50 in the
     /// kernel; small here, so that a chain of requests meets it within
     /// loom's thread limit).
+    #[serde(default = "max_kmod_concurrent")]
     pub kmod_limit: u32,
     /// The most modprobe helpers one execution may start (`bounded-helpers`).
     /// The model does not start one more: it records the runaway and cuts
     /// that request short.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helper_bound: Option<usize>,
     /// Every usermode helper's `exec()` of modprobe first calls
     /// `request_module(alias)` (the binary's format needs a `binfmt-XXXX`
     /// handler), while its parent still holds its kmod slot: the 2008
     /// "runaway loop". The exec then fails with `-ENOEXEC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec_requests: Option<String>,
+    /// Names requested on purpose that no module provides (a missing
+    /// fallback, a `binfmt-XXXX` handler nobody ships). Any other name no
+    /// module provides is a mistake ([`Scenario::validate`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absent: Vec<String>,
     /// Modules that must be LIVE when every task has exited (`ends-live`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect_live: Vec<String>,
-    /// Results stated for this scenario (`expected-results`).
-    pub expect: Vec<Expect>,
     /// Property ids checked on this scenario.
     pub properties: Vec<String>,
+    /// The module files.
+    #[serde(default, rename = "module")]
+    pub modules: Vec<ModuleSpec>,
+    /// Actors started together.
+    #[serde(rename = "actor")]
+    pub actors: Vec<Actor>,
+    /// Results stated for this scenario (`expected-results`).
+    #[serde(default, rename = "expect", skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<Expect>,
+}
+
+fn max_kmod_concurrent() -> u32 {
+    MAX_KMOD_CONCURRENT
 }
 
 impl Scenario {
@@ -307,6 +366,7 @@ fn base() -> Scenario {
         kmod_limit: MAX_KMOD_CONCURRENT,
         helper_bound: None,
         exec_requests: None,
+        absent: vec![],
         expect_live: vec![],
         expect: vec![],
         properties: vec![],
@@ -907,6 +967,7 @@ pub fn catalogue() -> Vec<Scenario> {
                 },
                 Expect::NeverLive("x".into()),
             ],
+            absent: strings(&["crypto-missing"]),
             properties: strings(&["no-deadlock", "expected-results", "ends-settled"]),
             ..base()
         },
@@ -923,6 +984,7 @@ pub fn catalogue() -> Vec<Scenario> {
             kmod_limit: 2,
             helper_bound: Some(2),
             exec_requests: Some("binfmt-0000".into()),
+            absent: strings(&["binfmt-0000"]),
             // What a request gets back: the budget's refusal at the end of
             // the chain (-ENOMEM in 2008, -ETIME from the bounded waits), or,
             // further up, its helper's failed exec (-ENOEXEC: kernel/umh.c
@@ -957,6 +1019,7 @@ pub fn catalogue() -> Vec<Scenario> {
             timer: true,
             kmod_limit: 1,
             helper_bound: Some(2),
+            absent: strings(&["never-there"]),
             properties: strings(&["no-deadlock", "budget-respected", "bounded-helpers"]),
             ..base()
         },
@@ -993,6 +1056,7 @@ pub fn catalogue() -> Vec<Scenario> {
                     (&[256][..], KmodBudget::Semaphore),
                 ],
             ),
+            absent: strings(&["never-there"]),
             properties: strings(&["no-deadlock", "budget-respected", "expected-results"]),
             ..base()
         },
@@ -1035,6 +1099,7 @@ pub fn catalogue() -> Vec<Scenario> {
                     (&[256, -crate::errno::ERESTARTSYS][..], KmodBudget::Semaphore),
                 ],
             ),
+            absent: strings(&["never-there"]),
             properties: strings(&[
                 "terminates-when-killed",
                 "budget-respected",

@@ -106,7 +106,7 @@ pub enum CryptoTest {
 /// The `request_module` budget (`kernel/kmod.c`; `kernel/module/kmod.c`
 /// since v6.4). A budget combines with any loader variant: `LOADER+BUDGET`
 /// on the command line (`idempotent+kmod-2008`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KmodBudget {
     /// 2008 (the LWN "runaway loop" code, until v4.13): `atomic_inc(&kmod_concurrent)`;
     /// above `max_modprobes` print "request_module: runaway loop modprobe %s"
@@ -163,6 +163,27 @@ impl KmodBudget {
     /// Look a budget up by id.
     pub fn by_id(id: &str) -> Option<KmodBudget> {
         KmodBudget::ALL.into_iter().find(|b| b.id() == id)
+    }
+}
+
+/// A budget is written by its id (`"kmod-semaphore"`), in JSON and in a
+/// scenario file's `[[expect]]`.
+impl Serialize for KmodBudget {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KmodBudget {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const IDS: &[&str] = &[
+            "kmod-2008",
+            "kmod-throttle",
+            "kmod-throttle-timeout",
+            "kmod-semaphore",
+        ];
+        let id = String::deserialize(d)?;
+        KmodBudget::by_id(&id).ok_or_else(|| serde::de::Error::unknown_variant(&id, IDS))
     }
 }
 

@@ -39,76 +39,97 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
     let mut bodies: Vec<(TaskId, Vec<String>, Body)> = Vec::new();
     let mut actor_tasks = Vec::new();
     for actor in &scenario.actors {
-        if let Actor::Modprobe(target) = actor {
-            let target = target.clone();
-            let id = k.register_task(
-                TaskKind::Modprobe,
-                format!("modprobe {target}"),
-                Vec::new(),
-                None,
-            );
-            actor_tasks.push(id);
-            let birth = vec!["modprobe".into(), target.clone()];
-            bodies.push((
-                id,
-                birth,
-                Box::new(move |k, id| {
-                    modprobe(k, id, &target, true);
-                }),
-            ));
+        match actor {
+            Actor::Modprobe(target) => {
+                let target = target.clone();
+                let id = k.register_task(
+                    TaskKind::Modprobe,
+                    format!("modprobe {target}"),
+                    Vec::new(),
+                    None,
+                );
+                actor_tasks.push(id);
+                let birth = vec!["modprobe".into(), target.clone()];
+                bodies.push((
+                    id,
+                    birth,
+                    Box::new(move |k, id| {
+                        modprobe(k, id, &target, true);
+                    }),
+                ));
+            }
+            Actor::Insmod(_)
+            | Actor::Request { .. }
+            | Actor::Signal { .. }
+            | Actor::ForceUnload(_)
+            | Actor::Rmmod(_) => {}
         }
     }
     for actor in &scenario.actors {
-        if let Actor::Insmod(file) = actor {
-            let file = file.clone();
-            let id = k.register_task(
-                TaskKind::Modprobe,
-                format!("insmod {file}"),
-                Vec::new(),
-                None,
-            );
-            let birth = vec!["insmod".into(), file.clone()];
-            bodies.push((
-                id,
-                birth,
-                Box::new(move |k, id| {
-                    crate::userspace::modprobe::insmod(k, id, &file);
-                }),
-            ));
+        match actor {
+            Actor::Insmod(file) => {
+                let file = file.clone();
+                let id = k.register_task(
+                    TaskKind::Modprobe,
+                    format!("insmod {file}"),
+                    Vec::new(),
+                    None,
+                );
+                let birth = vec!["insmod".into(), file.clone()];
+                bodies.push((
+                    id,
+                    birth,
+                    Box::new(move |k, id| {
+                        crate::userspace::modprobe::insmod(k, id, &file);
+                    }),
+                ));
+            }
+            Actor::Modprobe(_)
+            | Actor::Request { .. }
+            | Actor::Signal { .. }
+            | Actor::ForceUnload(_)
+            | Actor::Rmmod(_) => {}
         }
     }
     for actor in &scenario.actors {
-        if let Actor::Request { alias, repeat } = actor {
-            let (alias, repeat) = (alias.clone(), *repeat);
-            assert!(
-                !repeat || scenario.helper_bound.is_some(),
-                "scenario {}: a repeating request needs a helper_bound",
-                scenario.name
-            );
-            let id = k.register_task(
-                TaskKind::Kthread,
-                format!(
-                    "exec of a binary that needs {alias}: request_module({alias}){}",
-                    if repeat {
-                        ", again after each return"
-                    } else {
-                        ""
-                    }
-                ),
-                Vec::new(),
-                None,
-            );
-            let birth = vec!["request".into(), alias.clone(), repeat.to_string()];
-            bodies.push((
-                id,
-                birth,
-                Box::new(move |k, me| loop {
-                    crate::kernel::kmod::request_module(k, me, &alias);
-                    if !repeat || k.helpers.read(|h| h.runaway) {
-                        break;
-                    }
-                }),
-            ));
+        match actor {
+            Actor::Request { alias, repeat } => {
+                let (alias, repeat) = (alias.clone(), *repeat);
+                assert!(
+                    !repeat || scenario.helper_bound.is_some(),
+                    "scenario {}: a repeating request needs a helper_bound",
+                    scenario.name
+                );
+                let id = k.register_task(
+                    TaskKind::Kthread,
+                    format!(
+                        "exec of a binary that needs {alias}: request_module({alias}){}",
+                        if repeat {
+                            ", again after each return"
+                        } else {
+                            ""
+                        }
+                    ),
+                    Vec::new(),
+                    None,
+                );
+                let birth = vec!["request".into(), alias.clone(), repeat.to_string()];
+                bodies.push((
+                    id,
+                    birth,
+                    Box::new(move |k, me| loop {
+                        crate::kernel::kmod::request_module(k, me, &alias);
+                        if !repeat || k.helpers.read(|h| h.runaway) {
+                            break;
+                        }
+                    }),
+                ));
+            }
+            Actor::Modprobe(_)
+            | Actor::Insmod(_)
+            | Actor::Signal { .. }
+            | Actor::ForceUnload(_)
+            | Actor::Rmmod(_) => {}
         }
     }
     for (i, (id, birth, body)) in bodies.into_iter().enumerate() {
@@ -120,58 +141,79 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
         k.start_task(id, true, Some(&birth), body);
     }
     for actor in &scenario.actors {
-        if let Actor::Signal { target, fatal } = actor {
-            let (target, fatal) = (target.clone(), *fatal);
-            let fixed = match &target {
-                SignalTarget::Actor(i) => Some(actor_tasks[*i]),
-                SignalTarget::HelperFor(_) => None,
-            };
-            let sig = if fatal { "SIGKILL" } else { "a handled signal" };
-            let whom = match &target {
-                SignalTarget::Actor(i) => k.name(actor_tasks[*i]),
-                SignalTarget::HelperFor(a) => format!("the modprobe helper for {a}"),
-            };
-            let label = format!("signal (sends {sig} to {whom} at any moment)");
-            let birth = (label.clone(), fixed);
-            let id = k.register_task(TaskKind::Environment, label, Vec::new(), None);
-            k.start_task(id, false, Some(&birth), move |k, me| {
-                let resolve = || match &target {
-                    SignalTarget::Actor(_) => fixed,
-                    SignalTarget::HelperFor(alias) => k.helper_for(alias),
+        match actor {
+            Actor::Signal { target, fatal } => {
+                let (target, fatal) = (target.clone(), *fatal);
+                let fixed = match &target {
+                    SignalTarget::Actor(i) => Some(actor_tasks[*i]),
+                    SignalTarget::HelperFor(_) => None,
                 };
-                // Both are published before a wake-up of env_wq.
-                wait_on_env(k, me, "its target to exist", &mut || {
-                    resolve().is_some() || k.is_finished()
+                let sig = if fatal { "SIGKILL" } else { "a handled signal" };
+                let whom = match &target {
+                    SignalTarget::Actor(i) => k.name(actor_tasks[*i]),
+                    SignalTarget::HelperFor(a) => format!("the modprobe helper for {a}"),
+                };
+                let label = format!("signal (sends {sig} to {whom} at any moment)");
+                let birth = (label.clone(), fixed);
+                let id = k.register_task(TaskKind::Environment, label, Vec::new(), None);
+                k.start_task(id, false, Some(&birth), move |k, me| {
+                    let resolve = || match &target {
+                        SignalTarget::Actor(_) => fixed,
+                        SignalTarget::HelperFor(alias) => k.helper_for(alias),
+                    };
+                    // Both are published before a wake-up of env_wq.
+                    wait_on_env(k, me, "its target to exist", &mut || {
+                        resolve().is_some() || k.is_finished()
+                    });
+                    if let Some(t) = resolve() {
+                        send_sig(k, me, t, fatal);
+                    }
                 });
-                if let Some(t) = resolve() {
-                    send_sig(k, me, t, fatal);
-                }
-            });
+            }
+            Actor::Modprobe(_)
+            | Actor::Insmod(_)
+            | Actor::Request { .. }
+            | Actor::ForceUnload(_)
+            | Actor::Rmmod(_) => {}
         }
     }
     for actor in &scenario.actors {
-        if let Actor::ForceUnload(module) = actor {
-            let module = module.clone();
-            let label = format!("rmmod -f {module} (once a task has died in init)");
-            let id = k.register_task(TaskKind::Environment, label.clone(), Vec::new(), None);
-            k.start_task(id, false, Some(&label), move |k, me| {
-                // Published by Kernel::task_died before its wake-up of env_wq.
-                let oops = || k.some_task_died();
-                wait_on_env(k, me, "an oops in some module's init", &mut || {
-                    oops() || k.is_finished()
+        match actor {
+            Actor::ForceUnload(module) => {
+                let module = module.clone();
+                let label = format!("rmmod -f {module} (once a task has died in init)");
+                let id = k.register_task(TaskKind::Environment, label.clone(), Vec::new(), None);
+                k.start_task(id, false, Some(&label), move |k, me| {
+                    // Published by Kernel::task_died before its wake-up of env_wq.
+                    let oops = || k.some_task_died();
+                    wait_on_env(k, me, "an oops in some module's init", &mut || {
+                        oops() || k.is_finished()
+                    });
+                    if oops() {
+                        crate::kernel::module::delete_module(k, me, &module, true);
+                    }
                 });
-                if oops() {
-                    crate::kernel::module::delete_module(k, me, &module, true);
-                }
-            });
+            }
+            Actor::Modprobe(_)
+            | Actor::Insmod(_)
+            | Actor::Request { .. }
+            | Actor::Signal { .. }
+            | Actor::Rmmod(_) => {}
         }
-        if let Actor::Rmmod(module) = actor {
-            let module = module.clone();
-            let label = format!("rmmod {module}");
-            let id = k.register_task(TaskKind::Environment, label.clone(), Vec::new(), None);
-            k.start_task(id, false, Some(&label), move |k, me| {
-                crate::kernel::module::delete_module(k, me, &module, false);
-            });
+        match actor {
+            Actor::Rmmod(module) => {
+                let module = module.clone();
+                let label = format!("rmmod {module}");
+                let id = k.register_task(TaskKind::Environment, label.clone(), Vec::new(), None);
+                k.start_task(id, false, Some(&label), move |k, me| {
+                    crate::kernel::module::delete_module(k, me, &module, false);
+                });
+            }
+            Actor::Modprobe(_)
+            | Actor::Insmod(_)
+            | Actor::Request { .. }
+            | Actor::Signal { .. }
+            | Actor::ForceUnload(_) => {}
         }
     }
     k.reap();
@@ -225,11 +267,22 @@ pub fn symmetry(sc: &Scenario) -> Symmetry {
                 target: SignalTarget::Actor(i),
                 ..
             } => Some(*i),
-            _ => None,
+            Actor::Signal {
+                target: SignalTarget::HelperFor(_),
+                ..
+            }
+            | Actor::Modprobe(_)
+            | Actor::Insmod(_)
+            | Actor::Request { .. }
+            | Actor::ForceUnload(_)
+            | Actor::Rmmod(_) => None,
         })
         .chain(sc.expect.iter().filter_map(|e| match e {
             crate::scenario::Expect::Exit { actor, .. } => Some(*actor),
-            _ => None,
+            crate::scenario::Expect::Request { .. }
+            | crate::scenario::Expect::NeverLive(_)
+            | crate::scenario::Expect::Insmod { .. }
+            | crate::scenario::Expect::Rmmod { .. } => None,
         }))
         .collect();
     let mut classes: Vec<(String, Vec<TaskId>)> = Vec::new();
@@ -244,22 +297,40 @@ pub fn symmetry(sc: &Scenario) -> Symmetry {
     };
     let modprobes = sc.actors.iter().filter_map(|a| match a {
         Actor::Modprobe(t) => Some(t),
-        _ => None,
+        Actor::Insmod(_)
+        | Actor::Request { .. }
+        | Actor::Signal { .. }
+        | Actor::ForceUnload(_)
+        | Actor::Rmmod(_) => None,
     });
     for (i, t) in modprobes.enumerate() {
         add(format!("modprobe {t}"), next, !signalled.contains(&i));
         next += 1;
     }
     for a in &sc.actors {
-        if let Actor::Insmod(f) = a {
-            add(format!("insmod {f}"), next, true);
-            next += 1;
+        match a {
+            Actor::Insmod(f) => {
+                add(format!("insmod {f}"), next, true);
+                next += 1;
+            }
+            Actor::Modprobe(_)
+            | Actor::Request { .. }
+            | Actor::Signal { .. }
+            | Actor::ForceUnload(_)
+            | Actor::Rmmod(_) => {}
         }
     }
     for a in &sc.actors {
-        if let Actor::Request { alias, repeat } = a {
-            add(format!("request {alias} {repeat}"), next, true);
-            next += 1;
+        match a {
+            Actor::Request { alias, repeat } => {
+                add(format!("request {alias} {repeat}"), next, true);
+                next += 1;
+            }
+            Actor::Modprobe(_)
+            | Actor::Insmod(_)
+            | Actor::Signal { .. }
+            | Actor::ForceUnload(_)
+            | Actor::Rmmod(_) => {}
         }
     }
     let classes: Vec<Vec<TaskId>> = classes
