@@ -109,6 +109,10 @@ pub const GENERATED_PROPERTIES: &[&str] = &[
     "budget-respected",
 ];
 
+/// What one generated init does, as numbers drawn: module indices rather
+/// than names, so that proptest shrinks a case by shrinking numbers. The
+/// draws are not a scenario form: [`build`] turns them into the one form,
+/// [`Scenario`], and `Scenario::validate` checks the result.
 #[derive(Clone, Debug)]
 enum Init {
     Succeed,
@@ -127,16 +131,18 @@ enum Init {
     },
 }
 
+/// One module's draws (see [`Init`]).
 #[derive(Clone, Debug)]
-struct RawModule {
+struct DrawnModule {
     alias: bool,
     deps: Vec<bool>,
     init: Init,
 }
 
+/// One case's draws (see [`Init`]).
 #[derive(Clone, Debug)]
-struct Raw {
-    modules: Vec<RawModule>,
+struct Draws {
+    modules: Vec<DrawnModule>,
     actors: Vec<(usize, bool)>,
     signal: Option<(usize, bool)>,
     timer: bool,
@@ -177,7 +183,7 @@ fn init_strategy(shape: Shape, n: usize) -> BoxedStrategy<Init> {
     proptest::strategy::Union::new(options).boxed()
 }
 
-fn raw_strategy(shape: Shape) -> BoxedStrategy<Raw> {
+fn draws_strategy(shape: Shape) -> BoxedStrategy<Draws> {
     (1usize..=3)
         .prop_flat_map(move |n| {
             let modules = (0..n)
@@ -187,7 +193,7 @@ fn raw_strategy(shape: Shape) -> BoxedStrategy<Raw> {
                         proptest::collection::vec(any::<bool>(), i),
                         init_strategy(shape, n),
                     )
-                        .prop_map(|(alias, deps, init)| RawModule {
+                        .prop_map(|(alias, deps, init)| DrawnModule {
                             alias,
                             deps,
                             init,
@@ -207,7 +213,7 @@ fn raw_strategy(shape: Shape) -> BoxedStrategy<Raw> {
                 Just(MAX_KMOD_CONCURRENT).boxed()
             };
             (modules, actors, signal, any::<bool>(), limit).prop_map(
-                |(modules, actors, signal, timer, kmod_limit)| Raw {
+                |(modules, actors, signal, timer, kmod_limit)| Draws {
                     modules,
                     actors,
                     signal,
@@ -219,7 +225,7 @@ fn raw_strategy(shape: Shape) -> BoxedStrategy<Raw> {
         .boxed()
 }
 
-fn build(raw: &Raw) -> Scenario {
+fn build(raw: &Draws) -> Scenario {
     let n = raw.modules.len();
     let target = |t: usize, by_alias: bool| -> String {
         if t >= n {
@@ -317,7 +323,7 @@ const ABSENT: &str = "absent-module";
 /// Valid scenarios of this shape that loom can run (at most
 /// [`crate::engine::LOOM_MAX_THREADS`] threads).
 pub fn scenarios(shape: Shape) -> BoxedStrategy<Scenario> {
-    raw_strategy(shape)
+    draws_strategy(shape)
         .prop_map(|r| build(&r))
         .prop_filter("fits loom's thread limit", |s| {
             s.max_threads() <= crate::engine::LOOM_MAX_THREADS
