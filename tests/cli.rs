@@ -384,6 +384,44 @@ fn a_proposal_outside_the_catalogue_checks_and_diffs() {
     assert_eq!(o.status.code(), Some(0));
 }
 
+/// A timed proposal on a scenario without time: time passes (README,
+/// "Time"), and check says so on stderr, once; a scenario with time, or a
+/// variant without timed waits, gets no note.
+#[test]
+fn time_passes_under_a_timed_proposal_and_check_says_so() {
+    let note =
+        "time passes in shared-dependency under idem-timeout, although the scenario has no timer";
+    let o = kmodcheck(
+        &[
+            "check",
+            "--variant",
+            "idem-timeout",
+            "--scenario",
+            "shared-dependency",
+        ],
+        &[],
+    );
+    assert_eq!(stderr(&o).matches(note).count(), 1, "{}", stderr(&o));
+    // The timeout fired somewhere: under idem-timeout a waiter whose load
+    // never ends gives up, which only time passing allows.
+    assert!(
+        stdout(&o).contains("no-deadlock              holds (proved"),
+        "{}",
+        stdout(&o)
+    );
+    for (v, s) in [
+        ("idempotent", "shared-dependency"),
+        ("idem-timeout", "recursive-self-load"),
+    ] {
+        let o = kmodcheck(&["check", "--variant", v, "--scenario", s], &[]);
+        assert!(
+            !stderr(&o).contains("time passes"),
+            "{v} × {s}: {}",
+            stderr(&o)
+        );
+    }
+}
+
 /// A report of some scenarios never replaces reports/ (which holds the
 /// whole catalogue): it is refused there, with nothing written, and written
 /// whole into a directory of its own, where it removes nothing.

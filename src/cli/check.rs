@@ -103,6 +103,21 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
         format!("{} × {}", v.id, s.name),
         max_executions,
     ));
+    // Time passes under a timed proposal whatever the scenario says
+    // (README, "Time"): said once, on stderr, so that a reader of the
+    // verdicts below knows the scenario was not checked as written.
+    if !s.timer && v.needs_time() {
+        eprintln!(
+            "kmodcheck: note: time passes in {} under {}, although the scenario has no timer: the timeout is the proposal (README, \"Time\"){}",
+            s.name,
+            v.id,
+            if s.expect.is_empty() {
+                ""
+            } else {
+                "; the results the scenario states were stated without time and are not applied"
+            }
+        );
+    }
     let r = check_cell(v, &s, &o);
     clear_progress();
     let mut c = r?;
