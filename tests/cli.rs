@@ -637,7 +637,6 @@ fn help_lists_exit_codes_and_environment() {
         "replay",
         "list",
         "explain",
-        "bench",
         "fuzz",
         "man",
         "completions",
