@@ -11,7 +11,6 @@
 //! - [`report`]: the verdict matrix as text and JSON lines.
 #![deny(missing_docs)]
 
-pub mod bench;
 pub mod engine;
 pub mod engines;
 pub mod explain;

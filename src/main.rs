@@ -69,18 +69,6 @@ enum Cmd {
     /// Explain a property, a variant or a scenario: what it states or
     /// changes, why, and the kernel references.
     Explain(cli::explain::Args),
-    /// Measure what each verdict costs and write reports/performance.md and
-    /// its charts
-    ///
-    /// Measures the targets, the whole matrix's and a diff's wall time,
-    /// the flagship counterexamples' time to violation, the scale series
-    /// (concurrent-same-file N = 2..6, shared-dependency N = 2..4) under the
-    /// stateful engine with and without symmetry and under loom, the
-    /// two-loader cycle with timed waits, `cargo test`, and every cell under
-    /// each engine, each measurement in its own process; and where
-    /// concurrent-same-file's loom executions go. Takes about 20 minutes on
-    /// 2 cores.
-    Bench(cli::bench::Args),
     /// Write the manual page, in roff, to stdout: `kmodcheck man > kmodcheck.1`
     ///
     /// With --dir, write kmodcheck.1 and one page per subcommand
@@ -89,9 +77,6 @@ enum Cmd {
     /// Write the completion script of a shell to stdout: `kmodcheck
     /// completions bash > /etc/bash_completion.d/kmodcheck`
     Completions(cli::man::CompletionsArgs),
-    /// One measurement of `bench`, in its own process (internal).
-    #[command(hide = true)]
-    BenchCell(cli::bench::CellArgs),
     /// Run the regression property suites on generated scenarios against a
     /// variant: differential, metamorphic, engine-agreement, no-deadlock
     ///
@@ -139,8 +124,6 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Cmd::Replay(a) => cli::replay::run(a, &g),
         Cmd::List => cli::list::run(&g),
         Cmd::Explain(a) => cli::explain::run(a, &g),
-        Cmd::Bench(a) => cli::bench::run(a),
-        Cmd::BenchCell(a) => cli::bench::run_cell(a),
         Cmd::Fuzz(a) => cli::fuzz::run(a),
         Cmd::Man(a) => cli::man::run(a, Cli::command()),
         Cmd::Completions(a) => cli::man::run_completions(a, Cli::command()),

@@ -570,7 +570,7 @@ fn deep_recursion(signal: Option<SignalTarget>) -> Scenario {
 
 /// `n` modprobe runs of one module file, started together: the in-flight
 /// table's scenario (`concurrent-same-file-N`). The catalogue has N = 2, 3;
-/// `kmodcheck bench` also measures N = 4, loom's largest (5 threads).
+/// `cargo xtask bench` also measures N = 4, loom's largest (5 threads).
 pub fn concurrent_same_file(n: usize) -> Scenario {
     Scenario {
         name: format!("concurrent-same-file-{n}"),
@@ -593,7 +593,7 @@ pub fn concurrent_same_file(n: usize) -> Scenario {
 
 /// `n` modprobe runs of modules that all depend on `a`, started together:
 /// the scenario the error-out-early change broke. `n = 2` is the catalogue's
-/// `shared-dependency` (modprobe b and c); `kmodcheck bench` also measures
+/// `shared-dependency` (modprobe b and c); `cargo xtask bench` also measures
 /// `shared-dependency-3` (b, c, d).
 pub fn shared_dependency(n: usize) -> Scenario {
     let dependents: Vec<String> = (0..n)

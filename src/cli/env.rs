@@ -42,7 +42,7 @@ pub enum Takes {
 }
 
 /// The environment variables whose value the binary (or loom, which it
-/// runs) parses. NO_COLOR, CARGO, LOOM_LOG, LOOM_LOCATION and
+/// runs) parses. NO_COLOR, LOOM_LOG, LOOM_LOCATION and
 /// SHUTTLE_CAPTURE_BACKTRACE take anything.
 pub const ENVIRONMENT: &[(&str, Takes)] = &[
     (

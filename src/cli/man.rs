@@ -12,7 +12,7 @@ pub const AFTER_LONG_HELP: &str = "\
 Exit status:
   0  nothing violated, and every verdict is a proof (check); NEW adds no
      violation (diff); the replayed execution violates nothing (replay);
-     every suite passed (fuzz); done (matrix, report, list, explain, bench)
+     every suite passed (fuzz); done (matrix, report, list, explain)
   1  a property is violated (check, replay); NEW adds a violation (diff);
      a suite failed (fuzz)
   2  bad input: an unknown name, a malformed flag, scenario file or
@@ -24,7 +24,7 @@ Exit status:
   checked.
 
 Environment:
-  KMODCHECK_JOBS          cells checked at once by matrix, report and bench
+  KMODCHECK_JOBS          cells checked at once by matrix and report
                           (a whole number, 1 or more; default: the number of
                           cores)
   LOOM_MAX_PREEMPTIONS    bound loom's preemptions per execution, as
@@ -37,8 +37,6 @@ Environment:
                           run exactly, fingerprint collisions included
   PROPTEST_CASES          fuzz: cases per suite when --cases is not given
   NO_COLOR                set and not empty: no colour, also on a terminal
-  CARGO                   bench: the cargo that times `cargo test --release`
-                          (default: cargo on PATH)
   LOOM_LOG, LOOM_LOCATION, SHUTTLE_CAPTURE_BACKTRACE
                           loom's and shuttle's own debugging aids, passed to
                           them; kmodcheck prints its own traces

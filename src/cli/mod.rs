@@ -1,7 +1,6 @@
 //! The subcommands of `kmodcheck`, one module each. Each one's `run` returns
 //! its exit status, or a [`CliError`]: bad input, exit status 2.
 
-pub mod bench;
 pub mod check;
 pub mod diff;
 pub mod env;

@@ -1,8 +1,10 @@
-//! `kmodcheck bench`: what each verdict costs, measured, and
+//! `cargo xtask bench`: what each verdict costs, measured, and
 //! `reports/performance.md`.
 //!
-//! Every measurement runs in its own process (`kmodcheck bench-cell`, hidden,
-//! or a `kmodcheck` or `cargo` command), so its peak memory is its own
+//! Every measurement runs in its own process (`xtask bench-cell`, hidden:
+//! the xtask binary run again, checking with the kmodcheck library it was
+//! built with; or a `kmodcheck` or `cargo` command, the kmodcheck binary
+//! built from the same tree), so its peak memory is its own
 //! (`ru_maxrss` from `wait4`), and no measurement shares an address space, an
 //! allocator or a stack pool with another. The parent times the process; a
 //! `bench-cell` child reports what the engine did (states and transitions,
@@ -17,8 +19,8 @@
 //! run was exhaustive, time to verdict and memory, per cell and engine.
 //! criterion measures none of those but time.
 
-use crate::engine::{check_cell, CheckOptions, EngineKind, Verdict};
-use crate::report::thousands;
+use kmodcheck::engine::{check_cell, CheckOptions, EngineKind, Verdict};
+use kmodcheck::report::thousands;
 use kmodcheck_model::scenario::{self, Scenario};
 use kmodcheck_model::variant;
 use serde::{Deserialize, Serialize};
@@ -34,7 +36,7 @@ pub fn scenario_named(name: &str) -> Option<Scenario> {
         return Some(s);
     }
     if name.ends_with(".toml") {
-        return crate::scenario_file::load(Path::new(name)).ok();
+        return kmodcheck::scenario_file::load(Path::new(name)).ok();
     }
     let n = |prefix: &str| {
         name.strip_prefix(prefix)
@@ -67,7 +69,7 @@ pub struct Job {
 }
 
 impl Job {
-    /// The arguments of `kmodcheck bench-cell` for this job.
+    /// The arguments of `xtask bench-cell` for this job.
     pub fn args(&self) -> Vec<String> {
         vec![
             "bench-cell".into(),
@@ -426,7 +428,7 @@ pub fn svg_chart(title: &str, y_label: &str, xs: &[usize], lines: &[Line]) -> St
     out
 }
 
-/// What `kmodcheck bench` runs.
+/// What `cargo xtask bench` runs.
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
     /// Time a shuttle DFS run of a matrix cell may take before the cell is
@@ -440,7 +442,9 @@ pub struct BenchOptions {
     /// (`KMODCHECK_JOBS`).
     pub jobs: usize,
     /// Other builds of kmodcheck to compare with this one on the probe
-    /// cells: (name, executable).
+    /// cells: (name, executable). Each is run as `kmodcheck check --variant
+    /// V --scenario S [--max-executions N]`, which every build has, and
+    /// under callgrind the same way.
     pub compare: Vec<(String, std::path::PathBuf)>,
     /// Skip the per-cell pass (the slowest part).
     pub skip_cells: bool,
@@ -497,7 +501,7 @@ pub struct SeriesRow {
     pub loom: Measured,
 }
 
-/// Every figure of one `kmodcheck bench` run.
+/// Every figure of one `cargo xtask bench` run.
 #[derive(Clone, Debug, Default)]
 pub struct BenchReport {
     /// The whole matrix as the main job runs it.
@@ -720,14 +724,56 @@ fn time_command(exe: &Path, args: &[&str], jobs: usize) -> Option<(Timed, String
     ))
 }
 
-/// `cargo test --release` in the source tree this binary was built from,
+/// The workspace this binary was built from: the parent of xtask/.
+pub fn workspace_root() -> &'static Path {
+    let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask.parent().unwrap_or(xtask)
+}
+
+/// The cargo that runs this one (`cargo xtask` sets CARGO), or cargo on
+/// PATH.
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Build the kmodcheck binary of this workspace in release mode (`cargo
+/// build --release --bin kmodcheck`, cargo's progress on stderr) and return
+/// its path, as cargo reports it: the binary that the whole-matrix, `diff`
+/// and probe measurements run.
+pub fn build_kmodcheck() -> Result<std::path::PathBuf, String> {
+    let dir = workspace_root();
+    let cargo = cargo();
+    let out = std::process::Command::new(&cargo)
+        .args([
+            "build",
+            "--release",
+            "--bin",
+            "kmodcheck",
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(dir)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {cargo}; error={e}"))?;
+    if !out.status.success() {
+        return Err("cargo build --release --bin kmodcheck failed".into());
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "kmodcheck")
+        .find_map(|m| m["executable"].as_str().map(std::path::PathBuf::from))
+        .ok_or_else(|| "cargo build named no kmodcheck executable".into())
+}
+
+/// `cargo test --release` in the workspace this binary was built from,
 /// after building its tests untimed: the target's "built tree".
 fn time_cargo_test() -> Result<Timed, String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = workspace_root();
     if !dir.join("Cargo.toml").is_file() {
         return Err(format!("no source tree at {}", dir.display()));
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = cargo();
     let build = std::process::Command::new(&cargo)
         .args(["test", "--release", "--no-run"])
         .current_dir(dir)
@@ -769,8 +815,9 @@ fn time_cargo_test() -> Result<Timed, String> {
 }
 
 /// Run every measurement, printing one progress line per measurement to
-/// stderr.
-pub fn run_bench(exe: &Path, o: &BenchOptions) -> BenchReport {
+/// stderr: each cell with `exe bench-cell ...` (this binary), each command
+/// with `kmodcheck` (the binary of this tree, [`build_kmodcheck`]).
+pub fn run_bench(exe: &Path, kmodcheck: &Path, o: &BenchOptions) -> BenchReport {
     let mut r = BenchReport {
         machine: machine(),
         ..BenchReport::default()
@@ -803,7 +850,7 @@ pub fn run_bench(exe: &Path, o: &BenchOptions) -> BenchReport {
     };
 
     // 1. The whole matrix, as the main job runs it.
-    if let Some((mut t, out)) = time_command(exe, &["matrix"], o.jobs) {
+    if let Some((mut t, out)) = time_command(kmodcheck, &["matrix"], o.jobs) {
         let line = out
             .lines()
             .find(|l| l.contains(" cells (") && l.contains(" exhaustive)"))
@@ -817,7 +864,7 @@ pub fn run_bench(exe: &Path, o: &BenchOptions) -> BenchReport {
     }
 
     // 2. diff of a proposal over the catalogue.
-    if let Some((mut t, out)) = time_command(exe, &["diff", DIFF.0, DIFF.1], o.jobs) {
+    if let Some((mut t, out)) = time_command(kmodcheck, &["diff", DIFF.0, DIFF.1], o.jobs) {
         let changed = out
             .lines()
             .filter(|l| l.starts_with(|c: char| c.is_ascii_lowercase()) && l.contains(" × "))
@@ -923,7 +970,7 @@ pub fn run_bench(exe: &Path, o: &BenchOptions) -> BenchReport {
             let what = format!("cell {}/{}", i + 1, cells.len());
             let stateful = measure(exe, &job(v, s, EngineKind::Stateful));
             note(&what, &stateful);
-            let loom = measure(exe, &loom_job(v, s, Some(crate::CATALOGUE_BOUND), None));
+            let loom = measure(exe, &loom_job(v, s, Some(kmodcheck::CATALOGUE_BOUND), None));
             note(&what, &loom);
             let (dfs, pct) = dfs_then_pct(exe, v, s, o.dfs_budget, o.pct_samples);
             note(&what, &dfs);
@@ -939,7 +986,7 @@ pub fn run_bench(exe: &Path, o: &BenchOptions) -> BenchReport {
     // 8. Other builds on the probe cells, alternating, in this one run.
     let mut builds: Vec<(String, std::path::PathBuf)> = o.compare.clone();
     if !builds.is_empty() {
-        builds.push(("this build".into(), exe.to_path_buf()));
+        builds.push(("this build".into(), kmodcheck.to_path_buf()));
     }
     for (v, s, bound) in PROBES {
         let mut args = vec![
@@ -974,7 +1021,7 @@ pub fn run_bench(exe: &Path, o: &BenchOptions) -> BenchReport {
     // 9. Where this build's instructions go, on the first probe.
     let (v, s, _) = PROBES[0];
     r.profile = callgrind(
-        exe,
+        kmodcheck,
         &[
             "check".into(),
             "--variant".into(),
@@ -1363,7 +1410,7 @@ pub fn performance_markdown(r: &BenchReport, o: &BenchOptions) -> String {
     let mut s = String::new();
     s.push_str("# kmodcheck performance\n\n");
     s.push_str(
-        "Generated by `cargo run --release -- bench` (README, \"Performance\"). Every figure \
+        "Generated by `cargo xtask bench` (README, \"Performance\"). Every figure \
          below was measured by that one run, on the machine named here, in release mode; each \
          measurement ran in its own process, one at a time; the whole-matrix and `diff` runs \
          check `KMODCHECK_JOBS` cells at once, and `cargo test` runs its tests as it does. \
@@ -1549,7 +1596,7 @@ pub fn performance_markdown(r: &BenchReport, o: &BenchOptions) -> String {
                 format!(" but {}", not_exhaustive.join(", "))
             },
             mib(peak),
-            thousands(crate::CATALOGUE_BOUND),
+            thousands(kmodcheck::CATALOGUE_BOUND),
             thousands(loom_execs),
             secs(total(|c| &c.loom)),
             secs(o.dfs_budget.as_secs_f64()),
@@ -1729,7 +1776,7 @@ pub fn trace_redundancy(
         let seen = seen.clone();
         let name = sc.name.clone();
         let perms = renamings(actors);
-        crate::engine::Observer(Arc::new(move |o: &crate::engine::Outcome| {
+        kmodcheck::engine::Observer(Arc::new(move |o: &kmodcheck::engine::Outcome| {
             let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
             let Some(trace) = &o.trace else {
                 s.3 = Some("the engine kept no trace".into());
