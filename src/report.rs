@@ -353,6 +353,34 @@ pub fn counterexample_text(c: &CellResult, property: &str) -> Option<String> {
     Some(out)
 }
 
+/// [`counterexample_text`] fit to `width` columns: the header and message
+/// wrapped, the trace rendered at that width.
+pub fn counterexample_text_at(c: &CellResult, property: &str, width: usize) -> Option<String> {
+    let p = c.properties.iter().find(|p| p.property == property)?;
+    let Verdict::Violated(ce) = &p.verdict else {
+        return None;
+    };
+    let wrap = |t: &str| crate::explain::wrap_at(t, width);
+    let mut out = wrap(&format!(
+        "{} violated: {} × {}",
+        property, c.variant, c.scenario
+    ));
+    out.push_str(&wrap(&ce.message));
+    out.push('\n');
+    out.push_str(&ce.record.render_at(width));
+    if let Some(cycle) = &ce.cycle {
+        out.push_str("\nwait-for cycle:\n");
+        for l in cycle {
+            out.push_str(&wrap(&format!("  {l}")));
+        }
+    }
+    out.push_str(&wrap(&format!(
+        "\nreplay: kmodcheck replay '{}'",
+        ce.replay
+    )));
+    Some(out)
+}
+
 /// File name of a counterexample in `reports/counterexamples/`.
 pub fn counterexample_file(variant: &str, scenario: &str, property: &str) -> String {
     let clean = |s: &str| s.replace(['+', '(', ')', ' '], "_");

@@ -11,7 +11,10 @@ fn kmodcheck(args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("LOOM_MAX_PREEMPTIONS")
         .env_remove("LOOM_MAX_BRANCHES")
         .env_remove("SHUTTLE_RANDOM_SEED")
-        .env_remove("SHUTTLE_CAPTURE_BACKTRACE");
+        .env_remove("SHUTTLE_CAPTURE_BACKTRACE")
+        // Output is piped here, so without COLUMNS it has no width to fit,
+        // whatever shell ran the tests.
+        .env_remove("COLUMNS");
     for (k, v) in env {
         c.env(k, v);
     }

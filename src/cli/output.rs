@@ -110,7 +110,9 @@ pub fn verdict_line(c: &CellResult, v: &Verdict) -> String {
     }
 }
 
-pub fn cell_text(c: &CellResult) -> String {
+/// A cell as text, fit to `width` columns: its verdicts, then each
+/// counterexample (the trace rendered at that width).
+pub fn cell_text(c: &CellResult, width: usize) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(
@@ -146,7 +148,7 @@ pub fn cell_text(c: &CellResult) -> String {
         };
     }
     for p in &c.properties {
-        if let Some(t) = report::counterexample_text(c, p.property) {
+        if let Some(t) = report::counterexample_text_at(c, p.property, width) {
             let _ = writeln!(out, "\n{t}");
         }
     }
