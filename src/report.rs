@@ -62,48 +62,143 @@ pub fn cell_text(v: &Verdict) -> &'static str {
     }
 }
 
-/// The verdict matrix: variants as columns, scenario × property as rows.
+/// The verdict matrix: variants as columns, scenario × property as rows,
+/// as one table however wide (see [`matrix_fit`]).
 pub fn matrix(variants: &[Variant], scenarios: &[Scenario], cells: &[CellResult]) -> String {
-    let mut out = String::new();
-    let w = 26;
-    let _ = write!(out, "{:w$}", "");
-    for v in variants {
-        let _ = write!(out, "{:>9}", column_key(v));
+    matrix_fit(variants, scenarios, cells, None)
+}
+
+/// The matrix's row labels are padded to 26 columns.
+const MATRIX_LABEL: usize = 26;
+
+/// The columns the matrix's row labels take: [`MATRIX_LABEL`], or more
+/// where a property (indented by 2) is longer and pushes its row right.
+fn matrix_label_width(scenarios: &[Scenario]) -> usize {
+    scenarios
+        .iter()
+        .flat_map(|s| s.properties.iter().map(|p| p.chars().count() + 2))
+        .chain(scenarios.iter().map(|s| s.name.chars().count()))
+        .fold(MATRIX_LABEL, usize::max)
+}
+
+/// The width of a variant's column: 9, or its key and a space.
+fn matrix_column_width(v: &Variant) -> usize {
+    (column_key(v).chars().count() + 1).max(9)
+}
+
+/// The variant columns of each block of a matrix `width` columns wide
+/// whose row labels take `label` columns: as many blocks as it takes, each
+/// as wide as it can be, and the columns shared out evenly among them (12
+/// columns in 5-column blocks: 4, 4 and 4, not 5, 5 and 2). A block has at
+/// least one column, however narrow the width.
+pub fn matrix_blocks(columns: &[usize], label: usize, width: usize) -> Vec<std::ops::Range<usize>> {
+    let n = columns.len();
+    if n == 0 {
+        return std::iter::once(0..0).collect();
     }
-    out.push('\n');
-    for s in scenarios {
-        let _ = writeln!(out, "{}", s.name);
-        for p in &s.properties {
-            let _ = write!(out, "  {:w$}", p, w = w - 2);
-            for v in variants {
-                let text = cells
-                    .iter()
-                    .find(|c| c.variant == v.id && c.scenario == s.name)
-                    .and_then(|c| c.properties.iter().find(|r| r.property == p))
-                    .map_or("-", |r| cell_text(&r.verdict));
-                let _ = write!(out, "{text:>9}");
-            }
+    // The fewest blocks whose columns, shared out evenly, all fit.
+    let fits = |blocks: usize| {
+        let mut start = 0;
+        (0..blocks).all(|b| {
+            let len = n / blocks + usize::from(b < n % blocks);
+            let w: usize = columns[start..start + len].iter().sum();
+            start += len;
+            len == 1 || label + w <= width
+        })
+    };
+    let blocks = (1..=n).find(|&b| fits(b)).unwrap_or(n);
+    let mut out = Vec::with_capacity(blocks);
+    let mut start = 0;
+    for b in 0..blocks {
+        let len = n / blocks + usize::from(b < n % blocks);
+        out.push(start..start + len);
+        start += len;
+    }
+    out
+}
+
+/// The verdict matrix fit to `width` columns. When the table is wider, its
+/// variant columns are split into blocks, one under the other, each with
+/// the row labels (scenarios and properties) again and a header that says
+/// which columns it holds; the legend below is said once, wrapped to the
+/// width. A verdict is never cut. `None`: one table however wide, the
+/// output of a pipe.
+pub fn matrix_fit(
+    variants: &[Variant],
+    scenarios: &[Scenario],
+    cells: &[CellResult],
+    width: Option<usize>,
+) -> String {
+    let mut out = String::new();
+    let w = MATRIX_LABEL;
+    let widths: Vec<usize> = variants.iter().map(matrix_column_width).collect();
+    let blocks = match width {
+        Some(width) if matrix_label_width(scenarios) + widths.iter().sum::<usize>() > width => {
+            matrix_blocks(&widths, matrix_label_width(scenarios), width)
+        }
+        _ => std::iter::once(0..variants.len()).collect(),
+    };
+    for (b, range) in blocks.iter().enumerate() {
+        if b > 0 {
             out.push('\n');
+        }
+        let label = match (blocks.len(), range.len()) {
+            (1, _) => String::new(),
+            (_, 1) => format!("column {} of {}", range.end, variants.len()),
+            _ => format!(
+                "columns {}-{} of {}",
+                range.start + 1,
+                range.end,
+                variants.len()
+            ),
+        };
+        let _ = write!(out, "{label:w$}");
+        for (v, cw) in variants[range.clone()].iter().zip(&widths[range.clone()]) {
+            let _ = write!(out, "{:>cw$}", column_key(v));
+        }
+        out.push('\n');
+        for s in scenarios {
+            let _ = writeln!(out, "{}", s.name);
+            for p in &s.properties {
+                let _ = write!(out, "  {:w$}", p, w = w - 2);
+                for (v, cw) in variants[range.clone()].iter().zip(&widths[range.clone()]) {
+                    let text = cells
+                        .iter()
+                        .find(|c| c.variant == v.id && c.scenario == s.name)
+                        .and_then(|c| c.properties.iter().find(|r| r.property == p))
+                        .map_or("-", |r| cell_text(&r.verdict));
+                    let _ = write!(out, "{text:>cw$}");
+                }
+                out.push('\n');
+            }
         }
     }
     out.push('\n');
+    // The legend, wrapped under its own text when there is a width.
+    let text_width = width.map(crate::explain::text_width_of);
     for v in variants {
-        let kernel = column_kernel(v);
-        let _ = writeln!(
-            out,
-            "  {:<7} = {:<25} {}",
+        let head = format!(
+            "  {:<7} = {:<25} ",
             column_key(v),
-            v.id.split('+').next().unwrap_or(v.id),
-            kernel
+            v.id.split('+').next().unwrap_or(v.id)
         );
+        let line = format!("{head}{}", column_kernel(v));
+        match text_width {
+            None => {
+                let _ = writeln!(out, "{line}");
+            }
+            Some(tw) => out.push_str(&crate::explain::wrap_line(&line, head.len(), tw)),
+        }
     }
-    out.push_str(
-        "\n  proved   holds in every reachable state (stateful) or interleaving (loom), unbounded\n  \
+    let verdicts = "\n  proved   holds in every reachable state (stateful) or interleaving (loom), unbounded\n  \
          sampled  holds in every execution explored, but the run was not exhaustive\n  \
          VIOLATED an execution breaks it: see the counterexample\n  \
          incon.   neither: a bound was hit, the run stopped early, or it was vacuous\n  \
-         -        not checked: the budget columns apply to the scenarios about the budget\n",
-    );
+         -        not checked: the budget columns apply to the scenarios about the budget\n";
+    match text_width {
+        None => out.push_str(verdicts),
+        Some(tw) => out.push_str(&crate::explain::wrap_at(verdicts, tw)),
+    }
     out
 }
 
@@ -618,4 +713,145 @@ pub fn report_files(
         }
     }
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineKind, PropertyResult};
+    use std::collections::BTreeMap;
+
+    /// (scenario, property, column key) → verdict text, from a matrix as
+    /// text: one table or blocks, each with its header of column keys.
+    fn matrix_cells(text: &str) -> BTreeMap<(String, String, String), String> {
+        let mut cells = BTreeMap::new();
+        let (mut header, mut scenario) = (Vec::new(), String::new());
+        for line in text.lines() {
+            if line.starts_with("  ") && line.contains(" = ") {
+                break; // the legend
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words.is_empty() {
+                continue;
+            }
+            if line.starts_with("column") || line.starts_with(&" ".repeat(MATRIX_LABEL)) {
+                header = words;
+            } else if !line.starts_with(' ') {
+                scenario = line.to_string();
+            } else {
+                let verdicts = &words[1..];
+                let keys = &header[header.len() - verdicts.len()..];
+                for (k, v) in keys.iter().zip(verdicts) {
+                    let at = (scenario.clone(), words[0].to_string(), k.to_string());
+                    assert!(cells.insert(at, v.to_string()).is_none(), "{line}");
+                }
+            }
+        }
+        cells
+    }
+
+    /// Two scenarios under every column, with made-up verdicts that differ
+    /// from cell to cell; the budget columns check neither ("-").
+    fn example() -> (Vec<Variant>, Vec<Scenario>, Vec<CellResult>) {
+        let variants = kmodcheck_model::variant::matrix_columns();
+        let scenarios: Vec<Scenario> = ["recursive-self-load", "winner-dies"]
+            .iter()
+            .map(|n| kmodcheck_model::scenario::by_name(n).expect("built in"))
+            .collect();
+        let mut cells = Vec::new();
+        let mut i = 0;
+        for s in &scenarios {
+            for v in variants.iter().filter(|v| !v.id.contains('+')) {
+                let properties = s
+                    .properties
+                    .iter()
+                    .map(|p| {
+                        i += 1;
+                        PropertyResult {
+                            property: kmodcheck_properties::by_id(p).expect("a property").id,
+                            verdict: match i % 4 {
+                                0 | 3 => Verdict::Holds { exhaustive: true },
+                                1 => Verdict::Holds { exhaustive: false },
+                                _ => Verdict::Inconclusive {
+                                    reason: "why".into(),
+                                },
+                            },
+                        }
+                    })
+                    .collect();
+                cells.push(CellResult {
+                    variant: v.id,
+                    scenario: s.name.clone(),
+                    engine: EngineKind::Stateful,
+                    exhaustive: true,
+                    executions: 1,
+                    states: None,
+                    stopped: None,
+                    elapsed: std::time::Duration::ZERO,
+                    first_violation_after: None,
+                    properties,
+                });
+            }
+        }
+        (variants, scenarios, cells)
+    }
+
+    #[test]
+    fn a_matrix_too_wide_is_split_into_blocks_of_columns() {
+        let (variants, scenarios, cells) = example();
+        let full = matrix(&variants, &scenarios, &cells);
+        assert_eq!(full, matrix_fit(&variants, &scenarios, &cells, None));
+        let table = |m: &str| m[..m.find(" = ").unwrap()].to_string();
+        let wide = table(&full)
+            .lines()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap();
+        assert_eq!(
+            table(&full),
+            table(&matrix_fit(&variants, &scenarios, &cells, Some(wide))),
+            "a width the table fits leaves it whole"
+        );
+        let want = matrix_cells(&full);
+        assert_eq!(want.len(), variants.len() * 9, "{full}");
+        assert!(want.values().any(|v| v == "sampled") && want.values().any(|v| v == "-"));
+        for width in [30, 40, 60, 80, 100, wide - 1] {
+            let split = matrix_fit(&variants, &scenarios, &cells, Some(width));
+            assert_eq!(matrix_cells(&split), want, "at {width}:\n{split}");
+            let table = table(&split);
+            // Each block repeats every row label.
+            let blocks = table.matches("column").count();
+            assert!(blocks > 1, "at {width}:\n{split}");
+            assert_eq!(table.matches("winner-dies\n").count(), blocks);
+            assert_eq!(table.matches("  idem-memory-safety ").count(), 2 * blocks);
+            // Every line fits, but where one column alone is wider (26
+            // columns of labels and 9 of a column) or a word is (a
+            // kernel's description in the legend holds none so long).
+            if width >= 35 {
+                for l in split.lines() {
+                    assert!(l.chars().count() <= width.max(60), "at {width}: {l:?}");
+                }
+            }
+            // The legend is said once.
+            assert_eq!(split.matches("  proved   holds").count(), 1);
+            assert_eq!(split.matches("= legacy ").count(), 1);
+        }
+    }
+
+    #[test]
+    fn columns_are_shared_out_evenly_among_the_fewest_blocks() {
+        let nine = [9; 12];
+        let lens = |b: Vec<std::ops::Range<usize>>| b.iter().map(|r| r.len()).collect::<Vec<_>>();
+        assert_eq!(lens(matrix_blocks(&nine, 26, 134)), [12]);
+        assert_eq!(lens(matrix_blocks(&nine, 26, 133)), [6, 6]);
+        assert_eq!(lens(matrix_blocks(&nine, 26, 80)), [6, 6]);
+        assert_eq!(lens(matrix_blocks(&nine, 28, 80)), [4, 4, 4]);
+        assert_eq!(lens(matrix_blocks(&nine, 26, 70)), [4, 4, 4]);
+        assert_eq!(lens(matrix_blocks(&nine, 26, 10)), [1; 12]);
+        assert_eq!(lens(matrix_blocks(&[9; 7], 26, 62)), [4, 3]);
+        assert_eq!(lens(matrix_blocks(&[9; 7], 26, 61)), [3, 2, 2]);
+        // A wider column counts as wide as it is.
+        assert_eq!(lens(matrix_blocks(&[9, 9, 30, 9], 26, 60)), [2, 1, 1]);
+        assert_eq!(lens(matrix_blocks(&[], 26, 80)), [0]);
+    }
 }

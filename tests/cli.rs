@@ -331,6 +331,125 @@ fn matrix_and_report_on_chosen_scenarios() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// (scenario, property, column key) → verdict text, from the matrix's
+/// table: one table, or blocks of columns each with its header of keys.
+fn matrix_cells(out: &str) -> std::collections::BTreeMap<(String, String, String), String> {
+    let mut cells = std::collections::BTreeMap::new();
+    let (mut header, mut scenario) = (Vec::new(), String::new());
+    for line in out.lines() {
+        if line.starts_with("  ") && line.contains(" = ") {
+            break; // the legend
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.is_empty() {
+            continue;
+        }
+        if line.starts_with("column") || line.starts_with(&" ".repeat(20)) {
+            header = words;
+        } else if !line.starts_with(' ') {
+            scenario = line.to_string();
+        } else {
+            let verdicts = &words[1..];
+            let keys = &header[header.len() - verdicts.len()..];
+            for (k, v) in keys.iter().zip(verdicts) {
+                let at = (scenario.clone(), words[0].to_string(), k.to_string());
+                assert!(cells.insert(at, v.to_string()).is_none(), "twice: {line}");
+            }
+        }
+    }
+    cells
+}
+
+/// COLUMNS=80 (or a terminal of 80): the matrix comes in blocks of
+/// columns with the same verdicts in the same cells, and the matrix,
+/// `list`, `check`, `explain` and `diff` fit 80 columns. A COLUMNS that
+/// is not a width is ignored.
+#[test]
+fn columns_fits_the_output_to_the_width() {
+    let fits = |args: &[&str], width: usize| {
+        let w = width.to_string();
+        let o = kmodcheck(args, &[("COLUMNS", &w)]);
+        assert_eq!(o.status.code().map(|c| c == 2), Some(false), "{args:?}");
+        let out = stdout(&o);
+        for l in out.lines() {
+            assert!(
+                l.chars().count() <= width,
+                "{args:?} at {width}: a line of {}:\n{l}\n\n{out}",
+                l.chars().count()
+            );
+        }
+        out
+    };
+    let matrix = [
+        "matrix",
+        "--scenario",
+        "recursive-self-load",
+        "--scenario",
+        "winner-dies",
+    ];
+    let full = stdout(&kmodcheck(&matrix, &[]));
+    assert!(full.lines().any(|l| l.chars().count() > 120), "{full}");
+    let want = matrix_cells(&full);
+    assert_eq!(want.len(), 12 * 9, "{full}");
+    assert!(want.values().any(|v| v == "VIOLATED"));
+    let split = fits(&matrix, 80);
+    assert!(split.contains("columns 1-6 of 12"), "{split}");
+    assert_eq!(matrix_cells(&split), want, "{split}");
+    // Narrower, a replay handle (one word, never broken) may not fit, but
+    // the table does.
+    let split = stdout(&kmodcheck(&matrix, &[("COLUMNS", "40")]));
+    assert_eq!(matrix_cells(&split), want, "{split}");
+    let table = &split[..split.find(" = ").unwrap()];
+    assert!(table.lines().all(|l| l.chars().count() <= 40), "{split}");
+    assert!(table.contains("column 12 of 12"), "{split}");
+    let ids_at_2 = |out: &str| {
+        out.lines()
+            .filter_map(|l| l.strip_prefix("  "))
+            .filter(|r| !r.starts_with(' '))
+            .map(|r| r.split(' ').next().unwrap().to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let list = stdout(&kmodcheck(&["list"], &[]));
+    // Wrapped lines hang under the text, never at an id's column; at 60
+    // the text goes under its id (the scenarios' ids take 38 columns).
+    for width in [80, 60] {
+        let narrow = fits(&["list"], width);
+        assert_eq!(ids_at_2(&narrow), ids_at_2(&list), "{narrow}");
+    }
+    assert!(fits(&["list"], 60).contains("\n  winner-dies\n      "));
+    fits(
+        &[
+            "check",
+            "--variant",
+            "idempotent",
+            "--scenario",
+            "winner-dies",
+        ],
+        80,
+    );
+    fits(
+        &["explain", "idempotent-interruptible+kmod-throttle-timeout"],
+        80,
+    );
+    fits(&["explain", "winner-dies"], 80);
+    fits(
+        &[
+            "diff",
+            "idempotent-interruptible",
+            "idem-timeout",
+            "--scenario",
+            "recursive-self-load",
+        ],
+        80,
+    );
+    // A COLUMNS that is not a width is ignored: the output of a pipe.
+    for junk in ["abc", "0", ""] {
+        let o = kmodcheck(&["list"], &[("COLUMNS", junk)]);
+        assert_eq!(o.status.code(), Some(0), "COLUMNS={junk:?}");
+        assert_eq!(stdout(&o), list, "COLUMNS={junk:?}");
+    }
+}
+
 #[test]
 fn help_speaks_kernel() {
     let o = kmodcheck(&["--help"], &[]);
