@@ -641,6 +641,25 @@ pub fn mermaid(r: &kmodcheck_model::trace::Trace) -> String {
     out
 }
 
+/// How a counterexample was found, in a sentence: by which engine, in
+/// which execution, and for the stateful engine its length.
+fn found_how(c: &CellResult, ce: &crate::engine::Counterexample) -> String {
+    match &ce.replay.at {
+        crate::engine::ReplayAt::Decisions(d) => format!(
+            "Found by the {} engine (first in execution {} of its search); this is the shortest \
+             counterexample in its state graph: {} scheduling decisions.",
+            c.engine.name(),
+            thousands(ce.execution),
+            d.len()
+        ),
+        _ => format!(
+            "Found by {} in execution {} of the exploration.",
+            c.engine.name(),
+            thousands(ce.execution)
+        ),
+    }
+}
+
 /// `reports/counterexamples/V--S--P.md`: the trace as text, the same steps
 /// as a Mermaid sequence diagram, the wait-for cycle of a deadlock, and the
 /// replay handle.
@@ -652,22 +671,7 @@ pub fn counterexample_markdown(c: &CellResult, property: &str) -> Option<String>
     let mut out = String::new();
     let _ = writeln!(out, "# {} × {} × {}\n", c.variant, c.scenario, property);
     let _ = writeln!(out, "**Violated:** {}\n", ce.message);
-    let _ = match &ce.replay.at {
-        crate::engine::ReplayAt::Decisions(d) => writeln!(
-            out,
-            "Found by the {} engine (first in execution {} of its search); this is the shortest \
-             counterexample in its state graph: {} scheduling decisions.\n",
-            c.engine.name(),
-            thousands(ce.execution),
-            d.len()
-        ),
-        _ => writeln!(
-            out,
-            "Found by {} in execution {} of the exploration.\n",
-            c.engine.name(),
-            thousands(ce.execution)
-        ),
-    };
+    let _ = writeln!(out, "{}\n", found_how(c, ce));
     let _ = writeln!(
         out,
         "Replay: `cargo run --release -- replay '{}'`\n",
@@ -687,6 +691,281 @@ pub fn counterexample_markdown(c: &CellResult, property: &str) -> Option<String>
     Some(out)
 }
 
+/// `text` made safe inside HTML, as element content or a quoted
+/// attribute value.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A name made an HTML id: letters, digits, `-` and `_`; anything else
+/// becomes `_` (scenario names from files may hold anything).
+fn html_slug(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The id of a matrix cell in `index.html`: `cell-V--S--P`.
+pub fn html_cell_id(variant: &str, scenario: &str, property: &str) -> String {
+    format!(
+        "cell-{}--{}--{}",
+        html_slug(variant),
+        html_slug(scenario),
+        html_slug(property)
+    )
+}
+
+/// The id of a counterexample's section in `index.html`: `ce-V--S--P`.
+pub fn html_counterexample_id(variant: &str, scenario: &str, property: &str) -> String {
+    format!(
+        "ce-{}--{}--{}",
+        html_slug(variant),
+        html_slug(scenario),
+        html_slug(property)
+    )
+}
+
+/// The id of an inconclusive cell's reason in `index.html`.
+fn html_reason_id(variant: &str, scenario: &str, property: &str) -> String {
+    format!(
+        "why-{}--{}--{}",
+        html_slug(variant),
+        html_slug(scenario),
+        html_slug(property)
+    )
+}
+
+/// The colours of the verdicts, and the layout: all in the page, which
+/// loads nothing (no script, no font, no stylesheet from elsewhere).
+const HTML_STYLE: &str = "\
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #1b1b1b; background: #fff; }
+h1, h2, h3 { font-weight: 600; }
+table.matrix { border-collapse: collapse; font-size: 0.85em; }
+table.matrix th, table.matrix td { border: 1px solid #c8c8c8; padding: 0.2em 0.45em; }
+table.matrix thead th { position: sticky; top: 0; background: #f2f2f2; }
+table.matrix th.scenario, table.matrix td.property { text-align: left; white-space: nowrap; }
+table.matrix td.v { text-align: center; white-space: nowrap; }
+td.proved { background: #c9ecc9; }
+td.sampled { background: #eef3b8; }
+td.violated { background: #f6b3ad; font-weight: 700; }
+td.inconclusive { background: #fbe2a6; }
+td.unchecked { background: #f4f4f4; color: #8a8a8a; }
+td a { color: inherit; }
+td:target, section:target, li:target { outline: 3px solid #3166c4; }
+span.key { display: inline-block; padding: 0 0.4em; margin-right: 0.3em; border: 1px solid #c8c8c8; }
+pre { background: #f6f6f6; border: 1px solid #dcdcdc; padding: 0.6em; overflow-x: auto; font-size: 0.85em; }
+section.counterexample { border-top: 1px solid #c8c8c8; margin-top: 1.5em; }
+dl.columns dt { font-weight: 700; margin-top: 0.4em; }
+";
+
+/// `reports/index.html`: the matrix and its counterexamples in one page
+/// that works offline (no script, nothing loaded from elsewhere): verdict
+/// cells coloured, each violation linked to its counterexample's section
+/// (how it was found, the trace, the wait-for cycle, the replay handle),
+/// each inconclusive cell to its reason, and the columns' kernels.
+pub fn matrix_html(variants: &[Variant], scenarios: &[Scenario], cells: &[CellResult]) -> String {
+    let e = html_escape;
+    let mut out = String::new();
+    out.push_str(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>kmodcheck verdict matrix</title>\n<style>\n",
+    );
+    out.push_str(HTML_STYLE);
+    out.push_str("</style>\n</head>\n<body>\n<h1>kmodcheck verdict matrix</h1>\n");
+    out.push_str(
+        "<p>Generated by <code>kmodcheck report</code>, with <code>matrix.md</code> and \
+         <code>counterexamples/</code> beside it; this page loads nothing and runs no script. \
+         Variants are the columns, scenario &times; property the rows. A \
+         <strong>VIOLATED</strong> cell links to its counterexample below, an inconclusive \
+         one to its reason; hover a cell for how it was run.</p>\n",
+    );
+    out.push_str(
+        "<p><span class=\"key\" style=\"background:#c9ecc9\">proved</span>holds in every \
+         reachable state (stateful) or interleaving (loom), unbounded \
+         <span class=\"key\" style=\"background:#eef3b8\">sampled</span>holds in every \
+         execution explored, but the run was not exhaustive \
+         <span class=\"key\" style=\"background:#f6b3ad\">VIOLATED</span>an execution breaks \
+         it \
+         <span class=\"key\" style=\"background:#fbe2a6\">inconclusive</span>a bound was hit, \
+         the run stopped early, or it was vacuous \
+         <span class=\"key\" style=\"background:#f4f4f4\">&ndash;</span>not checked: the \
+         budget columns apply to the scenarios about the budget</p>\n",
+    );
+    out.push_str(
+        "<table class=\"matrix\" id=\"matrix\">\n<thead>\n<tr><th>scenario</th><th>property</th>",
+    );
+    for v in variants {
+        let _ = write!(
+            out,
+            "<th><a href=\"#col-{}\" title=\"{}\">{}</a></th>",
+            html_slug(&column_key(v)),
+            e(v.id),
+            e(&column_key(v))
+        );
+    }
+    out.push_str("</tr>\n</thead>\n<tbody>\n");
+    let mut violations = Vec::new();
+    let mut inconclusive = Vec::new();
+    for s in scenarios {
+        for (i, p) in s.properties.iter().enumerate() {
+            out.push_str("<tr>");
+            if i == 0 {
+                let _ = write!(
+                    out,
+                    "<th class=\"scenario\" rowspan=\"{}\">{}</th>",
+                    s.properties.len(),
+                    e(&s.name)
+                );
+            }
+            let _ = write!(out, "<td class=\"property\">{}</td>", e(p));
+            for v in variants {
+                let found = cells
+                    .iter()
+                    .find(|c| c.variant == v.id && c.scenario == s.name)
+                    .and_then(|c| {
+                        c.properties
+                            .iter()
+                            .find(|r| r.property == p)
+                            .map(|r| (c, r))
+                    });
+                let Some((c, r)) = found else {
+                    out.push_str("<td class=\"v unchecked\">&ndash;</td>");
+                    continue;
+                };
+                let id = html_cell_id(v.id, &s.name, p);
+                let (class, body) = match &r.verdict {
+                    Verdict::Holds { exhaustive: true } => ("proved", "proved".to_string()),
+                    Verdict::Holds { exhaustive: false } => ("sampled", "sampled".to_string()),
+                    Verdict::Violated(_) => {
+                        violations.push((c, r.property));
+                        (
+                            "violated",
+                            format!(
+                                "<a href=\"#{}\">VIOLATED</a>",
+                                html_counterexample_id(v.id, &s.name, p)
+                            ),
+                        )
+                    }
+                    Verdict::Inconclusive { reason } => {
+                        inconclusive.push((c, r.property, reason));
+                        (
+                            "inconclusive",
+                            format!(
+                                "<a href=\"#{}\">incon.</a>",
+                                html_reason_id(v.id, &s.name, p)
+                            ),
+                        )
+                    }
+                };
+                let _ = write!(
+                    out,
+                    "<td class=\"v {class}\" id=\"{id}\" data-verdict=\"{}\" title=\"{}\">{body}</td>",
+                    r.verdict.kind(),
+                    e(&format!("{} × {} × {}: {}", v.id, s.name, p, how_run(c)))
+                );
+            }
+            out.push_str("</tr>\n");
+        }
+    }
+    out.push_str("</tbody>\n</table>\n");
+    out.push_str("<h2 id=\"columns\">Columns</h2>\n<dl class=\"columns\">\n");
+    for v in variants {
+        let _ = writeln!(
+            out,
+            "<dt id=\"col-{}\">{} <code>{}</code></dt><dd>{} &mdash; {}</dd>",
+            html_slug(&column_key(v)),
+            e(&column_key(v)),
+            e(v.id),
+            e(&column_kernel(v)),
+            e(v.summary)
+        );
+    }
+    out.push_str("</dl>\n");
+    let _ = writeln!(
+        out,
+        "<h2 id=\"counterexamples\">Counterexamples</h2>\n<p>{} violations. Each: what was \
+         violated, how it was found, the replay handle, the wait-for cycle of a deadlock and \
+         the trace; <code>counterexamples/</code> has each as Markdown with a sequence \
+         diagram.</p>",
+        violations.len()
+    );
+    for (c, p) in &violations {
+        let Some(Verdict::Violated(ce)) = c
+            .properties
+            .iter()
+            .find(|r| r.property == *p)
+            .map(|r| &r.verdict)
+        else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "<section class=\"counterexample\" id=\"{}\">\n<h3>{} &times; {} &times; {}</h3>",
+            html_counterexample_id(c.variant, &c.scenario, p),
+            e(c.variant),
+            e(&c.scenario),
+            e(p)
+        );
+        let _ = writeln!(
+            out,
+            "<p><strong>Violated:</strong> {}</p>\n<p>{}</p>\n<p>Replay: \
+             <code>kmodcheck replay &#39;{}&#39;</code></p>",
+            e(&ce.message),
+            e(&found_how(c, ce)),
+            e(&ce.replay.to_string())
+        );
+        if let Some(cycle) = &ce.cycle {
+            out.push_str("<p>Wait-for cycle:</p>\n<ul>\n");
+            for l in cycle {
+                let _ = writeln!(out, "<li>{}</li>", e(l));
+            }
+            out.push_str("</ul>\n");
+        }
+        let _ = writeln!(
+            out,
+            "<pre>{}</pre>\n<p><a href=\"counterexamples/{}\">As Markdown, with a sequence \
+             diagram</a> &middot; <a href=\"#{}\">its cell in the matrix</a></p>\n</section>",
+            e(&ce.trace),
+            e(&counterexample_file(c.variant, &c.scenario, p)),
+            html_cell_id(c.variant, &c.scenario, p)
+        );
+    }
+    out.push_str("<h2 id=\"inconclusive\">Inconclusive cells, and why</h2>\n<ul>\n");
+    for (c, p, reason) in &inconclusive {
+        let _ = writeln!(
+            out,
+            "<li id=\"{}\"><a href=\"#{}\">{} &times; {} &times; {}</a>: {} ({})</li>",
+            html_reason_id(c.variant, &c.scenario, p),
+            html_cell_id(c.variant, &c.scenario, p),
+            e(c.variant),
+            e(&c.scenario),
+            e(p),
+            e(reason),
+            e(&how_run(c))
+        );
+    }
+    out.push_str("</ul>\n</body>\n</html>\n");
+    out
+}
+
 /// Every file of `reports/`, by path relative to it.
 pub fn report_files(
     variants: &[Variant],
@@ -699,6 +978,10 @@ pub fn report_files(
         matrix_markdown(variants, scenarios, cells),
     );
     files.insert("mutants.md".to_string(), mutants_markdown(cells));
+    files.insert(
+        "index.html".to_string(),
+        matrix_html(variants, scenarios, cells),
+    );
     for c in cells {
         for p in &c.properties {
             if let Some(md) = counterexample_markdown(c, p.property) {
@@ -836,6 +1119,18 @@ mod tests {
             assert_eq!(split.matches("  proved   holds").count(), 1);
             assert_eq!(split.matches("= legacy ").count(), 1);
         }
+    }
+
+    #[test]
+    fn html_escape_leaves_no_markup() {
+        assert_eq!(
+            html_escape(r#"T1 -> T2 <x> & "a" 'b'"#),
+            "T1 -&gt; T2 &lt;x&gt; &amp; &quot;a&quot; &#39;b&#39;"
+        );
+        assert_eq!(
+            html_cell_id("a+b", "s (1).toml", "p"),
+            "cell-a_b--s__1__toml--p"
+        );
     }
 
     #[test]

@@ -331,6 +331,135 @@ fn matrix_and_report_on_chosen_scenarios() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The values of every `attr="..."` in `html`.
+fn attribute_values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
+    let key = format!(" {attr}=\"");
+    html.match_indices(&key)
+        .map(|(i, _)| {
+            let rest = &html[i + key.len()..];
+            &rest[..rest.find('"').expect("a closing quote")]
+        })
+        .collect()
+}
+
+/// What any `index.html` the report writes must be: a page that works
+/// offline (no script, nothing loaded from the network), whose every
+/// link within it lands on an id, whose every link to a file names one
+/// written beside it, and whose traces are escaped.
+fn check_offline_html(dir: &Path) -> String {
+    let html = std::fs::read_to_string(dir.join("index.html")).expect("index.html");
+    let lower = html.to_lowercase();
+    for banned in [
+        "<script",
+        "@import",
+        "url(",
+        "<link",
+        "<iframe",
+        "<img",
+        "javascript:",
+    ] {
+        assert!(!lower.contains(banned), "index.html has {banned}");
+    }
+    let ids: std::collections::BTreeSet<&str> = attribute_values(&html, "id").into_iter().collect();
+    assert_eq!(
+        ids.len(),
+        attribute_values(&html, "id").len(),
+        "an id is used twice"
+    );
+    for attr in ["href", "src"] {
+        for v in attribute_values(&html, attr) {
+            let l = v.to_lowercase();
+            assert!(
+                !l.starts_with("http:") && !l.starts_with("https:") && !l.starts_with("//"),
+                "{attr}={v:?} loads from the network"
+            );
+            match v.strip_prefix('#') {
+                Some(id) => assert!(ids.contains(id), "{attr}={v:?} lands on no id"),
+                None => assert!(dir.join(v).is_file(), "{attr}={v:?} names no file"),
+            }
+        }
+    }
+    // Each violated cell links to its counterexample's section.
+    for (i, _) in html.match_indices("<td class=\"v violated\"") {
+        let cell = &html[i..i + html[i..].find("</td>").unwrap()];
+        assert!(cell.contains("<a href=\"#ce-"), "{cell}");
+    }
+    // Traces are text: `->` and `<` escaped, no tag inside a <pre>.
+    for (i, _) in html.match_indices("<pre>") {
+        let body = &html[i + 5..i + html[i..].find("</pre>").unwrap()];
+        assert!(!body.contains('<') && !body.contains("->"), "{body}");
+    }
+    html
+}
+
+/// `report` writes index.html beside matrix.md, into whichever directory
+/// it writes: every cell of the matrix with its verdict, every violation
+/// linked to its counterexample, and nothing that needs the network. The
+/// committed reports/index.html is held to the same.
+#[test]
+fn report_writes_an_offline_html_page() {
+    let scenarios = ["recursive-self-load", "winner-dies"];
+    let dir = std::env::temp_dir().join(format!("kmodcheck-html-{}", std::process::id()));
+    let d = dir.to_string_lossy().into_owned();
+    let mut args = vec!["report", "--dir", &d];
+    for s in scenarios {
+        args.extend(["--scenario", s]);
+    }
+    let o = kmodcheck(&args, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = check_offline_html(&dir);
+    let mut args = vec!["matrix", "--json"];
+    for s in scenarios {
+        args.extend(["--scenario", s]);
+    }
+    let columns: Vec<&str> = kmodcheck::model::variant::matrix_columns()
+        .iter()
+        .map(|v| v.id)
+        .collect();
+    let mut cells = 0;
+    let mut violated = 0;
+    for l in json_lines(&kmodcheck(&args, &[])) {
+        let v = l["variant"].as_str().unwrap();
+        if !columns.contains(&v) {
+            continue; // a mutant: mutants.md, not the matrix
+        }
+        let id = kmodcheck::report::html_cell_id(
+            v,
+            l["scenario"].as_str().unwrap(),
+            l["property"].as_str().unwrap(),
+        );
+        let at = html
+            .find(&format!(" id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no cell {id}"));
+        let verdict = l["verdict"].as_str().unwrap();
+        assert!(
+            html[at..].starts_with(&format!(" id=\"{id}\" data-verdict=\"{verdict}\"")),
+            "{id}: expected {verdict}"
+        );
+        cells += 1;
+        if verdict == "violated" {
+            violated += 1;
+            let ce = id.replacen("cell-", "ce-", 1);
+            assert!(
+                html.contains(&format!("<a href=\"#{ce}\">VIOLATED</a>")),
+                "{ce}"
+            );
+        }
+    }
+    assert_eq!(cells, 9 * 9, "every checked cell of the matrix");
+    assert!(violated > 0);
+    assert_eq!(
+        html.matches("<section class=\"counterexample\"").count(),
+        violated
+    );
+    // Budget columns do not check these scenarios: 3 of them × 9 rows.
+    assert_eq!(html.matches("<td class=\"v unchecked\">").count(), 3 * 9);
+    assert!(html.contains("2124d84db293"), "the columns' kernels");
+    let _ = std::fs::remove_dir_all(&dir);
+    let committed = check_offline_html(&Path::new(env!("CARGO_MANIFEST_DIR")).join("reports"));
+    assert!(committed.contains("<td class=\"v violated\""));
+}
+
 /// (scenario, property, column key) → verdict text, from the matrix's
 /// table: one table, or blocks of columns each with its header of keys.
 fn matrix_cells(out: &str) -> std::collections::BTreeMap<(String, String, String), String> {
