@@ -14,11 +14,17 @@ use std::sync::Arc;
 /// CI logs): one plain line per report.
 pub fn progress_line(what: String, bound: Option<usize>) -> Progress {
     let bar = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    // Cut to 99 columns, and to the terminal's width less one.
+    let room = kmodcheck::progress_columns().map_or(99, |c| c.min(99));
     if bar {
         // The engines report every 5 s; the bar says at once what runs, so
         // a terminal is not blank until the first report.
         let line = format!("  {what}: exploring (progress every 5 s)");
-        let _ = write!(std::io::stderr().lock(), "\r\x1b[2K{}", truncate(&line, 99));
+        let _ = write!(
+            std::io::stderr().lock(),
+            "\r\x1b[2K{}",
+            truncate(&line, room)
+        );
     }
     Progress(Arc::new(move |n, states, t| {
         let secs = t.as_secs_f64();
@@ -39,7 +45,7 @@ pub fn progress_line(what: String, bound: Option<usize>) -> Progress {
                 _ => String::new(),
             };
             let line = format!("  {what}: {gauge}{states}{n} executions, {rate:.0}/s, {secs:.0} s");
-            let _ = write!(err, "\r\x1b[2K{}", truncate(&line, 99));
+            let _ = write!(err, "\r\x1b[2K{}", truncate(&line, room));
         } else {
             let _ = writeln!(
                 err,
