@@ -7,32 +7,38 @@ use serde_json::{json, Value};
 
 /// What `explain` found for a name: text for a person, JSON for a tool.
 pub struct Explained {
-    /// Several lines, each at most 100 columns where the words allow.
+    /// Several lines, each at most the width asked for (100 columns by
+    /// default) where the words allow.
     pub text: String,
     /// The same facts.
     pub json: Value,
 }
 
 /// Explain `name`: a property id, then a variant id, then a scenario (a
-/// built-in name or a `.toml` file).
+/// built-in name or a `.toml` file); the text fits 100 columns.
 pub fn explain(name: &str) -> Result<Explained, String> {
+    explain_at(name, MAX_TEXT)
+}
+
+/// [`explain`], its text wrapped at `width` columns.
+pub fn explain_at(name: &str, width: usize) -> Result<Explained, String> {
     if let Some(p) = kmodcheck_properties::by_id(name) {
         let text = format!(
             "property {}\n\n  statement  {}\n  rationale  {}\n  witness    {} (a \"holds\" whose witness never happened is reported inconclusive, not proved)\n",
             p.id, p.statement, p.rationale, p.witness
         );
         return Ok(Explained {
-            text: wrap(&text),
+            text: wrap_at(&text, width),
             json: json!({"kind": "property", "id": p.id, "statement": p.statement,
                 "rationale": p.rationale, "witness": p.witness}),
         });
     }
     if let Some(v) = variant::by_id(name) {
-        return Ok(variant_text(&v));
+        return Ok(variant_text(&v, width));
     }
     if name.ends_with(".toml") || kmodcheck_model::scenario::by_name(name).is_some() {
         let s = crate::scenario_file::resolve(name)?.scenario;
-        return Ok(scenario_text(&s));
+        return Ok(scenario_text(&s, width));
     }
     let scenarios = crate::suggest::scenario_names();
     let names = crate::suggest::property_ids()
@@ -45,7 +51,7 @@ pub fn explain(name: &str) -> Result<Explained, String> {
     ))
 }
 
-fn variant_text(v: &Variant) -> Explained {
+fn variant_text(v: &Variant, width: usize) -> Explained {
     let origin = match v.origin {
         Origin::Kernel => "a state of the kernel tree",
         Origin::Proposal => "a proposal that was not merged",
@@ -79,12 +85,12 @@ fn variant_text(v: &Variant) -> Explained {
         "mutant": v.mutant.map(|m| format!("{m:?}")),
     });
     Explained {
-        text: wrap(&text),
+        text: wrap_at(&text, width),
         json,
     }
 }
 
-fn scenario_text(s: &Scenario) -> Explained {
+fn scenario_text(s: &Scenario, width: usize) -> Explained {
     let mut text = format!(
         "scenario {}\n\n  summary    {}\n  reference  {}\n\n  modules:\n",
         s.name, s.summary, s.reference
@@ -170,17 +176,24 @@ fn scenario_text(s: &Scenario) -> Explained {
         s.properties.join(", ")
     ));
     Explained {
-        text: wrap(&text),
+        text: wrap_at(&text, width),
         json: json!({"kind": "scenario", "scenario": s, "threads": s.max_threads()}),
     }
 }
 
-/// Wrap lines longer than 100 columns: continuation lines go under the text
-/// after a line's label (`  label   text`), or under its indentation.
+/// Wrap lines longer than 100 columns: see [`wrap_at`].
 pub fn wrap(text: &str) -> String {
+    wrap_at(text, MAX_TEXT)
+}
+
+/// Wrap lines longer than `width` columns: continuation lines go under the
+/// text after a line's label (`  label   text`), or under its indentation.
+/// A word longer than a line (a replay handle) is never broken, so that it
+/// can still be copied whole.
+pub fn wrap_at(text: &str, width: usize) -> String {
     let mut out = String::new();
     for line in text.lines() {
-        if line.chars().count() <= 100 {
+        if line.chars().count() <= width {
             out.push_str(line);
             out.push('\n');
             continue;
@@ -194,29 +207,64 @@ pub fn wrap(text: &str) -> String {
             .and_then(|i| line[i..].find(|c: char| c != ' ').map(|j| i + j))
             .filter(|&k| k <= 48)
             .unwrap_or(lead);
-        let indent = " ".repeat(line[..body_at].chars().count());
-        let mut cur = line[..body_at].to_string();
-        let mut cur_len = cur.chars().count();
-        let mut first = true;
-        for word in line[body_at..].split(' ') {
-            let w = word.chars().count();
-            if !first && cur_len + 1 + w > 100 {
-                out.push_str(cur.trim_end());
-                out.push('\n');
-                cur = indent.clone();
-                cur_len = indent.len();
-                first = true;
-            }
-            if !first {
-                cur.push(' ');
-                cur_len += 1;
-            }
-            cur.push_str(word);
-            cur_len += w;
-            first = false;
-        }
-        out.push_str(&cur);
-        out.push('\n');
+        out.push_str(&wrap_line(line, body_at, width));
     }
     out
+}
+
+/// Wrap one line at `width` columns, its continuation lines indented to
+/// byte `body_at` of it (where its text starts, after a label).
+pub fn wrap_line(line: &str, body_at: usize, width: usize) -> String {
+    wrap_hanging(line, body_at, line[..body_at].chars().count(), width)
+}
+
+/// Wrap one line at `width` columns: its first `body_at` bytes (a label)
+/// stay as they are, and continuation lines are indented by `indent`.
+pub fn wrap_hanging(line: &str, body_at: usize, indent: usize, width: usize) -> String {
+    let mut out = String::new();
+    if line.chars().count() <= width {
+        out.push_str(line);
+        out.push('\n');
+        return out;
+    }
+    let indent = " ".repeat(indent);
+    let mut cur = line[..body_at].to_string();
+    let mut cur_len = cur.chars().count();
+    let mut first = true;
+    for word in line[body_at..].split(' ') {
+        let w = word.chars().count();
+        if !first && cur_len + 1 + w > width {
+            out.push_str(cur.trim_end());
+            out.push('\n');
+            cur = indent.clone();
+            cur_len = indent.len();
+            first = true;
+        }
+        if !first {
+            cur.push(' ');
+            cur_len += 1;
+        }
+        cur.push_str(word);
+        cur_len += w;
+        first = false;
+    }
+    out.push_str(&cur);
+    out.push('\n');
+    out
+}
+
+/// The narrowest prose (list, explain, check, diff, replay, the notes
+/// under the matrix) is wrapped to on a narrower terminal: narrower, a
+/// label and its text would leave a few words a line.
+pub const MIN_TEXT: usize = 60;
+
+/// The widest prose is wrapped to, as it was before the terminal's width
+/// was read: longer lines are harder to read, however wide the terminal
+/// (clap caps its help likewise).
+pub const MAX_TEXT: usize = 100;
+
+/// The width prose is wrapped to on a terminal (or `COLUMNS`) of `columns`
+/// columns: between [`MIN_TEXT`] and [`MAX_TEXT`].
+pub fn text_width_of(columns: usize) -> usize {
+    columns.clamp(MIN_TEXT, MAX_TEXT)
 }

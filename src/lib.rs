@@ -84,7 +84,7 @@ pub fn check_scenarios(
                     };
                     let mut err = std::io::stderr().lock();
                     if tty {
-                        let _ = write!(err, "\r\x1b[2K{line}");
+                        let _ = write!(err, "\r\x1b[2K{}", progress_fit(&line));
                     } else {
                         let _ = writeln!(err, "{line}");
                     }
@@ -110,7 +110,7 @@ pub fn check_scenarios(
                 );
                 let mut err = std::io::stderr().lock();
                 if tty {
-                    let _ = write!(err, "\r\x1b[2K{line}");
+                    let _ = write!(err, "\r\x1b[2K{}", progress_fit(&line));
                 } else {
                     let _ = writeln!(err, "{line}");
                 }
@@ -223,6 +223,23 @@ pub fn stale_reports(
         }
     }
     stale
+}
+
+/// The columns a progress line redrawn in place on stderr may take: the
+/// terminal's width less one, for the cursor (a longer line wraps, and
+/// `\r` then redraws only its last row); `None` when stderr is not a
+/// terminal.
+pub fn progress_columns() -> Option<usize> {
+    terminal_size::terminal_size_of(std::io::stderr())
+        .map(|(w, _)| usize::from(w.0).saturating_sub(1).max(20))
+}
+
+/// `line` cut to [`progress_columns`], for a progress line redrawn in place.
+pub fn progress_fit(line: &str) -> String {
+    match progress_columns() {
+        Some(n) => line.chars().take(n).collect(),
+        None => line.to_string(),
+    }
 }
 
 /// Cells checked at once: `KMODCHECK_JOBS`, default the number of cores.

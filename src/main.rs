@@ -51,8 +51,9 @@ enum Cmd {
     /// adds no violation, 1 when it adds one, 3 when none was found but some
     /// run of NEW was not exhaustive (sampled, or stopped by a bound).
     Diff(cli::diff::Args),
-    /// Check the whole catalogue and write reports/matrix.md and
-    /// reports/counterexamples/*.md (the test suite checks they are current).
+    /// Check the whole catalogue and write reports/: matrix.md, index.html
+    /// (one page, offline) and counterexamples/*.md (the test suite checks
+    /// they are current).
     Report(cli::report::Args),
     /// Check one variant on one scenario and print its verdicts and
     /// counterexamples

@@ -11,7 +11,10 @@ fn kmodcheck(args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("LOOM_MAX_PREEMPTIONS")
         .env_remove("LOOM_MAX_BRANCHES")
         .env_remove("SHUTTLE_RANDOM_SEED")
-        .env_remove("SHUTTLE_CAPTURE_BACKTRACE");
+        .env_remove("SHUTTLE_CAPTURE_BACKTRACE")
+        // Output is piped here, so without COLUMNS it has no width to fit,
+        // whatever shell ran the tests.
+        .env_remove("COLUMNS");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -326,6 +329,254 @@ fn matrix_and_report_on_chosen_scenarios() {
         .join("counterexamples/idempotent--winner-dies--no-deadlock.md")
         .exists());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The values of every `attr="..."` in `html`.
+fn attribute_values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
+    let key = format!(" {attr}=\"");
+    html.match_indices(&key)
+        .map(|(i, _)| {
+            let rest = &html[i + key.len()..];
+            &rest[..rest.find('"').expect("a closing quote")]
+        })
+        .collect()
+}
+
+/// What any `index.html` the report writes must be: a page that works
+/// offline (no script, nothing loaded from the network), whose every
+/// link within it lands on an id, whose every link to a file names one
+/// written beside it, and whose traces are escaped.
+fn check_offline_html(dir: &Path) -> String {
+    let html = std::fs::read_to_string(dir.join("index.html")).expect("index.html");
+    let lower = html.to_lowercase();
+    for banned in [
+        "<script",
+        "@import",
+        "url(",
+        "<link",
+        "<iframe",
+        "<img",
+        "javascript:",
+    ] {
+        assert!(!lower.contains(banned), "index.html has {banned}");
+    }
+    let ids: std::collections::BTreeSet<&str> = attribute_values(&html, "id").into_iter().collect();
+    assert_eq!(
+        ids.len(),
+        attribute_values(&html, "id").len(),
+        "an id is used twice"
+    );
+    for attr in ["href", "src"] {
+        for v in attribute_values(&html, attr) {
+            let l = v.to_lowercase();
+            assert!(
+                !l.starts_with("http:") && !l.starts_with("https:") && !l.starts_with("//"),
+                "{attr}={v:?} loads from the network"
+            );
+            match v.strip_prefix('#') {
+                Some(id) => assert!(ids.contains(id), "{attr}={v:?} lands on no id"),
+                None => assert!(dir.join(v).is_file(), "{attr}={v:?} names no file"),
+            }
+        }
+    }
+    // Each violated cell links to its counterexample's section.
+    for (i, _) in html.match_indices("<td class=\"v violated\"") {
+        let cell = &html[i..i + html[i..].find("</td>").unwrap()];
+        assert!(cell.contains("<a href=\"#ce-"), "{cell}");
+    }
+    // Traces are text: `->` and `<` escaped, no tag inside a <pre>.
+    for (i, _) in html.match_indices("<pre>") {
+        let body = &html[i + 5..i + html[i..].find("</pre>").unwrap()];
+        assert!(!body.contains('<') && !body.contains("->"), "{body}");
+    }
+    html
+}
+
+/// `report` writes index.html beside matrix.md, into whichever directory
+/// it writes: every cell of the matrix with its verdict, every violation
+/// linked to its counterexample, and nothing that needs the network. The
+/// committed reports/index.html is held to the same.
+#[test]
+fn report_writes_an_offline_html_page() {
+    let scenarios = ["recursive-self-load", "winner-dies"];
+    let dir = std::env::temp_dir().join(format!("kmodcheck-html-{}", std::process::id()));
+    let d = dir.to_string_lossy().into_owned();
+    let mut args = vec!["report", "--dir", &d];
+    for s in scenarios {
+        args.extend(["--scenario", s]);
+    }
+    let o = kmodcheck(&args, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = check_offline_html(&dir);
+    let mut args = vec!["matrix", "--json"];
+    for s in scenarios {
+        args.extend(["--scenario", s]);
+    }
+    let columns: Vec<&str> = kmodcheck::model::variant::matrix_columns()
+        .iter()
+        .map(|v| v.id)
+        .collect();
+    let mut cells = 0;
+    let mut violated = 0;
+    for l in json_lines(&kmodcheck(&args, &[])) {
+        let v = l["variant"].as_str().unwrap();
+        if !columns.contains(&v) {
+            continue; // a mutant: mutants.md, not the matrix
+        }
+        let id = kmodcheck::report::html_cell_id(
+            v,
+            l["scenario"].as_str().unwrap(),
+            l["property"].as_str().unwrap(),
+        );
+        let at = html
+            .find(&format!(" id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no cell {id}"));
+        let verdict = l["verdict"].as_str().unwrap();
+        assert!(
+            html[at..].starts_with(&format!(" id=\"{id}\" data-verdict=\"{verdict}\"")),
+            "{id}: expected {verdict}"
+        );
+        cells += 1;
+        if verdict == "violated" {
+            violated += 1;
+            let ce = id.replacen("cell-", "ce-", 1);
+            assert!(
+                html.contains(&format!("<a href=\"#{ce}\">VIOLATED</a>")),
+                "{ce}"
+            );
+        }
+    }
+    assert_eq!(cells, 9 * 9, "every checked cell of the matrix");
+    assert!(violated > 0);
+    assert_eq!(
+        html.matches("<section class=\"counterexample\"").count(),
+        violated
+    );
+    // Budget columns do not check these scenarios: 3 of them × 9 rows.
+    assert_eq!(html.matches("<td class=\"v unchecked\">").count(), 3 * 9);
+    assert!(html.contains("2124d84db293"), "the columns' kernels");
+    let _ = std::fs::remove_dir_all(&dir);
+    let committed = check_offline_html(&Path::new(env!("CARGO_MANIFEST_DIR")).join("reports"));
+    assert!(committed.contains("<td class=\"v violated\""));
+}
+
+/// (scenario, property, column key) → verdict text, from the matrix's
+/// table: one table, or blocks of columns each with its header of keys.
+fn matrix_cells(out: &str) -> std::collections::BTreeMap<(String, String, String), String> {
+    let mut cells = std::collections::BTreeMap::new();
+    let (mut header, mut scenario) = (Vec::new(), String::new());
+    for line in out.lines() {
+        if line.starts_with("  ") && line.contains(" = ") {
+            break; // the legend
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.is_empty() {
+            continue;
+        }
+        if line.starts_with("column") || line.starts_with(&" ".repeat(20)) {
+            header = words;
+        } else if !line.starts_with(' ') {
+            scenario = line.to_string();
+        } else {
+            let verdicts = &words[1..];
+            let keys = &header[header.len() - verdicts.len()..];
+            for (k, v) in keys.iter().zip(verdicts) {
+                let at = (scenario.clone(), words[0].to_string(), k.to_string());
+                assert!(cells.insert(at, v.to_string()).is_none(), "twice: {line}");
+            }
+        }
+    }
+    cells
+}
+
+/// COLUMNS=80 (or a terminal of 80): the matrix comes in blocks of
+/// columns with the same verdicts in the same cells, and the matrix,
+/// `list`, `check`, `explain` and `diff` fit 80 columns. A COLUMNS that
+/// is not a width is ignored.
+#[test]
+fn columns_fits_the_output_to_the_width() {
+    let fits = |args: &[&str], width: usize| {
+        let w = width.to_string();
+        let o = kmodcheck(args, &[("COLUMNS", &w)]);
+        assert_eq!(o.status.code().map(|c| c == 2), Some(false), "{args:?}");
+        let out = stdout(&o);
+        for l in out.lines() {
+            assert!(
+                l.chars().count() <= width,
+                "{args:?} at {width}: a line of {}:\n{l}\n\n{out}",
+                l.chars().count()
+            );
+        }
+        out
+    };
+    let matrix = [
+        "matrix",
+        "--scenario",
+        "recursive-self-load",
+        "--scenario",
+        "winner-dies",
+    ];
+    let full = stdout(&kmodcheck(&matrix, &[]));
+    assert!(full.lines().any(|l| l.chars().count() > 120), "{full}");
+    let want = matrix_cells(&full);
+    assert_eq!(want.len(), 12 * 9, "{full}");
+    assert!(want.values().any(|v| v == "VIOLATED"));
+    let split = fits(&matrix, 80);
+    assert!(split.contains("columns 1-6 of 12"), "{split}");
+    assert_eq!(matrix_cells(&split), want, "{split}");
+    // Narrower, a replay handle (one word, never broken) may not fit, but
+    // the table does.
+    let split = stdout(&kmodcheck(&matrix, &[("COLUMNS", "40")]));
+    assert_eq!(matrix_cells(&split), want, "{split}");
+    let table = &split[..split.find(" = ").unwrap()];
+    assert!(table.lines().all(|l| l.chars().count() <= 40), "{split}");
+    assert!(table.contains("column 12 of 12"), "{split}");
+    let ids_at_2 = |out: &str| {
+        out.lines()
+            .filter_map(|l| l.strip_prefix("  "))
+            .filter(|r| !r.starts_with(' '))
+            .map(|r| r.split(' ').next().unwrap().to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let list = stdout(&kmodcheck(&["list"], &[]));
+    // Wrapped lines hang under the text, never at an id's column; at 60
+    // the text goes under its id (the scenarios' ids take 38 columns).
+    for width in [80, 60] {
+        let narrow = fits(&["list"], width);
+        assert_eq!(ids_at_2(&narrow), ids_at_2(&list), "{narrow}");
+    }
+    assert!(fits(&["list"], 60).contains("\n  winner-dies\n      "));
+    fits(
+        &[
+            "check",
+            "--variant",
+            "idempotent",
+            "--scenario",
+            "winner-dies",
+        ],
+        80,
+    );
+    fits(
+        &["explain", "idempotent-interruptible+kmod-throttle-timeout"],
+        80,
+    );
+    fits(&["explain", "winner-dies"], 80);
+    fits(
+        &[
+            "diff",
+            "idempotent-interruptible",
+            "idem-timeout",
+            "--scenario",
+            "recursive-self-load",
+        ],
+        80,
+    );
+    // A COLUMNS that is not a width is ignored: the output of a pipe.
+    for junk in ["abc", "0", ""] {
+        let o = kmodcheck(&["list"], &[("COLUMNS", junk)]);
+        assert_eq!(o.status.code(), Some(0), "COLUMNS={junk:?}");
+        assert_eq!(stdout(&o), list, "COLUMNS={junk:?}");
+    }
 }
 
 #[test]

@@ -15,6 +15,7 @@ fn kmodcheck(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_kmodcheck"))
         .args(args)
         .current_dir(root())
+        .env_remove("COLUMNS")
         .output()
         .expect("run kmodcheck")
 }

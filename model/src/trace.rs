@@ -184,6 +184,12 @@ impl Trace {
     /// The trace as text, one step per line, with a task legend first.
     /// Fits 100 columns: long descriptions wrap under their own column.
     pub fn render(&self) -> String {
+        self.render_at(100)
+    }
+
+    /// [`Trace::render`] fit to `width` columns where the words allow (a
+    /// description keeps at least 30 columns, however narrow the width).
+    pub fn render_at(&self, width: usize) -> String {
         let mut out = String::new();
         let nw = self
             .tasks
@@ -203,7 +209,7 @@ impl Trace {
                 self.task_name(e.task),
                 e.func
             );
-            let width = 100usize.saturating_sub(head.len()).max(30);
+            let width = width.saturating_sub(head.len()).max(30);
             let mut first = true;
             for line in wrap(&e.what, width) {
                 if first {

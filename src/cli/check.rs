@@ -127,7 +127,11 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
             println!("{l}");
         }
     } else {
-        print!("{}", paint(&kmodcheck::explain::wrap(&cell_text(&c))));
+        let width = super::width::text_width();
+        print!(
+            "{}",
+            paint(&kmodcheck::explain::wrap_at(&cell_text(&c, width), width))
+        );
     }
     Ok(exit_code(std::slice::from_ref(&c)))
 }

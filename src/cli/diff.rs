@@ -91,6 +91,11 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
     kmodcheck::bound_for_catalogue(&mut opts);
     opts.time_limit = g.budget();
     let (scenarios, opts, json) = (&named[..], &opts, g.json);
+    // A terminal (or COLUMNS) sets the width; a pipe gets the output of
+    // before: 100 columns, counterexamples as they are.
+    let columns = super::width::columns();
+    let width = super::width::text_width();
+    let wrap = |t: &str| kmodcheck::explain::wrap_at(t, width);
     let mut totals = DiffTotals::default();
     let mut new_violations = Vec::new();
     if !json {
@@ -150,7 +155,7 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
             println!("{} × {}", s.name, po.property);
             for (v, c, verdict) in [(old.id, co, &po.verdict), (new.id, cn, &pn.verdict)] {
                 let line = format!("  {v}:  {}", verdict_line(c, verdict));
-                print!("{}", paint(&kmodcheck::explain::wrap(&line)));
+                print!("{}", paint(&wrap(&line)));
             }
             if matches!(pn.verdict, Verdict::Violated(_)) {
                 new_violations.push((cn.clone(), pn.property));
@@ -164,19 +169,20 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
         println!("no verdict differs");
     }
     for (c, p) in &new_violations {
-        println!("\n{}", "-".repeat(100));
-        if let Some(t) = report::counterexample_text(c, p) {
+        println!("\n{}", "-".repeat(width));
+        let text = match columns {
+            Some(_) => report::counterexample_text_at(c, p, width),
+            None => report::counterexample_text(c, p),
+        };
+        if let Some(t) = text {
             println!("{t}");
         }
     }
-    println!(
-        "\n{}",
-        kmodcheck::explain::wrap(&totals.line(scenarios.len())).trim_end()
-    );
+    println!("\n{}", wrap(&totals.line(scenarios.len())).trim_end());
     if totals.unproved > 0 {
         println!(
             "{}",
-            kmodcheck::explain::wrap(&format!(
+            wrap(&format!(
                 "{} verdicts of {} come from a run that was not exhaustive (sampled, or stopped by a bound): a violation it adds could be missed there",
                 totals.unproved, new.id
             ))

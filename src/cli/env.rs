@@ -43,7 +43,8 @@ pub enum Takes {
 
 /// The environment variables whose value the binary (or loom, which it
 /// runs) parses. NO_COLOR, LOOM_LOG, LOOM_LOCATION and
-/// SHUTTLE_CAPTURE_BACKTRACE take anything.
+/// SHUTTLE_CAPTURE_BACKTRACE take anything; a COLUMNS that is not a width
+/// is ignored, not refused, as shells set it themselves (`width::columns`).
 pub const ENVIRONMENT: &[(&str, Takes)] = &[
     (
         "KMODCHECK_JOBS",

@@ -12,7 +12,7 @@ pub struct Args {
 
 /// `kmodcheck explain NAME`.
 pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
-    let e = kmodcheck::explain::explain(&args.name)?;
+    let e = kmodcheck::explain::explain_at(&args.name, super::width::text_width())?;
     if g.json {
         println!("{}", e.json);
     } else {

@@ -102,7 +102,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             }),
             progress: Some(std::sync::Arc::new(move |line: &str| {
                 if tty {
-                    eprint!("\r\x1b[2K{line}");
+                    eprint!("\r\x1b[2K{}", kmodcheck::progress_fit(line));
                 } else {
                     eprintln!("{line}");
                 }

@@ -19,13 +19,30 @@ pub fn run(g: &Globals) -> Result<ExitCode, CliError> {
         println!("{o}");
         return Ok(ExitCode::SUCCESS);
     }
+    let width = super::width::text_width();
     let mut out = String::new();
     use std::fmt::Write as _;
     // Each section's first column is as wide as its longest id, and two
     // spaces part it from the text, which is how `wrap` finds where a
     // continuation line starts: a long id never sends it back to column 2.
-    let width = |ids: &mut dyn Iterator<Item = usize>| ids.max().unwrap_or(0);
-    let vw = width(
+    let width_of = |ids: &mut dyn Iterator<Item = usize>| ids.max().unwrap_or(0);
+    // An entry: its id, then its lines of text beside it. Where that
+    // leaves the text fewer than 30 columns (a narrow terminal), the text
+    // goes under the id instead, indented by 6.
+    let entry = |out: &mut String, w: usize, id: &str, lines: &[&str]| {
+        if width < 2 + w + 2 + 30 {
+            let _ = writeln!(out, "  {id}");
+            for l in lines {
+                let _ = writeln!(out, "      {l}");
+            }
+        } else {
+            for (i, l) in lines.iter().enumerate() {
+                let id = if i == 0 { id } else { "" };
+                let _ = writeln!(out, "  {id:<w$}  {l}");
+            }
+        }
+    };
+    let vw = width_of(
         &mut variant::catalogue()
             .iter()
             .chain(variant::proposals())
@@ -38,8 +55,8 @@ pub fn run(g: &Globals) -> Result<ExitCode, CliError> {
             ),
     );
     let scenarios = scenario::catalogue();
-    let sw = width(&mut scenarios.iter().map(|s| s.name.len()));
-    let pw = width(
+    let sw = width_of(&mut scenarios.iter().map(|s| s.name.len()));
+    let pw = width_of(
         &mut kmodcheck::properties::catalogue()
             .iter()
             .map(|p| p.id.len()),
@@ -53,8 +70,7 @@ pub fn run(g: &Globals) -> Result<ExitCode, CliError> {
     ] {
         let _ = writeln!(out, "{title}");
         for v in list {
-            let _ = writeln!(out, "  {:<vw$}  {}", v.id, v.summary);
-            let _ = writeln!(out, "  {:<vw$}  {}", "", v.kernel);
+            entry(&mut out, vw, v.id, &[v.summary, v.kernel]);
         }
     }
     let _ = writeln!(
@@ -62,31 +78,27 @@ pub fn run(g: &Globals) -> Result<ExitCode, CliError> {
         "\nmutants (seeded bugs, each checked on its scenario):"
     );
     for m in variant::mutants() {
-        let _ = writeln!(
-            out,
-            "  {:<vw$}  {}\n  {:<vw$}  of {}; caught on {} by {}",
-            m.variant.id, m.variant.summary, "", m.of, m.scenario, m.property
-        );
+        let caught = format!("of {}; caught on {} by {}", m.of, m.scenario, m.property);
+        entry(&mut out, vw, m.variant.id, &[m.variant.summary, &caught]);
     }
     let _ = writeln!(
         out,
         "\nkmod budgets (every loader above has kmod-semaphore; pick another with LOADER+BUDGET):"
     );
     for b in kmodcheck::model::variant::KmodBudget::ALL {
-        let _ = writeln!(out, "  {:<vw$}  {}", b.id(), b.kernel());
+        entry(&mut out, vw, b.id(), &[b.kernel()]);
     }
     let _ = writeln!(out, "\nscenarios (built in; also as scenarios/*.toml):");
     for s in &scenarios {
-        let _ = writeln!(out, "  {:<sw$}  {}", s.name, s.summary);
-        let _ = writeln!(out, "  {:<sw$}  {}", "", s.reference);
+        entry(&mut out, sw, &s.name, &[&s.summary, &s.reference]);
     }
     let _ = writeln!(
         out,
         "\nproperties (`kmodcheck explain ID` gives the rationale):"
     );
     for p in kmodcheck::properties::catalogue() {
-        let _ = writeln!(out, "  {:<pw$}  {}", p.id, p.statement);
+        entry(&mut out, pw, p.id, &[p.statement]);
     }
-    print!("{}", kmodcheck::explain::wrap(&out));
+    print!("{}", kmodcheck::explain::wrap_at(&out, width));
     Ok(ExitCode::SUCCESS)
 }

@@ -37,6 +37,12 @@ Environment:
                           run exactly, fingerprint collisions included
   PROPTEST_CASES          fuzz: cases per suite when --cases is not given
   NO_COLOR                set and not empty: no colour, also on a terminal
+  COLUMNS                 the width to fit (default: the terminal's; when
+                          stdout is not a terminal, none: the matrix is one
+                          table, text wraps at 100). A narrower matrix is
+                          split into blocks of columns; text wraps at the
+                          width, from 60 to 100. A value that is not a whole
+                          number of 1 or more is ignored (shells set it)
   LOOM_LOG, LOOM_LOCATION, SHUTTLE_CAPTURE_BACKTRACE
                           loom's and shuttle's own debugging aids, passed to
                           them; kmodcheck prints its own traces
@@ -47,7 +53,8 @@ Environment:
   LOOM_CHECKPOINT_FILE
                           refused: kmodcheck makes these loom settings
                           itself; use --max-executions and --time-limit
-  A malformed value of any of these is refused with exit status 2.
+  A malformed value of any of these but COLUMNS is refused with exit
+  status 2.
   fuzz also hands proptest its other PROPTEST_* settings (proptest's
   documentation); kmodcheck sets the cases, rejections, shrinking and seed.
 ";

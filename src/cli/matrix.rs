@@ -35,12 +35,35 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
             }
         }
     } else {
+        // A terminal (or COLUMNS) narrower than the matrix gets it in
+        // blocks of columns, and its notes wrapped; a pipe, the whole.
+        let width = super::width::columns();
+        let text_width = width.map(kmodcheck::explain::text_width_of);
+        // Lines of notes: wrapped under their label, or, where a line has
+        // none (`V × S × P: why`), with its continuation indented by 4.
+        let fit = |text: &str| match text_width {
+            None => text.to_string(),
+            Some(tw) => text
+                .lines()
+                .map(|l| {
+                    if l.starts_with("    replay: ") {
+                        // A handle is copied whole, with its label.
+                        format!("{l}\n")
+                    } else if l.starts_with(' ') {
+                        kmodcheck::explain::wrap_at(l, tw)
+                    } else {
+                        kmodcheck::explain::wrap_hanging(l, 0, 4, tw)
+                    }
+                })
+                .collect(),
+        };
         print!(
             "{}",
-            paint(&report::matrix(
+            paint(&report::matrix_fit(
                 &variant::matrix_columns(),
                 &scenarios,
-                &cells
+                &cells,
+                width
             ))
         );
         let execs: usize = cells.iter().map(|c| c.executions).sum();
@@ -50,23 +73,32 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
             .sum();
         let exhaustive = cells.iter().filter(|c| c.exhaustive).count();
         println!(
-            "\n{} cells ({exhaustive} exhaustive), {} states, {} executions, {:.1} s wall time\n",
-            cells.len(),
-            report::thousands(states as usize),
-            report::thousands(execs),
-            start.elapsed().as_secs_f64()
+            "\n{}",
+            fit(&format!(
+                "{} cells ({exhaustive} exhaustive), {} states, {} executions, {:.1} s wall time\n",
+                cells.len(),
+                report::thousands(states as usize),
+                report::thousands(execs),
+                start.elapsed().as_secs_f64()
+            ))
         );
         let kills = report::kill_summary(&cells);
         if !kills.is_empty() {
-            println!("mutation suite (seeded bugs; reports/mutants.md):");
-            println!("{kills}");
+            print!(
+                "{}",
+                fit("mutation suite (seeded bugs; reports/mutants.md):\n")
+            );
+            println!("{}", fit(&kills));
         }
-        println!("violations (replay any with `kmodcheck replay HANDLE`):");
-        print!("{}", report::violations_summary(&cells));
+        print!(
+            "{}",
+            fit("violations (replay any with `kmodcheck replay HANDLE`):\n")
+        );
+        print!("{}", fit(&report::violations_summary(&cells)));
         let inc = report::inconclusive_summary(&cells);
         if !inc.is_empty() {
             println!("\ninconclusive:");
-            print!("{inc}");
+            print!("{}", fit(&inc));
         }
     }
     // The matrix is the product: it holds violations by design (history).

@@ -12,6 +12,7 @@ pub mod matrix;
 pub mod output;
 pub mod replay;
 pub mod report;
+pub mod width;
 
 use kmodcheck::engine::{CellResult, CheckOptions};
 use kmodcheck::scenario_file::Named;

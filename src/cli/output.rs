@@ -14,11 +14,17 @@ use std::sync::Arc;
 /// CI logs): one plain line per report.
 pub fn progress_line(what: String, bound: Option<usize>) -> Progress {
     let bar = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    // Cut to 99 columns, and to the terminal's width less one.
+    let room = kmodcheck::progress_columns().map_or(99, |c| c.min(99));
     if bar {
         // The engines report every 5 s; the bar says at once what runs, so
         // a terminal is not blank until the first report.
         let line = format!("  {what}: exploring (progress every 5 s)");
-        let _ = write!(std::io::stderr().lock(), "\r\x1b[2K{}", truncate(&line, 99));
+        let _ = write!(
+            std::io::stderr().lock(),
+            "\r\x1b[2K{}",
+            truncate(&line, room)
+        );
     }
     Progress(Arc::new(move |n, states, t| {
         let secs = t.as_secs_f64();
@@ -39,7 +45,7 @@ pub fn progress_line(what: String, bound: Option<usize>) -> Progress {
                 _ => String::new(),
             };
             let line = format!("  {what}: {gauge}{states}{n} executions, {rate:.0}/s, {secs:.0} s");
-            let _ = write!(err, "\r\x1b[2K{}", truncate(&line, 99));
+            let _ = write!(err, "\r\x1b[2K{}", truncate(&line, room));
         } else {
             let _ = writeln!(
                 err,
@@ -110,7 +116,9 @@ pub fn verdict_line(c: &CellResult, v: &Verdict) -> String {
     }
 }
 
-pub fn cell_text(c: &CellResult) -> String {
+/// A cell as text, fit to `width` columns: its verdicts, then each
+/// counterexample (the trace rendered at that width).
+pub fn cell_text(c: &CellResult, width: usize) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(
@@ -146,7 +154,7 @@ pub fn cell_text(c: &CellResult) -> String {
         };
     }
     for p in &c.properties {
-        if let Some(t) = report::counterexample_text(c, p.property) {
+        if let Some(t) = report::counterexample_text_at(c, p.property, width) {
             let _ = writeln!(out, "\n{t}");
         }
     }

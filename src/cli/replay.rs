@@ -28,22 +28,21 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
         });
         println!("{o}");
     } else {
+        let width = super::width::text_width();
+        let wrap = |t: &str| kmodcheck::explain::wrap_at(t, width);
         for (p, m) in &r.violations {
-            print!(
-                "{}",
-                kmodcheck::explain::wrap(&format!("{p} violated: {m}"))
-            );
+            print!("{}", wrap(&format!("{p} violated: {m}")));
         }
         println!();
-        print!("{}", r.record.render());
+        print!("{}", r.record.render_at(width));
         if let Some(c) = &r.cycle {
             println!("\nwait-for cycle:");
             for l in c {
-                println!("  {l}");
+                print!("{}", wrap(&format!("  {l}")));
             }
         }
         println!();
-        print!("{}", kmodcheck::explain::wrap(&r.verdict()));
+        print!("{}", wrap(&r.verdict()));
     }
     Ok(if r.violations.is_empty() {
         ExitCode::SUCCESS

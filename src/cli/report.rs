@@ -1,6 +1,6 @@
-//! `kmodcheck report`: the whole catalogue written as reports/matrix.md and
-//! reports/counterexamples/*.md, or some scenarios into a directory of
-//! their own.
+//! `kmodcheck report`: the whole catalogue written as reports/matrix.md,
+//! reports/index.html and reports/counterexamples/*.md, or some scenarios
+//! into a directory of their own (its index.html with them).
 
 use super::{check_named, CliError, Globals};
 use std::process::ExitCode;
