@@ -57,17 +57,41 @@ fn variant_text(v: &Variant, width: usize) -> Explained {
         Origin::Proposal => "a proposal that was not merged",
         Origin::Mutant => "a seeded bug the checker must catch (not a kernel)",
     };
-    let policies: Vec<(&str, String)> = vec![
-        ("finit_module", v.finit.describe().into()),
-        ("in-flight wait", v.idem_wait.describe().into()),
-        ("recursion", v.recursion.describe().into()),
-        ("struct idempotent", v.idem_storage.describe().into()),
-        ("crypto registration", v.crypto.describe().into()),
+    // Every field, so that a new variation point is a compile error here
+    // until it has its line.
+    let Variant {
+        id: _,
+        kernel: _,
+        releases,
+        summary: _,
+        origin: _,
+        finit,
+        idem_wait,
+        recursion,
+        idem_storage,
+        crypto,
+        kmod,
+        name_check,
+        umh,
+        mutant: _,
+    } = *v;
+    let mut policies: Vec<(&str, String)> = vec![];
+    if !releases.is_empty() {
+        policies.push(("releases", releases.into()));
+    }
+    policies.extend([
+        ("name check", name_check.describe().into()),
+        ("finit_module", finit.describe().into()),
+        ("in-flight wait", idem_wait.describe().into()),
+        ("recursion", recursion.describe().into()),
+        ("struct idempotent", idem_storage.describe().into()),
+        ("crypto registration", crypto.describe().into()),
+        ("helper wait", umh.describe().into()),
         (
             "kmod budget",
-            format!("{} — {}", v.kmod.id(), v.kmod.describe()),
+            format!("{} — {}", kmod.id(), kmod.describe()),
         ),
-    ];
+    ]);
     let mut text = format!(
         "variant {}\n\n  kernel     {}\n  origin     {origin}\n  summary    {}\n\n  policy at each variation point:\n",
         v.id, v.kernel, v.summary

@@ -47,8 +47,10 @@ fn column_kernel(v: &Variant) -> String {
             v.kmod.id(),
             v.kmod.kernel()
         )
-    } else {
+    } else if v.releases.is_empty() || v.releases == v.kernel {
         v.kernel.to_string()
+    } else {
+        format!("{}: {}", v.releases, v.kernel)
     }
 }
 

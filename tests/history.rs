@@ -39,6 +39,15 @@ const H: &str = "heap-idempotent";
 const N2008: &str = "idempotent-interruptible+kmod-2008";
 const NTHR: &str = "idempotent-interruptible+kmod-throttle";
 const NTHR5: &str = "idempotent-interruptible+kmod-throttle-timeout";
+/// The releases before v6.4 (docs/kernel.md §3): each its name check,
+/// helper wait and kmod budget.
+const V2628: &str = "v2.6.28";
+const V34: &str = "v3.4";
+const V38: &str = "v3.8";
+const V413RC1: &str = "v4.13-rc1";
+const V413: &str = "v4.13";
+const V53: &str = "v5.3";
+const V62: &str = "v6.2";
 
 /// (scenario, variants, property, expected). One table, one place.
 ///
@@ -464,6 +473,84 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
         "insmod-dependent",
         &[L, E, I, W, N, C, R, H],
         "expected-results",
+        Proved,
+    ),
+    // The releases before v6.4 (docs/kernel.md §3, §4.14).
+    //
+    // Before 1fb9341ac348 (v3.8), load_module()'s `if
+    // (find_module(mod->name)) return -EEXIST` counted a module still in its
+    // init as loaded: the nested modprobe of a recursive self-load "succeeds"
+    // at once, so nothing hangs, and a success is reported while the module
+    // is COMING.
+    ("recursive-self-load", &[V2628, V34], "no-deadlock", Proved),
+    (
+        "recursive-self-load",
+        &[V2628, V34],
+        "success-means-live",
+        Violated,
+    ),
+    ("crypto-self-test", &[V2628, V34], "no-deadlock", Proved),
+    (
+        "concurrent-same-file-2",
+        &[V2628, V34],
+        "success-means-live",
+        Violated,
+    ),
+    (
+        "shared-dependency",
+        &[V2628, V34],
+        "success-means-live",
+        Violated,
+    ),
+    // From 1fb9341ac348 (v3.8) the name check waits for a load in
+    // progress, and the self-load hangs as on v6.4 (interruptibly).
+    (
+        "recursive-self-load",
+        &[V38, V413RC1, V413, V53, V62],
+        "no-deadlock",
+        Violated,
+    ),
+    // Until 6e6de3dee51a (v5.3) a GOING module counted as loaded: a waiter
+    // of a failed load got -EEXIST, and modprobe reported success
+    // (6e6de3dee51a's own reason: user space then loaded a dependent).
+    (
+        "failing-init",
+        &[V2628, V34, V38, V413RC1, V413],
+        "consistent-result",
+        Violated,
+    ),
+    ("failing-init", &[V62, L], "consistent-result", Proved),
+    // From 1fb9341ac348 (v3.8) to v6.1 the name check's waiter looked again
+    // (`goto again`) and, the failed load gone, made its own attempt: one
+    // full load per request of a burst. 0254127ab977 (v6.2) stopped it.
+    (
+        "failing-init",
+        &[V38, V413RC1, V413, V53],
+        "one-attempt-per-burst",
+        Violated,
+    ),
+    (
+        "failing-init",
+        &[V2628, V34, V62, L, I, N],
+        "one-attempt-per-burst",
+        Proved,
+    ),
+    // Every release before 9b9879fc0327 (v6.5) reads one image per
+    // concurrent finit_module of a file.
+    (
+        "concurrent-same-file-2",
+        &[V2628, V34, V38, V413RC1, V413, V53, V62],
+        "one-image-per-file",
+        Violated,
+    ),
+    // The first throttle (6d7964a722af, v4.13-rc1) waits for a kmod slot
+    // with no timeout: a chain of nested requests longer than the budget
+    // hangs. Its follow-up, and the 2008 budget before it, do not.
+    ("deep-recursion", &[V413RC1], "no-deadlock", Violated),
+    (
+        "deep-recursion",
+        &[V2628, V34, V38, V413, V53, V62],
+        "no-deadlock",
         Proved,
     ),
 ];

@@ -411,6 +411,13 @@ pub enum Fact<'a> {
     },
     /// A name-check waiter woke to find its module gone.
     ModuleGoneAfterWait,
+    /// A name check that waited for another task's load of the module
+    /// found it gone on looking again, and lets `task` load it itself
+    /// (`goto again`, before v6.2).
+    LoadsAfterWaiting {
+        /// The task that will load it.
+        task: TaskId,
+    },
     /// A freed `struct module` was read.
     ModuleUnsafe {
         /// What happened, in kernel terms.

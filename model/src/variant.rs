@@ -245,6 +245,28 @@ impl CryptoTest {
     }
 }
 
+impl NameCheck {
+    /// What this policy does, with its commit.
+    pub fn describe(self) -> &'static str {
+        match self {
+            NameCheck::AnyIsLoaded => "load_module refuses any same-name module with -EEXIST, one still in init included; nothing waits (before 1fb9341ac348, v3.8)",
+            NameCheck::GoingIsLoaded => "waits on module_wq for UNFORMED or COMING, then looks again; LIVE or GOING: -EEXIST (1fb9341ac348, v3.8, to v5.2)",
+            NameCheck::WaitAndRetry => "waits on module_wq for anything not LIVE, GOING too, then looks again; gone: loads it itself (6e6de3dee51a, v5.3, to v6.1)",
+            NameCheck::Patient => "waits once for UNFORMED or COMING; LIVE: -EEXIST, GOING or gone: -EBUSY (0254127ab977, v6.2)",
+        }
+    }
+}
+
+impl UmhWait {
+    /// What this policy does, with its commit.
+    pub fn describe(self) -> &'static str {
+        match self {
+            UmhWait::Uninterruptible => "wait_for_completion: nothing frees the requester before its helper exits (before v3.4)",
+            UmhWait::Killable => "UMH_KILLABLE: wait_for_completion_killable; SIGKILL returns -ERESTARTSYS and the helper runs on (v3.4)",
+        }
+    }
+}
+
 impl KmodBudget {
     /// What this budget does when no slot is free.
     pub fn describe(self) -> &'static str {
@@ -259,6 +281,61 @@ impl KmodBudget {
             KmodBudget::Semaphore => "down_timeout on a semaphore, 5 s, -ETIME",
         }
     }
+}
+
+/// What the name check (`add_unformed_module()`, and since f71afa6a4201
+/// `module_patient_check_exists()`, kernel/module/main.c) does when a module
+/// of the same name is on the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum NameCheck {
+    /// Before 1fb9341ac348 (v3.8, "module: put modules in list much
+    /// earlier"): `load_module()` ran under `module_mutex` and refused any
+    /// module of the same name with `-EEXIST` (`if (find_module(mod->name))`),
+    /// whatever its state: a load still in its init (COMING) counts as
+    /// loaded, and nothing waits. The model keeps its UNFORMED step, which
+    /// the check refuses the same way (a second loader blocked on
+    /// `module_mutex` until the first was COMING, then got `-EEXIST`).
+    AnyIsLoaded,
+    /// 1fb9341ac348 (v3.8) to before 6e6de3dee51a (v5.3): an UNFORMED or COMING module is waited
+    /// for (`wait_event_interruptible(module_wq, finished_loading(name))`,
+    /// `finished_loading`: absent, LIVE or GOING), then the check starts
+    /// again (`goto again`); a LIVE *or GOING* module gives `-EEXIST`, which
+    /// modprobe takes as loaded.
+    GoingIsLoaded,
+    /// 6e6de3dee51a (v5.3-rc1) to v6.1: every module that is not LIVE is
+    /// waited for (`finished_loading`: absent or LIVE), GOING too, then the
+    /// check starts again: a waiter whose module failed loads it itself,
+    /// and init runs again.
+    WaitAndRetry,
+    /// 0254127ab977 (v6.2, "module: Don't wait for GOING modules"): only an
+    /// UNFORMED or COMING module is waited for (`finished_loading`: absent,
+    /// LIVE or GOING), once; then LIVE gives `-EEXIST` and anything else,
+    /// or nothing, `-EBUSY`. No retry.
+    Patient,
+}
+
+impl NameCheck {
+    /// Whether the check starts again from the top after its wait.
+    pub fn retries(self) -> bool {
+        match self {
+            NameCheck::GoingIsLoaded | NameCheck::WaitAndRetry => true,
+            NameCheck::AnyIsLoaded | NameCheck::Patient => false,
+        }
+    }
+}
+
+/// How `call_usermodehelper_exec()` waits for the modprobe helper that
+/// `__request_module()` started (`UMH_WAIT_PROC`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum UmhWait {
+    /// Before v3.4: `wait_for_completion()`: nothing, SIGKILL included,
+    /// frees the requester before its helper exits.
+    Uninterruptible,
+    /// `UMH_KILLABLE` (d0bd587a8096 "usermodehelper: implement
+    /// UMH_KILLABLE" and 1cc684ab7512 "kmod: make __request_module()
+    /// killable", v3.4-rc1, CVE-2012-4398; ids as the series is known, not
+    /// checked against a tree here): `wait_for_completion_killable()`.
+    Killable,
 }
 
 /// Where a variant comes from.
@@ -355,6 +432,11 @@ pub struct Variant {
     pub id: &'static str,
     /// Kernel commit or version this variant is.
     pub kernel: &'static str,
+    /// The releases a kernel variant models, oldest first (`v5.3 – v6.1`);
+    /// empty for a state that was never a release (an -rc form, a reverted
+    /// commit), a proposal or a mutant. `kmodcheck list` shows the
+    /// timeline.
+    pub releases: &'static str,
     /// One line: what changes.
     pub summary: &'static str,
     /// Kernel state or proposal.
@@ -371,6 +453,10 @@ pub struct Variant {
     pub crypto: CryptoTest,
     /// The kmod budget of `request_module`.
     pub kmod: KmodBudget,
+    /// The name check's handling of a same-name module.
+    pub name_check: NameCheck,
+    /// The wait for a usermode helper.
+    pub umh: UmhWait,
     /// The seeded bug of a mutant (`None` for kernels and proposals).
     pub mutant: Option<Mutant>,
 }
@@ -378,6 +464,7 @@ pub struct Variant {
 const BASE: Variant = Variant {
     id: "",
     kernel: "",
+    releases: "",
     summary: "",
     origin: Origin::Kernel,
     finit: FinitDedup::NameCheckOnly,
@@ -385,8 +472,11 @@ const BASE: Variant = Variant {
     recursion: RecursionPolicy::Blind,
     idem_storage: IdemStorage::Stack,
     crypto: CryptoTest::WaitForTest,
-    // Every loader variant here is v6.4 or later, which has the semaphore.
+    // v6.4 unless a variant says otherwise: the semaphore, the patient
+    // name check of 0254127ab977 (v6.2), UMH_KILLABLE (v3.4).
     kmod: KmodBudget::Semaphore,
+    name_check: NameCheck::Patient,
+    umh: UmhWait::Killable,
     mutant: None,
 };
 
@@ -571,10 +661,77 @@ pub fn mutants() -> &'static [MutantSpec] {
 
 /// Every built-in variant, in history order.
 pub fn catalogue() -> &'static [Variant] {
+    // The releases before v6.4: no in-flight table, and the name check,
+    // the helper wait and the kmod budget as each release had them
+    // (docs/kernel.md §3).
+    const OLD: Variant = Variant {
+        kmod: KmodBudget::FailFast2008,
+        name_check: NameCheck::AnyIsLoaded,
+        ..BASE
+    };
     const ALL: &[Variant] = &[
+        Variant {
+            id: "v2.6.28",
+            kernel: "before d0bd587a8096 and 1fb9341ac348: no UMH_KILLABLE; load_module() refuses any same-name module with -EEXIST; the 2008 budget",
+            releases: "v2.6.28 – v3.3",
+            summary: "request_module waits for its helper uninterruptibly; a module still in init counts as loaded",
+            umh: UmhWait::Uninterruptible,
+            ..OLD
+        },
+        Variant {
+            id: "v3.4",
+            kernel: "UMH_KILLABLE (d0bd587a8096, 1cc684ab7512; CVE-2012-4398); the name check and budget of v2.6.28",
+            releases: "v3.4 – v3.7",
+            summary: "as v2.6.28, but SIGKILL frees a requester waiting for its helper",
+            ..OLD
+        },
+        Variant {
+            id: "v3.8",
+            kernel: "1fb9341ac348 (modules on the list UNFORMED; the name check waits for UNFORMED or COMING, then looks again; GOING gives -EEXIST); the 2008 budget",
+            releases: "v3.8 – v4.12",
+            summary: "the name check waits for a load in progress and looks again; a GOING module counts as loaded",
+            name_check: NameCheck::GoingIsLoaded,
+            ..OLD
+        },
+        Variant {
+            id: "v4.13-rc1",
+            kernel: "6d7964a722af (v4.13-rc1): the kmod throttle, an interruptible wait for a slot with no timeout",
+            summary: "as v3.8, with the first throttle: a request waits for a kmod slot, forever",
+            name_check: NameCheck::GoingIsLoaded,
+            kmod: KmodBudget::Throttle,
+            ..OLD
+        },
+        Variant {
+            id: "v4.13",
+            kernel: "the throttle's follow-up, a killable 5 s wait for a slot (-ETIME); the name check of v3.8",
+            releases: "v4.13 – v5.2",
+            summary: "as v3.8, with the timed throttle: a request waits at most 5 s for a kmod slot",
+            name_check: NameCheck::GoingIsLoaded,
+            kmod: KmodBudget::ThrottleTimeout,
+            ..OLD
+        },
+        Variant {
+            id: "v5.3",
+            kernel: "6e6de3dee51a (v5.3-rc1): the name check waits for any module that is not LIVE, GOING too, then looks again",
+            releases: "v5.3 – v6.1",
+            summary: "the name check waits until the module is LIVE or gone, then loads it again if it is gone",
+            name_check: NameCheck::WaitAndRetry,
+            kmod: KmodBudget::ThrottleTimeout,
+            ..OLD
+        },
+        Variant {
+            id: "v6.2",
+            kernel: "0254127ab977 (v6.2): waits once for UNFORMED or COMING; GOING or gone gives -EBUSY",
+            releases: "v6.2 – v6.3",
+            summary: "the name check of v6.4 (no retry; -EBUSY for GOING) with the timed throttle",
+            name_check: NameCheck::Patient,
+            kmod: KmodBudget::ThrottleTimeout,
+            ..OLD
+        },
         Variant {
             id: "legacy",
             kernel: "v6.4",
+            releases: "v6.4",
             summary: "no in-flight table; the name check waits interruptibly on module_wq",
             ..BASE
         },
@@ -588,6 +745,7 @@ pub fn catalogue() -> &'static [Variant] {
         Variant {
             id: "idempotent",
             kernel: "9b9879fc0327 (v6.5)",
+            releases: "v6.5 – v6.10",
             summary: "in-flight table; waiters wait uninterruptibly, forever",
             finit: FinitDedup::Idempotent,
             ..BASE
@@ -603,6 +761,7 @@ pub fn catalogue() -> &'static [Variant] {
         Variant {
             id: "idempotent-interruptible",
             kernel: "2124d84db293 (v6.11-rc3)",
+            releases: "v6.11",
             summary: "waiters wait interruptibly; an interrupted waiter returns -EINTR",
             finit: FinitDedup::Idempotent,
             idem_wait: IdemWait::Interruptible,
@@ -611,6 +770,7 @@ pub fn catalogue() -> &'static [Variant] {
         Variant {
             id: "crypto-async-test",
             kernel: "37da5d0ffa7b (v6.12-rc1) on 2124d84db293",
+            releases: "v6.12 –",
             summary: "crypto registration no longer waits for the algorithm's self-test",
             finit: FinitDedup::Idempotent,
             idem_wait: IdemWait::Interruptible,
@@ -693,7 +853,16 @@ pub fn matrix_columns() -> Vec<Variant> {
 /// the mutants meant to be caught on it.
 pub fn columns_for(scenario: &crate::scenario::Scenario) -> Vec<Variant> {
     let mut v = if scenario.about_the_budget() {
-        budget_columns()
+        let mut v = budget_columns();
+        // The releases before v6.4 carry their own budgets, each with the
+        // helper wait and name check of its time.
+        v.extend(
+            catalogue()
+                .iter()
+                .filter(|r| r.kmod != KmodBudget::Semaphore)
+                .copied(),
+        );
+        v
     } else {
         catalogue().to_vec()
     };

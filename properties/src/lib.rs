@@ -303,6 +303,22 @@ impl Monitor for ConsistentResult {
                     _ => Reaction::Same,
                 }
             }
+            // A name-check waiter that found the other load gone and makes
+            // its own attempt (before v6.2) is no longer its waiter: its
+            // result is its own load's.
+            Fact::LoadsAfterWaiting { task } => {
+                match self
+                    .calls
+                    .get_mut(&task)
+                    .and_then(|cs| cs.iter_mut().rev().find(|c| c.ret.is_none()))
+                {
+                    Some(c) if c.against.is_some() => {
+                        c.against = None;
+                        Reaction::Changed
+                    }
+                    _ => Reaction::Same,
+                }
+            }
             Fact::FinitEnd {
                 task,
                 ret,
@@ -595,6 +611,48 @@ impl Monitor for EndsLive {
             }
         }
         Check::Ok { witness: true }
+    }
+    monitor_boilerplate!();
+}
+
+/// `one-attempt-per-burst`: no load that waited for another load of its
+/// module goes on to load the module itself. Its state is two flags, no
+/// task ids.
+#[derive(Clone, Default)]
+struct OneAttemptPerBurst {
+    met: bool,
+    violated: bool,
+}
+
+impl Fingerprint for OneAttemptPerBurst {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        (self.met, self.violated).fingerprint(fp);
+    }
+}
+
+impl Monitor for OneAttemptPerBurst {
+    fn on(&mut self, fact: &Fact<'_>, names: &Names<'_>) -> Reaction {
+        match *fact {
+            Fact::FinitAgainst { .. } if !self.met => {
+                self.met = true;
+                Reaction::Changed
+            }
+            Fact::LoadsAfterWaiting { task } if !self.violated => {
+                self.violated = true;
+                Reaction::Violated(format!(
+                    "{} waited in the name check for another load of the module, found it gone, and loads it again itself: one more full attempt (read, relocate, init) after a failed one",
+                    names.of(task)
+                ))
+            }
+            _ => Reaction::Same,
+        }
+    }
+    fn finish(&self, _: &End, _: &Names<'_>) -> Check {
+        if self.violated {
+            Check::Violated("a load that waited for another made its own attempt after it".into())
+        } else {
+            Check::Ok { witness: self.met }
+        }
     }
     monitor_boilerplate!();
 }
@@ -1401,6 +1459,9 @@ fn dependents_load(_: &Scenario, _: &Variant) -> Box<dyn Monitor> {
 fn one_image_per_file(_: &Scenario, _: &Variant) -> Box<dyn Monitor> {
     Box::new(OneImagePerFile::default())
 }
+fn one_attempt_per_burst(_: &Scenario, _: &Variant) -> Box<dyn Monitor> {
+    Box::new(OneAttemptPerBurst::default())
+}
 fn ends_settled(_: &Scenario, _: &Variant) -> Box<dyn Monitor> {
     Box::new(EndsSettled::default())
 }
@@ -1578,6 +1639,14 @@ pub fn catalogue() -> &'static [Property] {
             rationale: "the cost the in-flight table was made for: udev loads a module once per CPU, and each finit_module read the whole file into vmalloc'ed memory before the name check refused the duplicate, about 1.8 GiB of vmalloc space at boot on a large machine (9b9879fc0327, 064f4536d139); a proposal that gives the table up gives that back",
             witness: "two finit_module calls of one file overlapped",
             monitor: one_image_per_file,
+            detail: None,
+        },
+        Property {
+            id: "one-attempt-per-burst",
+            statement: "a load that waited in the name check for another load of the same module never makes an attempt of its own after it",
+            rationale: "the cost 0254127ab977 (v6.2) removed: from 6e6de3dee51a (v5.3) the name check waited for a failing load to go away and then loaded the module again (goto again), so a burst of requests for a module whose init fails, one per CPU from udev, ran init once per request, one after another: boot delays and timeouts on a 288-CPU machine with acpi_cpufreq (Petr Pavlu, LKML, 2022); 1fb9341ac348 (v3.8) to v5.2 retried after a COMING load failed too",
+            witness: "a finit_module ran into another task's load of the same module",
+            monitor: one_attempt_per_burst,
             detail: None,
         },
         Property {

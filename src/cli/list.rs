@@ -61,6 +61,31 @@ pub fn run(g: &Globals) -> Result<ExitCode, CliError> {
             .iter()
             .map(|p| p.id.len()),
     );
+    // The kernel's history as the matrix models it: every kernel variant
+    // in release order, with the releases it stands for (an -rc form or a
+    // reverted commit stands for none).
+    let _ = writeln!(
+        out,
+        "kernel timeline (oldest first; the matrix has a column for each):"
+    );
+    let rw = width_of(
+        &mut variant::catalogue()
+            .iter()
+            .map(|v| v.releases.chars().count().max(4)),
+    );
+    for v in variant::catalogue()
+        .iter()
+        .filter(|v| v.origin == variant::Origin::Kernel)
+    {
+        let releases = if v.releases.is_empty() {
+            "(-rc)"
+        } else {
+            v.releases
+        };
+        let line = format!("{releases:<rw$}  {}", v.kernel);
+        entry(&mut out, vw, v.id, &[&line]);
+    }
+    let _ = writeln!(out);
     for (title, list) in [
         ("variants:", variant::catalogue()),
         (

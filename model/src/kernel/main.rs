@@ -88,6 +88,13 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops
         let list = k.module_mutex.lock();
         find_module_all(&list, &name).map(|m| m.state)
     };
+    // Before v3.8 no module was ever seen UNFORMED (module::resolve_symbol).
+    let state = match (k.variant.name_check, state) {
+        (crate::variant::NameCheck::AnyIsLoaded, Some(ModState::Unformed)) => {
+            Some(ModState::Coming)
+        }
+        (_, state) => state,
+    };
     k.rec.fact(Fact::FinitEnd {
         task: me,
         file,

@@ -7,7 +7,7 @@ use crate::primitives::waitqueue::{sleep_until, Cond};
 use crate::primitives::{WaitMode, Woken};
 use crate::state::{Fingerprint, Fp};
 use crate::trace::{Fact, ModState, Recorder, TaskId, WaitFor};
-use crate::variant::{IdemStorage, Mutant};
+use crate::variant::{IdemStorage, Mutant, NameCheck};
 
 /// `struct module`, reduced: name, file, state, and the loading task (for
 /// the wait-for graph).
@@ -62,13 +62,22 @@ pub fn set_module_state(k: &Kernel, list: &mut [Module], name: &str, state: ModS
     });
 }
 
-/// `finished_loading(name)` (v6.2+, after 0254127ab977): takes
-/// `module_mutex`; true when the module is absent, LIVE or GOING.
+/// `finished_loading(name)`: takes `module_mutex`; true when the module is
+/// absent, LIVE or GOING (before 6e6de3dee51a, and again from 0254127ab977,
+/// v6.2), or absent or LIVE (6e6de3dee51a, v5.3, to v6.1).
 pub fn finished_loading(k: &Kernel, name: &str) -> bool {
     let list = k.module_mutex.lock();
     match find_module_all(&list, name) {
         None => true,
-        Some(m) => matches!(m.state, ModState::Live | ModState::Going),
+        Some(m) => match (k.variant.name_check, m.state) {
+            (_, ModState::Live) => true,
+            (
+                NameCheck::AnyIsLoaded | NameCheck::GoingIsLoaded | NameCheck::Patient,
+                ModState::Going,
+            ) => true,
+            (NameCheck::WaitAndRetry, ModState::Going) => false,
+            (_, ModState::Unformed | ModState::Coming) => false,
+        },
     }
 }
 
@@ -79,6 +88,11 @@ pub fn finished_loading(k: &Kernel, name: &str) -> bool {
 /// it around an interruptible wait on `module_wq`. Returns the guard and 0,
 /// `-EEXIST` (old is LIVE), `-EBUSY` (old GOING, or gone after the wait), or
 /// `-ERESTARTSYS` (signal during the wait). No retry after the wait.
+///
+/// Before v6.2 the same check was inline in `add_unformed_module()`, with
+/// `goto again` after the wait ([`NameCheck`]): the check starts over, and
+/// a waiter whose module went away loads it itself. Before v5.3 a GOING
+/// module gave `-EEXIST` at once.
 pub fn module_patient_check_exists<'a>(
     k: &'a Kernel,
     me: TaskId,
@@ -87,88 +101,116 @@ pub fn module_patient_check_exists<'a>(
     caller: &'static str,
 ) -> (crate::sync::MutexGuard<'a, Vec<Module>>, Ret) {
     let mut list = list;
-    let Some(old) = find_module_all(&list, name).cloned() else {
-        return (list, 0);
-    };
-    let mut old = Some(old);
-    let coming_is_loaded = k.variant.mutant == Some(Mutant::ComingIsLoaded);
-    if let Some(o) = &old {
-        let loading = match o.state {
-            ModState::Unformed => true,
-            ModState::Coming => !coming_is_loaded,
-            ModState::Live | ModState::Going => false,
+    let policy = k.variant.name_check;
+    // `again:` (before v6.2); one pass from v6.2.
+    let mut waited = false;
+    let old = loop {
+        let Some(old) = find_module_all(&list, name).cloned() else {
+            if waited {
+                // The load it waited for went away: this task loads the
+                // module itself, and runs its init again.
+                k.rec.fact(Fact::LoadsAfterWaiting { task: me });
+                k.rec.event(me, caller, || {
+                    format!("{name} is gone: loads it itself (a second attempt)")
+                });
+            }
+            return (list, 0);
         };
-        if loading {
-            let loader = o.loader;
-            k.ghost_against(me, loader);
-            let state = o.state;
-            k.rec.event(me, caller, || {
-                format!(
+        let mut old = Some(old);
+        let coming_is_loaded = k.variant.mutant == Some(Mutant::ComingIsLoaded);
+        if let Some(o) = &old {
+            let loading = match (policy, o.state) {
+                (NameCheck::AnyIsLoaded, _) => false,
+                (_, ModState::Unformed) => true,
+                (_, ModState::Coming) => !coming_is_loaded,
+                (NameCheck::WaitAndRetry, ModState::Going) => true,
+                (NameCheck::GoingIsLoaded | NameCheck::Patient, ModState::Going) => false,
+                (_, ModState::Live) => false,
+            };
+            if loading {
+                let loader = o.loader;
+                k.ghost_against(me, loader);
+                let state = o.state;
+                k.rec.event(me, caller, || {
+                    format!(
                     "{name} is already {} (loaded by {}): drops module_mutex, waits on module_wq",
                     state.name(),
                     k.name(loader)
                 )
-            });
-            drop(list);
-            let woken = sleep_until(
-                k,
-                me,
-                &k.module_wq,
-                WaitMode::Interruptible,
-                None,
-                &|| WaitFor {
-                    what: format!("{}'s load of {name} to finish (module_wq)", k.name(loader)),
-                    on: vec![loader],
-                },
-                Cond::Unlocked(&mut || finished_loading(k, name)),
-            );
-            list = k.module_mutex.lock();
-            if woken == Woken::Signal {
-                k.rec.event(me, caller, || {
-                    "wait_event_interruptible on module_wq broken by a signal: -ERESTARTSYS".into()
                 });
-                return (list, -ERESTARTSYS);
-            }
-            // "The module might have gone in the meantime." The struct the
-            // waiter saw is the one with the same loader and file.
-            let again = find_module_all(&list, name).cloned();
-            let seen = old.take().expect("set above");
-            let same = again
-                .as_ref()
-                .filter(|m| m.loader == seen.loader && m.file == seen.file);
-            if same.is_none() {
-                k.rec.fact(Fact::ModuleGoneAfterWait);
-            }
-            old = if k.variant.mutant == Some(Mutant::NoRelookupAfterWait) {
-                // old->state through the pointer from before the wait.
-                match same {
-                    Some(m) => Some(m.clone()),
-                    None => {
-                        let what = format!(
+                drop(list);
+                let woken = sleep_until(
+                    k,
+                    me,
+                    &k.module_wq,
+                    WaitMode::Interruptible,
+                    None,
+                    &|| WaitFor {
+                        what: format!("{}'s load of {name} to finish (module_wq)", k.name(loader)),
+                        on: vec![loader],
+                    },
+                    Cond::Unlocked(&mut || finished_loading(k, name)),
+                );
+                list = k.module_mutex.lock();
+                if woken == Woken::Signal {
+                    k.rec.event(me, caller, || {
+                        "wait_event_interruptible on module_wq broken by a signal: -ERESTARTSYS"
+                            .into()
+                    });
+                    return (list, -ERESTARTSYS);
+                }
+                if policy.retries() {
+                    // `goto again`: the check from the top, under the lock.
+                    k.rec
+                        .event(me, caller, || "woken: looks again (goto again)".into());
+                    waited = true;
+                    continue;
+                }
+                // "The module might have gone in the meantime." The struct the
+                // waiter saw is the one with the same loader and file.
+                let again = find_module_all(&list, name).cloned();
+                let seen = old.take().expect("set above");
+                let same = again
+                    .as_ref()
+                    .filter(|m| m.loader == seen.loader && m.file == seen.file);
+                if same.is_none() {
+                    k.rec.fact(Fact::ModuleGoneAfterWait);
+                }
+                old = if k.variant.mutant == Some(Mutant::NoRelookupAfterWait) {
+                    // old->state through the pointer from before the wait.
+                    match same {
+                        Some(m) => Some(m.clone()),
+                        None => {
+                            let what = format!(
                             "{} reads old->state of {name} after its wait, but {}'s struct module was freed by free_module(): a use-after-free",
                             k.name(me),
                             k.name(seen.loader)
                         );
-                        k.rec.violation_step(me, "module-memory-safety", &what);
-                        k.rec.fact(Fact::ModuleUnsafe { what: &what });
-                        // Freed memory keeps what free_module() last stored.
-                        Some(Module {
-                            state: ModState::Unformed,
-                            ..seen
-                        })
+                            k.rec.violation_step(me, "module-memory-safety", &what);
+                            k.rec.fact(Fact::ModuleUnsafe { what: &what });
+                            // Freed memory keeps what free_module() last stored.
+                            Some(Module {
+                                state: ModState::Unformed,
+                                ..seen
+                            })
+                        }
                     }
-                }
-            } else {
-                again
-            };
+                } else {
+                    again
+                };
+            }
         }
-    }
+        break old;
+    };
     if let Some(o) = &old {
         k.ghost_against(me, o.loader);
     }
+    let coming_is_loaded = k.variant.mutant == Some(Mutant::ComingIsLoaded);
     let ret = match &old {
         Some(o) if o.state == ModState::Live => -EEXIST,
         Some(o) if coming_is_loaded && o.state == ModState::Coming => -EEXIST,
+        Some(o) if policy == NameCheck::GoingIsLoaded && o.state == ModState::Going => -EEXIST,
+        Some(_) if policy == NameCheck::AnyIsLoaded => -EEXIST,
         _ => -EBUSY,
     };
     let state = old.as_ref().map_or("gone", |o| o.state.name());
@@ -347,9 +389,15 @@ pub fn unlink_mod(k: &Kernel, me: TaskId, name: &str) {
 /// (`add_module_usage`: `module` joins the provider's `source_list`) and 0.
 pub fn resolve_symbol(k: &Kernel, module: &str, provider: &str) -> Ret {
     let mut list = k.module_mutex.lock();
+    // Before 1fb9341ac348 (v3.8) a module went on the list COMING, its
+    // symbols searchable, under the module_mutex its load held from the
+    // name check on: the model's UNFORMED step is invisible there, and a
+    // provider in it is found as COMING would be (assumed, docs/kernel.md §3).
+    let pre_unformed = k.variant.name_check == NameCheck::AnyIsLoaded;
     match find_module_all(&list, provider).map(|m| m.state) {
-        None | Some(ModState::Unformed) => -ENOENT,
-        Some(ModState::Coming) => {
+        None => -ENOENT,
+        Some(ModState::Unformed) if !pre_unformed => -ENOENT,
+        Some(ModState::Unformed | ModState::Coming) => {
             k.rec.fact(Fact::ResolvedAgainstComing);
             if k.variant.mutant == Some(Mutant::ResolveComingAsLive) {
                 0

@@ -108,10 +108,14 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
         format!(
             "starts {} (modprobe -q -- {alias}); waits {} for it to exit",
             k.name(helper),
-            if k.variant.mutant == Some(crate::variant::Mutant::HelperWaitNotKillable) {
-                "uninterruptibly (mutant: no UMH_KILLABLE)"
-            } else {
-                "killably"
+            match (k.variant.umh, k.variant.mutant) {
+                (_, Some(crate::variant::Mutant::HelperWaitNotKillable)) => {
+                    "uninterruptibly (mutant: no UMH_KILLABLE)"
+                }
+                (crate::variant::UmhWait::Uninterruptible, _) => {
+                    "uninterruptibly (no UMH_KILLABLE before v3.4)"
+                }
+                (crate::variant::UmhWait::Killable, _) => "killably",
             }
         )
     });
@@ -119,11 +123,12 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
         what: format!("helper {} (modprobe {alias}) to exit", k.name(helper)),
         on: vec![helper],
     };
-    // UMH_KILLABLE: wait_for_completion_killable(); the mutant drops it.
-    let mode = if k.variant.mutant == Some(crate::variant::Mutant::HelperWaitNotKillable) {
-        WaitMode::Uninterruptible
-    } else {
-        WaitMode::Killable
+    // UMH_KILLABLE: wait_for_completion_killable() since v3.4;
+    // wait_for_completion() before it, and in the mutant that drops it.
+    let mode = match (k.variant.umh, k.variant.mutant) {
+        (_, Some(crate::variant::Mutant::HelperWaitNotKillable)) => WaitMode::Uninterruptible,
+        (crate::variant::UmhWait::Uninterruptible, _) => WaitMode::Uninterruptible,
+        (crate::variant::UmhWait::Killable, _) => WaitMode::Killable,
     };
     if done.wait(k, me, mode, None, &why) == Woken::Signal {
         if sub.take_complete() {
