@@ -73,6 +73,7 @@ fn variant_text(v: &Variant, width: usize) -> Explained {
         kmod,
         name_check,
         umh,
+        userspace,
         mutant: _,
     } = *v;
     let mut policies: Vec<(&str, String)> = vec![];
@@ -87,6 +88,10 @@ fn variant_text(v: &Variant, width: usize) -> Explained {
         ("struct idempotent", idem_storage.describe().into()),
         ("crypto registration", crypto.describe().into()),
         ("helper wait", umh.describe().into()),
+        (
+            "userspace",
+            format!("{} — {}", userspace.id(), userspace.describe()),
+        ),
         (
             "kmod budget",
             format!("{} — {}", kmod.id(), kmod.describe()),

@@ -20,17 +20,22 @@ pub fn column_key(v: &Variant) -> String {
         "idem-timeout" => "T".into(),
         "heap-idempotent" => "H".into(),
         other => match other.split_once('+') {
-            Some((loader, budget)) => {
+            Some((loader, rest)) => {
                 let l = kmodcheck_model::variant::by_id(loader)
                     .map_or_else(|| loader.to_string(), |lv| column_key(&lv));
-                let b = match budget {
-                    "kmod-2008" => "2008",
-                    "kmod-throttle" => "thr",
-                    "kmod-throttle-timeout" => "thr5s",
-                    "kmod-semaphore" => "sem",
-                    b => b,
-                };
-                format!("{l}+{b}")
+                let parts: Vec<&str> = rest
+                    .split('+')
+                    .map(|p| match p {
+                        "kmod-2008" => "2008",
+                        "kmod-throttle" => "thr",
+                        "kmod-throttle-timeout" => "thr5s",
+                        "kmod-semaphore" => "sem",
+                        "libkmod-init-module" => "initm",
+                        "libkmod-finit" => "finit",
+                        p => p,
+                    })
+                    .collect();
+                format!("{l}+{}", parts.join("+"))
             }
             None => other.chars().take(8).collect(),
         },
@@ -40,7 +45,18 @@ pub fn column_key(v: &Variant) -> String {
 /// What a column is: the loader's kernel, and the budget when it is not the
 /// loader's own (`LOADER+BUDGET`).
 fn column_kernel(v: &Variant) -> String {
-    if v.id.contains('+') {
+    let base =
+        v.id.split('+')
+            .next()
+            .and_then(kmodcheck_model::variant::by_id);
+    if let Some(b) = base.filter(|b| b.userspace != v.userspace) {
+        format!(
+            "{}, with {}: {}",
+            b.kernel,
+            v.userspace.id(),
+            v.userspace.describe()
+        )
+    } else if v.id.contains('+') {
         format!(
             "{}, with the {} budget: {}",
             v.kernel,

@@ -48,6 +48,9 @@ const V413RC1: &str = "v4.13-rc1";
 const V413: &str = "v4.13";
 const V53: &str = "v5.3";
 const V62: &str = "v6.2";
+/// The in-flight kernels with libkmod's init_module(2) fallback.
+const IINIT: &str = "idempotent+libkmod-init-module";
+const NINIT: &str = "idempotent-interruptible+libkmod-init-module";
 
 /// (scenario, variants, property, expected). One table, one place.
 ///
@@ -547,6 +550,36 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
     // with no timeout: a chain of nested requests longer than the budget
     // hangs. Its follow-up, and the 2008 budget before it, do not.
     ("deep-recursion", &[V413RC1], "no-deadlock", Violated),
+    // libkmod's init_module(2) fallback (a compressed module the kernel
+    // cannot decompress; older kmod for every compressed module; Pavlu and
+    // De Marchi, LKML, May 2023) never reaches idem_hash: the nested
+    // self-load meets the interruptible name check, so a signal to it frees
+    // the chain where 9b9879fc0327's uninterruptible wait did not, and each
+    // concurrent load reads its own image again.
+    (
+        "recursive-self-load+kill-nested",
+        &[I, W],
+        "terminates-when-killed",
+        Violated,
+    ),
+    (
+        "recursive-self-load+kill-nested",
+        &[IINIT, NINIT],
+        "terminates-when-killed",
+        Proved,
+    ),
+    (
+        "recursive-self-load",
+        &[IINIT, NINIT],
+        "no-deadlock",
+        Violated,
+    ),
+    (
+        "concurrent-same-file-2",
+        &[IINIT, NINIT],
+        "one-image-per-file",
+        Violated,
+    ),
     (
         "deep-recursion",
         &[V2628, V34, V38, V413, V53, V62],

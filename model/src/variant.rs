@@ -338,6 +338,49 @@ pub enum UmhWait {
     Killable,
 }
 
+/// How userspace hands a module to the kernel: kmod's `modprobe` and
+/// `insmod` through libkmod's `kmod_module_insert_module()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Userspace {
+    /// `finit_module(2)` on the opened file: what libkmod does for an
+    /// uncompressed module, or a compressed one the kernel decompresses
+    /// itself (`MODULE_INIT_COMPRESSED_FILE`).
+    Finit,
+    /// libkmod's fallback: it reads (and decompresses) the file itself and
+    /// calls `init_module(2)` with the image, when `finit_module` cannot
+    /// take the file: `-ENOSYS` for a compressed module the kernel cannot
+    /// decompress, and in older kmod for every compressed module (Petr
+    /// Pavlu and Lucas De Marchi, LKML, May 2023). `init_module(2)` goes
+    /// straight to `load_module()`: no in-flight table, no deny-write.
+    InitModule,
+}
+
+impl Userspace {
+    /// Every userspace, finit first.
+    pub const ALL: [Userspace; 2] = [Userspace::Finit, Userspace::InitModule];
+
+    /// Command-line id (`LOADER+USERSPACE`, `LOADER+BUDGET+USERSPACE`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Userspace::Finit => "libkmod-finit",
+            Userspace::InitModule => "libkmod-init-module",
+        }
+    }
+
+    /// What this userspace does.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Userspace::Finit => "libkmod calls finit_module(2) on the module file",
+            Userspace::InitModule => "libkmod reads the file itself and calls init_module(2) with the image (its fallback when finit_module cannot take a compressed file): no in-flight table, no deny-write",
+        }
+    }
+
+    /// Look one up by id.
+    pub fn by_id(id: &str) -> Option<Userspace> {
+        Userspace::ALL.into_iter().find(|u| u.id() == id)
+    }
+}
+
 /// Where a variant comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Origin {
@@ -457,6 +500,8 @@ pub struct Variant {
     pub name_check: NameCheck,
     /// The wait for a usermode helper.
     pub umh: UmhWait,
+    /// The syscall userspace loads modules with.
+    pub userspace: Userspace,
     /// The seeded bug of a mutant (`None` for kernels and proposals).
     pub mutant: Option<Mutant>,
 }
@@ -477,6 +522,7 @@ const BASE: Variant = Variant {
     kmod: KmodBudget::Semaphore,
     name_check: NameCheck::Patient,
     umh: UmhWait::Killable,
+    userspace: Userspace::Finit,
     mutant: None,
 };
 
@@ -840,6 +886,7 @@ pub fn proposals() -> &'static [Variant] {
 /// ([`crate::scenario::Scenario::about_the_budget`]).
 pub fn matrix_columns() -> Vec<Variant> {
     let mut v: Vec<Variant> = catalogue().to_vec();
+    v.extend(userspace_columns());
     for b in budget_columns() {
         if !v.contains(&b) {
             v.push(b);
@@ -864,7 +911,9 @@ pub fn columns_for(scenario: &crate::scenario::Scenario) -> Vec<Variant> {
         );
         v
     } else {
-        catalogue().to_vec()
+        let mut v = catalogue().to_vec();
+        v.extend(userspace_columns());
+        v
     };
     for m in mutants() {
         if m.scenario == scenario.name {
@@ -872,6 +921,20 @@ pub fn columns_for(scenario: &crate::scenario::Scenario) -> Vec<Variant> {
         }
     }
     v
+}
+
+/// The userspace axis in the matrix: the in-flight kernels whose hang
+/// verdicts depend on `finit_module` (9b9879fc0327 and 2124d84db293), with
+/// libkmod's `init_module(2)` fallback.
+pub fn userspace_columns() -> Vec<Variant> {
+    ["idempotent", "idempotent-interruptible"]
+        .into_iter()
+        .map(|id| {
+            by_id(id)
+                .expect("a catalogue loader")
+                .with_userspace(Userspace::InitModule)
+        })
+        .collect()
 }
 
 /// The columns a scenario about the budget is checked under: the current
@@ -885,25 +948,43 @@ pub fn budget_columns() -> Vec<Variant> {
         .collect()
 }
 
-/// Look a variant up by id: a loader of [`catalogue`], or `LOADER+BUDGET`
-/// for that loader with another kmod budget (`idempotent+kmod-2008`).
+/// Look a variant up by id: a loader of [`catalogue`] or [`proposals`], a
+/// mutant, or a loader with a kmod budget and a userspace after `+`, in
+/// that order (`idempotent+kmod-2008`, `idempotent+libkmod-init-module`,
+/// `idempotent+kmod-2008+libkmod-init-module`).
 pub fn by_id(id: &str) -> Option<Variant> {
-    match id.split_once('+') {
-        None => catalogue()
+    let mut parts = id.split('+');
+    let loader = parts.next()?;
+    let rest: Vec<&str> = parts.collect();
+    if rest.is_empty() {
+        return catalogue()
             .iter()
             .chain(proposals())
             .copied()
             .chain(mutants().iter().map(|m| m.variant))
-            .find(|v| v.id == id),
-        Some((loader, budget)) => {
-            let base = catalogue()
-                .iter()
-                .chain(proposals())
-                .copied()
-                .find(|v| v.id == loader)?;
-            Some(base.with_budget(KmodBudget::by_id(budget)?))
-        }
+            .find(|v| v.id == id);
     }
+    let mut v = catalogue()
+        .iter()
+        .chain(proposals())
+        .copied()
+        .find(|v| v.id == loader)?;
+    let (budget, userspace) = match rest.as_slice() {
+        [one] => match (KmodBudget::by_id(one), Userspace::by_id(one)) {
+            (Some(b), _) => (Some(b), None),
+            (None, Some(u)) => (None, Some(u)),
+            (None, None) => return None,
+        },
+        [b, u] => (Some(KmodBudget::by_id(b)?), Some(Userspace::by_id(u)?)),
+        _ => return None,
+    };
+    if let Some(b) = budget {
+        v = v.with_budget(b);
+    }
+    if let Some(u) = userspace {
+        v = v.with_userspace(u);
+    }
+    Some(v)
 }
 
 impl Variant {
@@ -923,21 +1004,38 @@ impl Variant {
         if b == self.kmod {
             return self;
         }
-        static IDS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-        let id = format!("{}+{}", self.id, b.id());
-        let mut ids = IDS.lock().unwrap_or_else(|e| e.into_inner());
-        let id = match ids.iter().find(|s| **s == id) {
-            Some(s) => *s,
-            None => {
-                let s: &'static str = Box::leak(id.into_boxed_str());
-                ids.push(s);
-                s
-            }
-        };
         Variant {
-            id,
+            id: interned(format!("{}+{}", self.id, b.id())),
             kmod: b,
             ..self
+        }
+    }
+
+    /// This variant with userspace `u`, under the id `ID+USERSPACE` (finit,
+    /// every variant's own, keeps the id).
+    pub fn with_userspace(self, u: Userspace) -> Variant {
+        if u == self.userspace {
+            return self;
+        }
+        Variant {
+            id: interned(format!("{}+{}", self.id, u.id())),
+            userspace: u,
+            ..self
+        }
+    }
+}
+
+/// A combined id (`LOADER+BUDGET`), kept for the life of the process so
+/// that a `Variant` stays `Copy` with `&'static str` ids.
+fn interned(id: String) -> &'static str {
+    static IDS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut ids = IDS.lock().unwrap_or_else(|e| e.into_inner());
+    match ids.iter().find(|s| **s == id) {
+        Some(s) => s,
+        None => {
+            let s: &'static str = Box::leak(id.into_boxed_str());
+            ids.push(s);
+            s
         }
     }
 }

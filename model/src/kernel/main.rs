@@ -9,7 +9,7 @@ use super::{Kernel, Oops};
 use crate::errno::{Ret, EEXIST, ENOENT, ETXTBSY};
 use crate::scenario::{InitStep, ModuleSpec};
 use crate::trace::{Fact, FinitRole, ModState, Recorder, TaskId};
-use crate::variant::FinitDedup;
+use crate::variant::{FinitDedup, Userspace};
 use std::sync::Arc;
 
 /// `SYSCALL_DEFINE3(finit_module, ...)`: one arm per [`FinitDedup`].
@@ -22,6 +22,57 @@ use std::sync::Arc;
 /// `Err(Oops)`: the caller died in the module's init and returns nothing;
 /// its call stays open in the trace.
 pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops> {
+    load_syscall(k, me, file, "finit_module", &|k, me, file| {
+        Ok(match k.variant.finit {
+            FinitDedup::NameCheckOnly => init_module_from_file(k, me, file)?,
+            FinitDedup::ExclusiveDenyWrite => {
+                if exclusive_deny_write_access(k, me, file) != 0 {
+                    (-ETXTBSY, FinitRole::Denied)
+                } else {
+                    // Assumed: nothing on the exit path of a task that dies in
+                    // init undoes the deny; 9828ed3f695a pairs it only with this
+                    // allow_write_access(), so the file stays denied.
+                    let r = init_module_from_file(k, me, file)?;
+                    allow_write_access(k, file);
+                    r
+                }
+            }
+            FinitDedup::Idempotent => super::idempotent::idempotent_init_module(k, me, file)?,
+        })
+    })
+}
+
+/// `SYSCALL_DEFINE3(init_module, umod, len, uargs)`: the image userspace
+/// read (libkmod's fallback, [`Userspace::InitModule`]) is copied in
+/// (`copy_module_from_user()`, a vmalloc'ed copy) and goes straight to
+/// `load_module()`: no in-flight table, no deny-write, whatever the
+/// kernel's [`FinitDedup`].
+pub fn init_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops> {
+    load_syscall(k, me, file, "init_module", &|k, me, file| {
+        init_module_from_file(k, me, file)
+    })
+}
+
+/// How userspace loads `file` under this variant: `finit_module(2)`, or
+/// libkmod's `init_module(2)` fallback ([`Userspace`]).
+pub fn insert_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops> {
+    match k.variant.userspace {
+        Userspace::Finit => finit_module(k, me, file),
+        Userspace::InitModule => init_module(k, me, file),
+    }
+}
+
+/// What both load syscalls share: the facts at their start and end, and the
+/// module list as the call returns. `body` is the syscall's own path.
+type LoadBody = dyn Fn(&Arc<Kernel>, TaskId, &str) -> Result<(Ret, FinitRole), Oops>;
+
+fn load_syscall(
+    k: &Arc<Kernel>,
+    me: TaskId,
+    file: &str,
+    syscall: &'static str,
+    body: &LoadBody,
+) -> Result<Ret, Oops> {
     let name = k
         .scenario
         .modules
@@ -34,23 +85,8 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops
         file,
         module: &name,
     });
-    k.rec.event(me, "finit_module", || file.to_string());
-    let (ret, role) = match k.variant.finit {
-        FinitDedup::NameCheckOnly => init_module_from_file(k, me, file)?,
-        FinitDedup::ExclusiveDenyWrite => {
-            if exclusive_deny_write_access(k, me, file) != 0 {
-                (-ETXTBSY, FinitRole::Denied)
-            } else {
-                // Assumed: nothing on the exit path of a task that dies in
-                // init undoes the deny; 9828ed3f695a pairs it only with this
-                // allow_write_access(), so the file stays denied.
-                let r = init_module_from_file(k, me, file)?;
-                allow_write_access(k, file);
-                r
-            }
-        }
-        FinitDedup::Idempotent => super::idempotent::idempotent_init_module(k, me, file)?,
-    };
+    k.rec.event(me, syscall, || file.to_string());
+    let (ret, role) = body(k, me, file)?;
     // Ghost, read without a lock: it only qualifies an -EINTR or
     // -ERESTARTSYS result, which the caller returns only after it saw the
     // signal under its task lock, where the ghost is written.
@@ -103,7 +139,7 @@ pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops
         signalled,
         state,
     });
-    k.rec.event(me, "finit_module", || {
+    k.rec.event(me, syscall, || {
         format!("{file} returns {}", Recorder::ret(ret))
     });
     Ok(ret)

@@ -2,7 +2,8 @@
 //!
 //! Resolves NAME (a module name or an alias) to a module file and its
 //! dependencies (modules.dep), inserts the dependencies first, then the
-//! module, each with `finit_module(2)`. `-EEXIST` counts as success; any
+//! module, each with `finit_module(2)`, or with `init_module(2)` where the
+//! variant's userspace is libkmod's fallback (`Variant::userspace`). `-EEXIST` counts as success; any
 //! other error on a needed module stops the run. As in kmod, a failure is a
 //! negative result: libkmod's `kmod_module_insert_module()` returns what
 //! the syscall returned (`-errno` only when it is `< 0`), and
@@ -19,7 +20,7 @@
 //! back from `finit_module`.
 
 use crate::errno::{Ret, EEXIST, ENOENT};
-use crate::kernel::main::finit_module;
+use crate::kernel::main::insert_module;
 use crate::kernel::Kernel;
 use crate::scenario::ModuleSpec;
 use crate::trace::{Fact, Recorder, TaskId};
@@ -52,7 +53,7 @@ fn load_order<'a>(k: &'a Kernel, spec: &'a ModuleSpec, out: &mut Vec<&'a ModuleS
 /// Run `insmod FILE` as task `me` (kmod's `tools/insmod.c`): one
 /// `finit_module(2)`, no dependencies, exit code 1 on an error.
 pub fn insmod(k: &Arc<Kernel>, me: TaskId, file: &str) {
-    let r = finit_module(k, me, file);
+    let r = insert_module(k, me, file);
     k.rec.fact(Fact::InsmodEnd {
         task: me,
         file,
@@ -104,7 +105,7 @@ pub fn modprobe(k: &Arc<Kernel>, me: TaskId, target: &str, actor: bool) -> Exit 
             });
             return finish(Exit::Killed);
         }
-        let Ok(ret) = finit_module(k, me, &m.file) else {
+        let Ok(ret) = insert_module(k, me, &m.file) else {
             k.task_died(me);
             return finish(Exit::Oops);
         };
