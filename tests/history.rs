@@ -550,6 +550,16 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
     // with no timeout: a chain of nested requests longer than the budget
     // hangs. Its follow-up, and the 2008 budget before it, do not.
     ("deep-recursion", &[V413RC1], "no-deadlock", Violated),
+    // A load of another file walks the same idem_hash bucket and reads the
+    // dead winner's entry (docs/kernel.md §4.8): every stack variant; the
+    // heap proposal's entry is kmalloc'ed.
+    (
+        "winner-dies+other-file",
+        &[I, W, N, C, R, T],
+        "idem-memory-safety",
+        Violated,
+    ),
+    ("winner-dies+other-file", &[H], "idem-memory-safety", Proved),
     // libkmod's init_module(2) fallback (a compressed module the kernel
     // cannot decompress; older kmod for every compressed module; Pavlu and
     // De Marchi, LKML, May 2023) never reaches idem_hash: the nested

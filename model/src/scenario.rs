@@ -825,6 +825,19 @@ pub fn catalogue() -> Vec<Scenario> {
             s
         },
         Scenario {
+            name: "winner-dies+other-file".into(),
+            summary: "modprobe x, whose init oopses, and modprobe y of another file whose inode hashes to the same idem_hash bucket".into(),
+            reference: "docs/kernel.md §4.8; kernel/module/main.c idempotent() (hlist_for_each_entry reads every entry's cookie in the bucket, 9b9879fc0327); issue 16, point 4".into(),
+            modules: vec![
+                module("x", &[], &[], vec![InitStep::Oops]),
+                module("y", &[], &[], vec![]),
+            ],
+            actors: vec![Actor::Modprobe("x".into()), Actor::Modprobe("y".into())],
+            expect_live: strings(&["y"]),
+            properties: strings(&["idem-memory-safety", "ends-live"]),
+            ..base()
+        },
+        Scenario {
             name: "same-name-different-files".into(),
             summary: "modprobe x-a and modprobe x-b together: two files whose modules are both named x".into(),
             reference: "docs/kernel.md §4.9".into(),

@@ -130,20 +130,35 @@ pub struct InFlight {
 /// same cookie that were already there (`None`: we are the winner).
 pub fn idempotent(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) -> Option<InFlight> {
     let mut h = k.idem_lock.lock();
-    // hlist_for_each_entry(existing, head, entry): reads each entry up to
-    // the first with this cookie. (Entries of other files may share the
-    // bucket in the kernel or not; the model checks only this file's.)
-    let first = h.chain.iter().find(|e| e.cookie == u.cookie);
-    if let Some(e) = first {
+    // hlist_for_each_entry(existing, head, entry): reads each entry's
+    // cookie, newest first, up to the first with this cookie, or all of
+    // them. The bucket is `hash_ptr(cookie, IDEM_HASH_BITS)`; the model puts
+    // every file in one bucket, as two files whose inodes hash alike share
+    // one (assumed: the worst case of the 256 buckets), so the walk reads
+    // other files' entries too.
+    for e in h.chain.iter() {
         if e.is_returned() {
             let owner = k.name(e.owner);
+            let whose = if e.cookie == u.cookie {
+                format!("{owner}'s entry for {}", u.file)
+            } else {
+                format!(
+                    "{owner}'s entry for {} (another file in the same idem_hash bucket)",
+                    e.file
+                )
+            };
             idem_unsafe(
                 k,
                 me,
-                &format!("idempotent() reads {owner}'s entry for {} in idem_hash, but {owner}'s frame is gone (its task died in init): a pointer into a dead stack", u.file),
+                &format!("idempotent() for {} reads {whose}, but {owner}'s frame is gone (its task died in init): a pointer into a dead stack", u.file),
             );
+            break;
+        }
+        if e.cookie == u.cookie {
+            break;
         }
     }
+    let first = h.chain.iter().find(|e| e.cookie == u.cookie);
     let existing = first.map(|e| InFlight {
         first: e.owner,
         loader: h
