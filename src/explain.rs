@@ -177,13 +177,9 @@ fn scenario_text(s: &Scenario, width: usize) -> Explained {
                     ""
                 }
             ),
-            Actor::Signal { target, fatal } => format!(
+            Actor::Signal { target, kind } => format!(
                 "{} to {}, at any moment",
-                if *fatal {
-                    "SIGKILL"
-                } else {
-                    "a handled signal"
-                },
+                kind.name(),
                 match target {
                     SignalTarget::Actor(i) => format!("modprobe actor {i}"),
                     SignalTarget::HelperFor(h) => format!("the first helper for {h}"),

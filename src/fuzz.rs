@@ -32,7 +32,7 @@ use crate::engine::Outcome;
 use crate::engine::{check_cell, CellResult, CheckOptions, EngineKind, Observer, Verdict};
 use kmodcheck_model::errno::ENODEV;
 use kmodcheck_model::scenario::{
-    Actor, Expect, InitStep, ModuleSpec, Scenario, SignalTarget, MAX_KMOD_CONCURRENT,
+    Actor, Expect, InitStep, ModuleSpec, Scenario, Sig, SignalTarget, MAX_KMOD_CONCURRENT,
 };
 use kmodcheck_model::variant::{self, Variant};
 use kmodcheck_properties::End;
@@ -280,7 +280,7 @@ fn build(raw: &Draws) -> Scenario {
     if let Some((i, fatal)) = raw.signal {
         actors.push(Actor::Signal {
             target: SignalTarget::Actor(i % raw.actors.len()),
-            fatal,
+            kind: if fatal { Sig::Kill } else { Sig::Handled },
         });
     }
     let requests_absent = modules.iter().any(|m: &ModuleSpec| {
@@ -672,11 +672,11 @@ fn case(
                 .count();
             if terminates {
                 for i in 0..modprobes {
-                    for fatal in [true, false] {
+                    for kind in [Sig::Kill, Sig::Handled, Sig::Stop] {
                         let mut s = sc.clone();
                         s.actors.push(Actor::Signal {
                             target: SignalTarget::Actor(i),
-                            fatal,
+                            kind,
                         });
                         s.properties = vec!["no-deadlock".into()];
                         let c = cell(v, &s, &o)?;
@@ -684,7 +684,7 @@ fn case(
                         if let Verdict::Violated(ce) = &c.properties[0].verdict {
                             return Err(TestCaseError::fail(format!(
                                 "terminates without a signal, but hangs with {} to modprobe actor {i}: {}\n{}",
-                                if fatal { "SIGKILL" } else { "a handled signal" },
+                                kind.name(),
                                 ce.message,
                                 ce.trace
                             )));

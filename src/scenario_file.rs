@@ -34,9 +34,12 @@
 //! modprobe = "aes-arm-bs"
 //! # other actors: request = { alias = ALIAS, repeat = BOOL }  (a kernel path calling
 //! #                  request_module; repeat optional, default false)
-//! #               signal = { target = { modprobe = 0 }, fatal = BOOL }  (the n-th modprobe
-//! #                  actor, from 0; fatal: SIGKILL, else a signal with a handler)
-//! #               signal = { target = { helper_for = ALIAS }, fatal = BOOL }
+//! #               signal = { target = { modprobe = 0 }, kind = KIND }  (the n-th modprobe
+//! #                  actor, from 0)
+//! #               signal = { target = { helper_for = ALIAS }, kind = KIND }
+//! #                  KIND: "kill" (SIGKILL, or SIGTERM to a modprobe: fatal), "stop"
+//! #                  (SIGSTOP then SIGCONT: an interrupted syscall restarts), "handled"
+//! #                  (a signal with a handler: -EINTR)
 //! #               rmmod_force = MODULE                (rmmod -f once a task died in init)
 //! #               rmmod = MODULE                      (rmmod, at any moment)
 //! #               insmod = FILE                       (finit_module of FILE alone)

@@ -560,6 +560,22 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
         Violated,
     ),
     ("winner-dies+other-file", &[H], "idem-memory-safety", Proved),
+    // A stop signal to the waiter of a dead load (docs/kernel.md §2, §4.8):
+    // the name check's -ERESTARTSYS restarts finit_module on SIGCONT, so it
+    // waits again; 2124d84db293's waiter returns -EINTR, which no restart
+    // undoes; I and W do not notice it.
+    (
+        "winner-dies+stop-waiter",
+        &[L, V38, V53, V62, I, W],
+        "no-deadlock",
+        Violated,
+    ),
+    (
+        "winner-dies+stop-waiter",
+        &[N, C, R, H, T],
+        "no-deadlock",
+        Proved,
+    ),
     // libkmod's init_module(2) fallback (a compressed module the kernel
     // cannot decompress; older kmod for every compressed module; Pavlu and
     // De Marchi, LKML, May 2023) never reaches idem_hash: the nested

@@ -232,11 +232,11 @@ malformed!(
     "modprobe = 3 names no actor: this scenario has 1 modprobe actor"
 );
 malformed!(
-    signal_without_fatal,
-    "signal-without-fatal",
+    signal_without_kind,
+    "signal-without-kind",
     13,
     10,
-    "missing key `fatal`"
+    "missing key `kind`"
 );
 malformed!(
     syntax_error,

@@ -67,6 +67,48 @@ pub struct ModuleSpec {
     pub init: Vec<InitStep>,
 }
 
+/// A signal, as the kernel treats it (kernel/signal.c). In a file:
+/// `"kill"`, `"handled"` or `"stop"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sig {
+    /// SIGKILL, or a default-fatal signal (SIGTERM, SIGINT, SIGHUP) to a
+    /// task with no handler for it, as modprobe is: `complete_signal()`
+    /// makes it fatal (`sigaddset(SIGKILL)` for the group). Breaks killable
+    /// and interruptible waits; the task dies on its way back to userspace.
+    Kill,
+    /// A signal the task has a handler for (without `SA_RESTART`): breaks
+    /// interruptible waits only, and a syscall's `-ERESTARTSYS` reaches
+    /// userspace as `-EINTR` once the handler ran. modprobe installs no
+    /// handler; a program that calls `finit_module` itself may.
+    Handled,
+    /// A stop signal (SIGSTOP, SIGTSTP): breaks interruptible waits only;
+    /// the task stops on its way back to userspace, and on SIGCONT (assumed
+    /// to come) a syscall that returned `-ERESTARTSYS` is restarted
+    /// (`do_signal()`: no handler ran), while `-EINTR` stays. The only
+    /// non-fatal interrupter of a modprobe.
+    Stop,
+}
+
+impl Sig {
+    /// Whether it is fatal (it breaks killable waits too).
+    pub fn fatal(self) -> bool {
+        match self {
+            Sig::Kill => true,
+            Sig::Handled | Sig::Stop => false,
+        }
+    }
+
+    /// Its name in a trace.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sig::Kill => "SIGKILL",
+            Sig::Handled => "a handled signal",
+            Sig::Stop => "SIGSTOP",
+        }
+    }
+}
+
 /// Who a signal actor aims at: `{ modprobe = 0 }` or `{ helper_for =
 /// "alias" }` in a file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +124,7 @@ pub enum SignalTarget {
 /// An actor that starts with the scenario. In a file, one `[[actor]]`
 /// table with one key: `modprobe = "x"`, `insmod = "x.ko"`, `rmmod = "x"`,
 /// `rmmod_force = "x"`, `request = { alias = "a", repeat = false }`,
-/// `signal = { target = { modprobe = 0 }, fatal = true }`.
+/// `signal = { target = { modprobe = 0 }, kind = "kill" }`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Actor {
@@ -119,9 +161,8 @@ pub enum Actor {
     Signal {
         /// The target task.
         target: SignalTarget,
-        /// SIGKILL (fatal) or a signal with a handler (breaks only
-        /// interruptible waits).
-        fatal: bool,
+        /// Which signal.
+        kind: Sig,
     },
 }
 
@@ -425,7 +466,7 @@ fn recursive(name: &str, summary: &str, signal: Option<SignalTarget>, props: &[&
     if let Some(target) = signal {
         actors.push(Actor::Signal {
             target,
-            fatal: true,
+            kind: Sig::Kill,
         });
     }
     Scenario {
@@ -450,10 +491,10 @@ fn recursive(name: &str, summary: &str, signal: Option<SignalTarget>, props: &[&
 /// either may be the one left waiting).
 fn winner_dies(name: &str, summary: &str, extra: Actor, props: &[&str]) -> Scenario {
     let mut actors = vec![Actor::Modprobe("x".into()), Actor::Modprobe("x".into())];
-    if let Actor::Signal { fatal, .. } = &extra {
+    if let Actor::Signal { kind, .. } = &extra {
         actors.push(Actor::Signal {
             target: SignalTarget::Actor(1),
-            fatal: *fatal,
+            kind: *kind,
         });
     }
     actors.push(extra);
@@ -529,7 +570,7 @@ fn deep_recursion(signal: Option<SignalTarget>) -> Scenario {
     if let Some(target) = signal {
         actors.push(Actor::Signal {
             target,
-            fatal: false,
+            kind: Sig::Handled,
         });
     }
     Scenario {
@@ -692,7 +733,7 @@ pub fn catalogue() -> Vec<Scenario> {
             );
             s.actors.push(Actor::Signal {
                 target: SignalTarget::Actor(0),
-                fatal: true,
+                kind: Sig::Kill,
             });
             s.reference = "docs/kernel.md §4.11, §2 (signals); kernel/signal.c: sigaddset() on the pending set, complete_signal() makes a default-fatal signal fatal".into();
             s
@@ -778,7 +819,7 @@ pub fn catalogue() -> Vec<Scenario> {
                 Actor::Modprobe("x".into()),
                 Actor::Signal {
                     target: SignalTarget::Actor(1),
-                    fatal: false,
+                    kind: Sig::Handled,
                 },
             ],
             expect_live: strings(&["x"]),
@@ -801,10 +842,28 @@ pub fn catalogue() -> Vec<Scenario> {
             "2 modprobe runs of one file whose init oopses; SIGKILL goes to each of them at any moment",
             Actor::Signal {
                 target: SignalTarget::Actor(0),
-                fatal: true,
+                kind: Sig::Kill,
             },
             &["terminates-when-killed", "consistent-result", "idem-memory-safety"],
         ),
+        {
+            // A stop signal (SIGSTOP, SIGTSTP) is the only non-fatal
+            // interrupter of a modprobe (issue 16, point 3). The name check's
+            // -ERESTARTSYS restarts finit_module on SIGCONT, so the waiter
+            // waits again for the dead load; 2124d84db293's waiter returns
+            // -EINTR, which no restart undoes, and modprobe fails.
+            let mut s = winner_dies(
+                "winner-dies+stop-waiter",
+                "2 modprobe runs of one file whose init oopses; SIGSTOP (then SIGCONT) goes to each of them at any moment",
+                Actor::Signal {
+                    target: SignalTarget::Actor(0),
+                    kind: Sig::Stop,
+                },
+                &["no-deadlock", "consistent-result"],
+            );
+            s.reference = "docs/kernel.md §2 (signals), §4.8; kernel/signal.c get_signal() (a stop signal stops the task), arch/x86/kernel/signal.c (-ERESTARTSYS restarts a syscall no handler interrupted); 2124d84db293 (-EINTR)".into();
+            s
+        },
         {
             // Found by mutation testing: the heap proposal unloads a
             // module whose init task died only under O_TRUNC (rmmod -f).
@@ -1097,7 +1156,7 @@ pub fn catalogue() -> Vec<Scenario> {
                 Actor::Modprobe("y".into()),
                 Actor::Signal {
                     target: SignalTarget::Actor(0),
-                    fatal: true,
+                    kind: Sig::Kill,
                 },
             ],
             timer: false,

@@ -142,13 +142,13 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
     }
     for actor in &scenario.actors {
         match actor {
-            Actor::Signal { target, fatal } => {
-                let (target, fatal) = (target.clone(), *fatal);
+            Actor::Signal { target, kind } => {
+                let (target, kind) = (target.clone(), *kind);
                 let fixed = match &target {
                     SignalTarget::Actor(i) => Some(actor_tasks[*i]),
                     SignalTarget::HelperFor(_) => None,
                 };
-                let sig = if fatal { "SIGKILL" } else { "a handled signal" };
+                let sig = kind.name();
                 let whom = match &target {
                     SignalTarget::Actor(i) => k.name(actor_tasks[*i]),
                     SignalTarget::HelperFor(a) => format!("the modprobe helper for {a}"),
@@ -166,7 +166,7 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                         resolve().is_some() || k.is_finished()
                     });
                     if let Some(t) = resolve() {
-                        send_sig(k, me, t, fatal);
+                        send_sig(k, me, t, kind);
                     }
                 });
             }

@@ -76,6 +76,10 @@ impl Fingerprint for Sleep {
 pub struct Task {
     /// Pending signal: `Some(fatal)`.
     pub pending: Option<bool>,
+    /// The pending non-fatal signal is a stop signal (SIGSTOP): on the way
+    /// back to userspace the task stops, and a syscall that returned
+    /// `-ERESTARTSYS` restarts on SIGCONT.
+    pub stop: bool,
     /// The last sleep the task prepared (it may since have been woken).
     pub sleeping_on: Option<Sleep>,
 }
@@ -83,8 +87,21 @@ pub struct Task {
 impl Fingerprint for Task {
     fn fingerprint(&self, fp: &mut Fp<'_>) {
         self.pending.fingerprint(fp);
+        self.stop.fingerprint(fp);
         self.sleeping_on.fingerprint(fp);
     }
+}
+
+/// What a syscall's `-ERESTARTSYS` becomes on the way back to userspace
+/// ([`Kernel::signal_return`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalReturn {
+    /// A stop signal: the task stopped, SIGCONT came, the syscall restarts.
+    Restart,
+    /// A handled signal: its handler ran; userspace sees `-EINTR`.
+    HandlerRan,
+    /// No non-fatal signal pending (a fatal one kills the task instead).
+    Nothing,
 }
 
 /// A signal target's slot: `p->pi_lock` and `siglock` in one engine lock.
@@ -379,6 +396,7 @@ impl Kernel {
             Arc::new(TaskCell {
                 lock: Mutex::new(Task {
                     pending: None,
+                    stop: false,
                     sleeping_on: None,
                 }),
             })
@@ -607,14 +625,40 @@ impl Kernel {
             .is_some_and(|c| c.lock.lock().pending == Some(true))
     }
 
+    /// What the way back to userspace does with a syscall's
+    /// `-ERESTARTSYS` and the non-fatal signal pending (`get_signal()`,
+    /// `handle_signal()` / `do_signal()`, arch/x86/kernel/signal.c): a stop
+    /// signal stops the task and, on SIGCONT, the syscall restarts; a
+    /// handled signal runs its handler and the syscall returns `-EINTR`
+    /// (no `SA_RESTART`). Either way the signal is no longer pending.
+    pub fn signal_return(&self, me: TaskId) -> SignalReturn {
+        let Some(cell) = self.signal_cell(me) else {
+            return SignalReturn::Nothing;
+        };
+        let mut t = cell.lock.lock();
+        match (t.pending, t.stop) {
+            (Some(false), true) => {
+                t.pending = None;
+                t.stop = false;
+                SignalReturn::Restart
+            }
+            (Some(false), false) => {
+                t.pending = None;
+                SignalReturn::HandlerRan
+            }
+            (Some(true), _) | (None, _) => SignalReturn::Nothing,
+        }
+    }
+
     /// `send_sig()` → `signal_wake_up()`: set the pending flag; if the target
     /// sleeps in a state the signal breaks, make it runnable. Returns
     /// whether it was alive, and the queue it was woken from.
     pub(crate) fn deliver_signal(
         &self,
         target: TaskId,
-        fatal: bool,
+        sig: crate::scenario::Sig,
     ) -> (bool, Option<Arc<WaitQueue>>) {
+        let fatal = sig.fatal();
         let cell = self
             .signal_cell(target)
             .expect("a signal actor's target has a task lock");
@@ -625,6 +669,7 @@ impl Kernel {
             }
             self.meta.write(|m| m[target.0].signalled = true);
             t.pending = Some(t.pending.unwrap_or(false) | fatal);
+            t.stop |= sig == crate::scenario::Sig::Stop;
             t.sleeping_on.clone().filter(|sl| sl.mode.broken_by(fatal))
         };
         // try_to_wake_up(): dequeue it from where it sleeps, if it still does.

@@ -10,9 +10,9 @@ use crate::trace::{Fact, TaskId};
 
 /// `send_sig(sig, target)` from task `from`. Returns whether the target was
 /// still alive to receive it.
-pub fn send_sig(k: &Kernel, from: TaskId, target: TaskId, fatal: bool) -> bool {
-    let sig = if fatal { "SIGKILL" } else { "SIGINT (handled)" };
-    let (alive, woken) = k.deliver_signal(target, fatal);
+pub fn send_sig(k: &Kernel, from: TaskId, target: TaskId, kind: crate::scenario::Sig) -> bool {
+    let sig = kind.name();
+    let (alive, woken) = k.deliver_signal(target, kind);
     k.rec.event(from, "send_sig", || {
         let name = k.name(target);
         match (&woken, alive) {

@@ -19,9 +19,9 @@
 //! modprobe stops there. A task that oopses in a module's init never comes
 //! back from `finit_module`.
 
-use crate::errno::{Ret, EEXIST, ENOENT};
+use crate::errno::{Ret, EEXIST, EINTR, ENOENT, ERESTARTSYS};
 use crate::kernel::main::insert_module;
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, Oops, SignalReturn};
 use crate::scenario::ModuleSpec;
 use crate::trace::{Fact, Recorder, TaskId};
 use std::sync::Arc;
@@ -50,10 +50,37 @@ fn load_order<'a>(k: &'a Kernel, spec: &'a ModuleSpec, out: &mut Vec<&'a ModuleS
     }
 }
 
+/// The load syscall as userspace sees it: `-ERESTARTSYS` never reaches
+/// it. With a stop signal pending the task stops on its way out, and on
+/// SIGCONT the syscall starts again from the top; with a handled signal the
+/// handler runs and the syscall returns `-EINTR` (kernel/signal.c
+/// `get_signal()`; arch/x86/kernel/signal.c `arch_do_signal_or_restart()`).
+/// A fatal signal kills the task there, which the callers check.
+fn load_syscall_from_userspace(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops> {
+    loop {
+        let ret = insert_module(k, me, file)?;
+        if ret != -ERESTARTSYS || k.fatal_signal_pending(me) {
+            return Ok(ret);
+        }
+        match k.signal_return(me) {
+            SignalReturn::Restart => k.rec.event(me, "do_signal", || {
+                format!("SIGSTOP: stops on its way back to userspace; on SIGCONT the syscall restarts (-ERESTARTSYS): {file} again")
+            }),
+            SignalReturn::HandlerRan => {
+                k.rec.event(me, "do_signal", || {
+                    "the signal's handler runs; without SA_RESTART the syscall returns -EINTR".into()
+                });
+                return Ok(-EINTR);
+            }
+            SignalReturn::Nothing => return Ok(ret),
+        }
+    }
+}
+
 /// Run `insmod FILE` as task `me` (kmod's `tools/insmod.c`): one
 /// `finit_module(2)`, no dependencies, exit code 1 on an error.
 pub fn insmod(k: &Arc<Kernel>, me: TaskId, file: &str) {
-    let r = insert_module(k, me, file);
+    let r = load_syscall_from_userspace(k, me, file);
     k.rec.fact(Fact::InsmodEnd {
         task: me,
         file,
@@ -105,7 +132,7 @@ pub fn modprobe(k: &Arc<Kernel>, me: TaskId, target: &str, actor: bool) -> Exit 
             });
             return finish(Exit::Killed);
         }
-        let Ok(ret) = insert_module(k, me, &m.file) else {
+        let Ok(ret) = load_syscall_from_userspace(k, me, &m.file) else {
             k.task_died(me);
             return finish(Exit::Oops);
         };
