@@ -74,6 +74,7 @@ fn variant_text(v: &Variant, width: usize) -> Explained {
         name_check,
         umh,
         userspace,
+        autoload_dups,
         mutant: _,
     } = *v;
     let mut policies: Vec<(&str, String)> = vec![];
@@ -92,6 +93,7 @@ fn variant_text(v: &Variant, width: usize) -> Explained {
             "userspace",
             format!("{} — {}", userspace.id(), userspace.describe()),
         ),
+        ("duplicate requests", autoload_dups.describe().into()),
         (
             "kmod budget",
             format!("{} — {}", kmod.id(), kmod.describe()),

@@ -35,6 +35,8 @@ const R: &str = "recursion-aware-every-entry";
 const T: &str = "idem-timeout";
 /// The 2025 heap proposal (julian-lagattuta's force-unload series).
 const H: &str = "heap-idempotent";
+/// N with CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS=y (8660484ed1cf).
+const D: &str = "autoload-dups";
 /// The current loader with each kmod budget (N itself has the semaphore).
 const N2008: &str = "idempotent-interruptible+kmod-2008";
 const NTHR: &str = "idempotent-interruptible+kmod-throttle";
@@ -560,6 +562,16 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
         Violated,
     ),
     ("winner-dies+other-file", &[H], "idem-memory-safety", Proved),
+    // CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS (8660484ed1cf, kernel/module/dups.c):
+    // a helper's exec asks for the same binfmt-XXXX as the request that
+    // started it, is taken as its duplicate, and waits (killably, holding a
+    // slot) for that request's result, which waits for the helper to exit:
+    // a deadlock only SIGKILL ends, where the budget alone stops the chain.
+    ("runaway-nested", &[D], "no-deadlock", Violated),
+    ("runaway-nested", &[N], "no-deadlock", Proved),
+    // Two requests for one name: the second gets the first's result
+    // (modprobe's status 256), stored, without a modprobe of its own.
+    ("budget-contended", &[D], "expected-results", Proved),
     // A stop signal to the waiter of a dead load (docs/kernel.md §2, §4.8):
     // the name check's -ERESTARTSYS restarts finit_module on SIGCONT, so it
     // waits again; 2124d84db293's waiter returns -EINTR, which no restart

@@ -381,6 +381,34 @@ impl Userspace {
     }
 }
 
+/// `CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS` (8660484ed1cf, v6.4,
+/// kernel/module/dups.c): what `__request_module()` does with a second
+/// request for a name whose first is still in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum AutoloadDups {
+    /// The option off (the default): every request runs its own modprobe.
+    Off,
+    /// The option on: after taking its kmod slot, a request looks the name
+    /// up (`kmod_dup_request_exists_wait()`); a duplicate prints
+    /// "module-autoload: duplicate request for module %s" and waits,
+    /// killably and still holding its slot, for the first request's result
+    /// (`wait_for_completion_state(TASK_KILLABLE)`), which
+    /// `kmod_dup_request_announce()` stores after the first's modprobe; a
+    /// later request gets the stored result at once (the model keeps it; the
+    /// kernel drops it 60 s later).
+    WaitForFirst,
+}
+
+impl AutoloadDups {
+    /// What this policy does, with its commit.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AutoloadDups::Off => "CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS off: every request runs modprobe",
+            AutoloadDups::WaitForFirst => "CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS=y: a duplicate request waits killably, holding its kmod slot, for the first one's result (8660484ed1cf)",
+        }
+    }
+}
+
 /// Where a variant comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Origin {
@@ -502,6 +530,8 @@ pub struct Variant {
     pub umh: UmhWait,
     /// The syscall userspace loads modules with.
     pub userspace: Userspace,
+    /// Duplicate `request_module()` calls.
+    pub autoload_dups: AutoloadDups,
     /// The seeded bug of a mutant (`None` for kernels and proposals).
     pub mutant: Option<Mutant>,
 }
@@ -523,6 +553,7 @@ const BASE: Variant = Variant {
     name_check: NameCheck::Patient,
     umh: UmhWait::Killable,
     userspace: Userspace::Finit,
+    autoload_dups: AutoloadDups::Off,
     mutant: None,
 };
 
@@ -824,6 +855,15 @@ pub fn catalogue() -> &'static [Variant] {
             ..BASE
         },
         Variant {
+            id: "autoload-dups",
+            kernel: "2124d84db293 with CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS=y (8660484ed1cf, v6.4)",
+            summary: "a duplicate request_module waits killably, holding its kmod slot, for the first one's result",
+            finit: FinitDedup::Idempotent,
+            idem_wait: IdemWait::Interruptible,
+            autoload_dups: AutoloadDups::WaitForFirst,
+            ..BASE
+        },
+        Variant {
             id: "recursion-aware-every-entry",
             kernel: "proposal on 2124d84db293 (the recursion-aware proposal as kmodcheck mends it, not posted)",
             summary: "request_module passes the requester; a waiter whose ancestry holds any in-flight load of its file fails with -EDEADLK",
@@ -907,6 +947,14 @@ pub fn columns_for(scenario: &crate::scenario::Scenario) -> Vec<Variant> {
             catalogue()
                 .iter()
                 .filter(|r| r.kmod != KmodBudget::Semaphore)
+                .copied(),
+        );
+        // Duplicate requests wait holding their kmod slot: the budget's
+        // scenarios are where that option shows.
+        v.extend(
+            catalogue()
+                .iter()
+                .filter(|r| r.autoload_dups != AutoloadDups::Off)
                 .copied(),
         );
         v

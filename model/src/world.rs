@@ -122,6 +122,16 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                         if !repeat || k.helpers.read(|h| h.runaway) {
                             break;
                         }
+                        // Under CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS every later
+                        // request is answered from the stored result, at once
+                        // and without a helper: the loop spins until the entry
+                        // expires (60 s), which the model does not follow.
+                        if crate::kernel::kmod::answered_from_cache(k, &alias) {
+                            k.rec.event(me, "request_module", || {
+                                format!("{alias}: every later request is answered from kmod_dup_req's stored result, without a helper; the loop spins (not followed)")
+                            });
+                            break;
+                        }
                     }),
                 ));
             }

@@ -7,7 +7,7 @@ use crate::primitives::waitqueue::{sleep_until, Cond};
 use crate::primitives::{WaitMode, Woken};
 use crate::state::{Fingerprint, Fp};
 use crate::trace::{Fact, Recorder, TaskId, WaitFor};
-use crate::variant::{KmodBudget, Mutant};
+use crate::variant::{AutoloadDups, KmodBudget, Mutant};
 use std::sync::Arc;
 
 /// The budget's state, under the `kmod` lock (the kernel uses an atomic or
@@ -22,12 +22,37 @@ pub struct KmodState {
     pub in_use: i64,
     /// `kmod_loop_msg`: how many "runaway loop" messages were printed (2008).
     pub kmod_loop_msg: u32,
+    /// `dup_kmod_reqs` (`CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS`): each name
+    /// requested, who asked first, and the result once announced. Under
+    /// `kmod_dup_mutex` in the kernel; under the budget's lock here.
+    pub dups: Vec<DupRequest>,
+}
+
+/// One `struct kmod_dup_req`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DupRequest {
+    /// The name requested.
+    pub name: String,
+    /// The first request's task.
+    pub first: TaskId,
+    /// `dup_ret`, once `kmod_dup_request_announce()` stored it
+    /// (`first_req_done` completed).
+    pub ret: Option<Ret>,
+}
+
+impl Fingerprint for DupRequest {
+    fn fingerprint(&self, fp: &mut Fp<'_>) {
+        self.name.fingerprint(fp);
+        self.first.fingerprint(fp);
+        self.ret.fingerprint(fp);
+    }
 }
 
 impl Fingerprint for KmodState {
     fn fingerprint(&self, fp: &mut Fp<'_>) {
         self.in_use.fingerprint(fp);
         self.kmod_loop_msg.fingerprint(fp);
+        self.dups.fingerprint(fp);
     }
 }
 
@@ -227,10 +252,103 @@ fn request_module_body(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
             }
         }
     }
+    if k.variant.autoload_dups == AutoloadDups::WaitForFirst {
+        if let Some(ret) = kmod_dup_request_exists_wait(k, me, alias) {
+            put_slot(k, me);
+            k.rec.event(me, "request_module", || {
+                format!(
+                    "{alias}: returns {} (the first request's)",
+                    Recorder::ret(ret)
+                )
+            });
+            return ret;
+        }
+    }
     let ret = super::umh::call_modprobe(k, me, alias);
+    if k.variant.autoload_dups == AutoloadDups::WaitForFirst {
+        kmod_dup_request_announce(k, me, alias, ret);
+    }
     put_slot(k, me);
     k.rec.event(me, "request_module", || {
         format!("{alias}: returns {}", Recorder::ret(ret))
     });
     ret
+}
+
+/// `kmod_dup_request_exists_wait(module_name, wait = true, &dup_ret)`
+/// (kernel/module/dups.c, 8660484ed1cf): the first request for a name
+/// records it and returns `None` (it runs modprobe); a duplicate warns and
+/// waits killably for the first one's result, still holding its kmod slot:
+/// `Some(dup_ret)`, or `Some(-ERESTARTSYS)` if killed.
+fn kmod_dup_request_exists_wait(k: &Kernel, me: TaskId, alias: &str) -> Option<Ret> {
+    let first = {
+        let mut g = k.kmod.lock();
+        match g.dups.iter().find(|d| d.name == alias) {
+            Some(d) => d.first,
+            None => {
+                g.dups.push(DupRequest {
+                    name: alias.to_string(),
+                    first: me,
+                    ret: None,
+                });
+                return None;
+            }
+        }
+    };
+    k.rec.printk(me, "kmod_dup_request_exists_wait", || {
+        format!("module-autoload: duplicate request for module {alias}")
+    });
+    let announced = || {
+        k.kmod
+            .lock()
+            .dups
+            .iter()
+            .find(|d| d.name == alias)
+            .and_then(|d| d.ret)
+    };
+    let why = || WaitFor {
+        what: format!(
+            "{}'s request for {alias} to be announced (first_req_done)",
+            k.name(first)
+        ),
+        on: vec![first],
+    };
+    let woken = sleep_until(
+        k,
+        me,
+        &k.kmod_dup_wq.clone(),
+        WaitMode::Killable,
+        None,
+        &why,
+        Cond::Unlocked(&mut || announced().is_some()),
+    );
+    if woken == Woken::Signal {
+        return Some(-ERESTARTSYS);
+    }
+    announced()
+}
+
+/// `kmod_dup_request_announce(module_name, ret)`: store the first request's
+/// result and `complete_all(&first_req_done)`.
+fn kmod_dup_request_announce(k: &Kernel, me: TaskId, alias: &str, ret: Ret) {
+    {
+        let mut g = k.kmod.lock();
+        match g.dups.iter_mut().find(|d| d.name == alias && d.first == me) {
+            Some(d) if d.ret.is_none() => d.ret = Some(ret),
+            _ => return,
+        }
+    }
+    k.kmod_dup_wq.wake_up_all();
+}
+
+/// Whether a request for `alias` now would be answered from the stored
+/// result of an earlier one (`CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS`), without a
+/// helper.
+pub fn answered_from_cache(k: &Kernel, alias: &str) -> bool {
+    k.variant.autoload_dups == AutoloadDups::WaitForFirst
+        && k.kmod
+            .lock()
+            .dups
+            .iter()
+            .any(|d| d.name == alias && d.ret.is_some())
 }

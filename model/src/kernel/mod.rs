@@ -256,6 +256,9 @@ pub struct Kernel {
     pub kmod: Mutex<KmodState>,
     /// `kmod_wq`: requests waiting for a kmod slot (throttle, semaphore).
     pub kmod_wq: Arc<WaitQueue>,
+    /// The `first_req_done` completions of duplicate requests
+    /// (`CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS`), one queue for all names.
+    pub kmod_dup_wq: Arc<WaitQueue>,
     /// Ghost: the tasks holding a kmod slot now (the wait-for graph's edges).
     pub kmod_holders: Plain<Vec<TaskId>>,
     /// The usermode helpers started so far.
@@ -320,6 +323,7 @@ impl Kernel {
             i_writecount: Mutex::new(vec![(0, None); files]),
             kmod: Mutex::new(KmodState::default()),
             kmod_wq: WaitQueue::new("kmod_wq"),
+            kmod_dup_wq: WaitQueue::new("first_req_done"),
             kmod_holders: Plain::new(Vec::new()),
             helpers: Plain::new(Helpers::default()),
             env_wq: WaitQueue::new("env_wq"),
