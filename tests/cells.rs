@@ -18,6 +18,11 @@
 //! sampled, violated, inconclusive) and, under a seeded mutant, whether it is
 //! violated. A model mutant counts as caught only when a verdict changes, not
 //! when just a count or a trace's wording does.
+//!
+//! With `KMODCHECK_CELLS_FAIL_FAST=1` as well (`.ci/mutants` sets it), the
+//! first cell that no longer matches ends the run with its message and exit
+//! code 101, instead of the rest of the catalogue running on: a caught
+//! mutant then costs one cell's time, not the catalogue's.
 
 use kmodcheck::engine::check_cell;
 use kmodcheck::model::{scenario, variant};
@@ -82,6 +87,14 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let fail_fast = match std::env::var("KMODCHECK_CELLS_FAIL_FAST").as_deref() {
+        Err(_) | Ok("0") => false,
+        Ok("1") => true,
+        Ok(other) => {
+            eprintln!("KMODCHECK_CELLS_FAIL_FAST={other}: expected 1 or 0");
+            std::process::exit(2);
+        }
+    };
     let matrix = std::sync::Arc::new(committed_matrix());
     let columns = variant::matrix_columns();
     let mut trials = Vec::new();
@@ -140,16 +153,19 @@ fn main() {
                     }
                 }
                 if diffs.is_empty() {
-                    Ok(())
-                } else {
-                    Err(format!(
+                    return Ok(());
+                }
+                let msg = format!(
                         "{} × {} no longer matches reports/ (regenerate with `cargo run --release -- report` if the change is intended):\n  {}",
                         v.id,
                         s.name,
-                        diffs.join("\n  ")
-                    )
-                    .into())
+                    diffs.join("\n  ")
+                );
+                if fail_fast {
+                    eprintln!("{}::{}: {msg}\nKMODCHECK_CELLS_FAIL_FAST: stopping at the first cell that changed", s.name, v.id);
+                    std::process::exit(101);
                 }
+                Err(msg.into())
             }));
         }
     }
