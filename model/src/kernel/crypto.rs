@@ -64,6 +64,14 @@ pub fn cryptomgr_test(k: &Arc<Kernel>, me: TaskId, alg: &str, alias: &str, larva
         format!("{alg}: allocating it looks up its fallback: request_module({alias})")
     });
     let r = super::kmod::request_module(k, me, alias);
+    crypto_alg_tested(k, me, alg, r, larval);
+}
+
+/// `crypto_alg_tested()` (`crypto/algapi.c`): the test is done, and
+/// `complete_all(&larval->completion)` ends the loader's wait in
+/// `crypto_wait_for_test()` (one function per wake-up: `.ci/wakeups`,
+/// reports/wakeups.md).
+fn crypto_alg_tested(k: &Kernel, me: TaskId, alg: &str, r: Ret, larval: &Completion) {
     k.rec.event(me, "crypto_alg_tested", || {
         format!(
             "{alg}: test done (request returned {}); complete_all(larval)",

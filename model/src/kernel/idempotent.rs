@@ -262,10 +262,7 @@ fn complete_cookie(
             woken.push(k.name(pos.owner));
         }
     }
-    // complete(&pos->complete) for each, still under idem_lock.
-    for pos in &mine {
-        pos.complete.complete();
-    }
+    complete_each(&mine);
     drop(h);
     k.rec.event(me, "idempotent_complete", || {
         format!(
@@ -282,6 +279,16 @@ fn complete_cookie(
         )
     });
     mine
+}
+
+/// `complete(&pos->complete)` for each entry `idempotent_complete()`
+/// unlinked, still under `idem_lock`: ends each waiter's
+/// `idempotent_wait_for_completion()` (one function per wake-up:
+/// `.ci/wakeups`, reports/wakeups.md).
+fn complete_each(mine: &[Arc<Idempotent>]) {
+    for pos in mine {
+        pos.complete.complete();
+    }
 }
 
 /// `idempotent_wait_for_completion(u)` and its predecessors: the waiter's

@@ -98,8 +98,15 @@ fn put_slot(k: &Kernel, me: TaskId) {
     };
     ghost_put(k, me, in_use);
     if k.variant.kmod != KmodBudget::FailFast2008 {
-        k.kmod_wq.wake_up_all_if_active();
+        wake_up_kmod_wq(k);
     }
+}
+
+/// `wake_up(&kmod_wq)` (the throttle) or `up()`'s wake-up (the semaphore)
+/// as a slot is given back: ends a request's wait for a slot (one function
+/// per wake-up: `.ci/wakeups`, reports/wakeups.md).
+fn wake_up_kmod_wq(k: &Kernel) {
+    k.kmod_wq.wake_up_all_if_active();
 }
 
 /// Sleep on `kmod_wq` until a slot is free and taken (the slot is taken by
@@ -338,6 +345,14 @@ fn kmod_dup_request_announce(k: &Kernel, me: TaskId, alias: &str, ret: Ret) {
             _ => return,
         }
     }
+    wake_up_dup_waiters(k);
+}
+
+/// `complete_all(&kmod_req->first_req_done)` in
+/// `kmod_dup_request_announce()` (`kernel/module/dups.c`, 8660484ed1cf):
+/// ends the duplicate requests' wait (one function per wake-up:
+/// `.ci/wakeups`, reports/wakeups.md).
+fn wake_up_dup_waiters(k: &Kernel) {
     k.kmod_dup_wq.wake_up_all();
 }
 

@@ -276,7 +276,7 @@ pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Result<
         k.rec.event(me, "do_init_module", || {
             format!("{name}: init returned 0; COMING -> LIVE; wake_up_all(module_wq)")
         });
-        k.module_wq.wake_up_all_if_active();
+        wake_up_live(k);
         Ok(0)
     } else {
         let mut list = k.module_mutex.lock();
@@ -297,10 +297,28 @@ pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Result<
             k.rec.event(me, "free_module", || {
                 format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)")
             });
-            k.module_wq.wake_up_all_if_active();
+            wake_up_failed_init(k);
         }
         Ok(ret)
     }
+}
+
+/// `wake_up_all(&module_wq)` in `do_init_module()` once the module is LIVE
+/// (`kernel/module/main.c`, v6.4+): ends the name check's wait
+/// (`module_patient_check_exists()`) and `resolve_symbol_wait()`'s for a
+/// COMING provider. One function per wake-up, so that cargo-mutants'
+/// "replace with ()" removes exactly this one (`.ci/wakeups`,
+/// reports/wakeups.md).
+fn wake_up_live(k: &Kernel) {
+    k.module_wq.wake_up_all_if_active();
+}
+
+/// `wake_up_all(&module_wq)` after `free_module()` on `do_init_module()`'s
+/// failure path (`fail_free_freeinit:`): ends the same two waits when the
+/// module they waited for is gone. mutant-lost-wakeup is this removal as a
+/// seeded bug.
+fn wake_up_failed_init(k: &Kernel) {
+    k.module_wq.wake_up_all_if_active();
 }
 
 /// The module's `init` function, as the scenario describes it.

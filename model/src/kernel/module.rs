@@ -365,8 +365,15 @@ fn delete_module_locked(k: &Kernel, me: TaskId, name: &str, force: bool) -> Ret 
     k.rec.event(me, "free_module", || {
         format!("{name}: UNFORMED, unlinked; wake_up_all(module_wq)")
     });
-    k.module_wq.wake_up_all_if_active();
+    wake_up_unloaded(k);
     0
+}
+
+/// `delete_module()`'s `wake_up_all(&module_wq)` after `free_module()`: ends
+/// the name check's wait of a load that met the module GOING (one function
+/// per wake-up: `.ci/wakeups`, reports/wakeups.md).
+fn wake_up_unloaded(k: &Kernel) {
+    k.module_wq.wake_up_all_if_active();
 }
 
 /// The unlink on `load_module()`'s error paths (`unlink_mod:`): `list_del_rcu`
@@ -378,8 +385,15 @@ pub fn unlink_mod(k: &Kernel, me: TaskId, name: &str) {
     k.rec.event(me, "load_module", || {
         format!("unlink_mod: {name} removed from modules")
     });
-    k.module_wq.wake_up_all_if_active();
+    wake_up_unlinked(k);
     drop(list);
+}
+
+/// `unlink_mod:`'s `wake_up_all(&module_wq)`: ends the name check's wait of
+/// a load that met the failed load UNFORMED or COMING (one function per
+/// wake-up: `.ci/wakeups`, reports/wakeups.md).
+fn wake_up_unlinked(k: &Kernel) {
+    k.module_wq.wake_up_all_if_active();
 }
 
 /// `resolve_symbol()` for an import of `module` from `provider`: under

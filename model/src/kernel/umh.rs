@@ -100,7 +100,7 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
                 std::mem::take(&mut g.0)
             };
             if still_set {
-                helper_done.complete();
+                umh_complete(&helper_done);
             }
         },
     );
@@ -144,4 +144,12 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
     }
     let ret = sub.inner.lock().1;
     ret
+}
+
+/// `umh_complete()`'s `complete(comp)` (`kernel/umh.c`), for a
+/// `sub_info->complete` the helper found still set: ends the requester's
+/// wait in `call_usermodehelper_exec()` (one function per wake-up:
+/// `.ci/wakeups`, reports/wakeups.md).
+fn umh_complete(done: &Completion) {
+    done.complete();
 }
