@@ -624,6 +624,68 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
         "no-deadlock",
         Proved,
     ),
+    // Found by the wake-up analysis (issue 15, reports/wakeups.md): each
+    // wait of the kernel in a cell where its wake-up is what ends it.
+    //
+    // resolve_symbol_wait() (v6.4+ kernel/module/main.c) ends for a failed
+    // provider when do_init_module()'s failure path wakes module_wq after
+    // free_module(): the importer gets -ENOENT and is never LIVE.
+    (
+        "insmod-dependent+failing-provider",
+        &[L, E, I, W, N, C, R, H],
+        "no-deadlock",
+        Proved,
+    ),
+    (
+        "insmod-dependent+failing-provider",
+        &[L, E, I, W, N, C, R, H],
+        "expected-results",
+        Proved,
+    ),
+    // ... and for a provider whose init died (COMING for good) only by its
+    // 30 * HZ timeout: -EBUSY, "gave up waiting for init of module".
+    (
+        "insmod-dependent+dead-provider",
+        &[L, E, I, W, N, C, R, H],
+        "no-deadlock",
+        Proved,
+    ),
+    (
+        "insmod-dependent+dead-provider",
+        &[L, E, I, W, N, C, R, H],
+        "expected-results",
+        Proved,
+    ),
+    // load_module()'s unlink_mod: wakes module_wq for a second load of the
+    // name waiting on the UNFORMED module whose imports failed (v3.8+:
+    // 1fb9341ac348 put UNFORMED modules on the list).
+    (
+        "insmod-unknown-symbol-twice",
+        &[V38, V53, V62, L, I, N, H],
+        "no-deadlock",
+        Proved,
+    ),
+    // CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS (8660484ed1cf): a duplicate request
+    // waits for the first one's result, announced by complete_all().
+    ("dup-requests", &[D], "no-deadlock", Proved),
+    ("dup-requests", &[D], "expected-results", Proved),
+    // ... killably: SIGKILL to a helper whose own request waits for the
+    // request that started it ends the runaway-nested deadlock.
+    (
+        "runaway-nested+kill-helper",
+        &[D, N, NTHR, NTHR5],
+        "terminates-when-killed",
+        Proved,
+    ),
+    // crypto_wait_for_test() waits killably (wait_for_completion_killable):
+    // SIGKILL frees a loader stuck on its algorithm's self-test, even where
+    // the self-test itself hangs (9b9879fc0327 to 2124d84db293).
+    (
+        "crypto-self-test+kill",
+        &[I, W, N, C, R, H],
+        "terminates-when-killed",
+        Proved,
+    ),
 ];
 
 /// The mutation suite: every seeded bug (`variant::mutants()`) is killed by

@@ -5,7 +5,7 @@
 //! whether time passes (a timer actor), the kmod budget, and the properties
 //! that are checked on it. [`catalogue`] is the built-in list.
 
-use crate::errno::{Ret, EBUSY, ENOENT, ETXTBSY, EWOULDBLOCK};
+use crate::errno::{Ret, EBUSY, EEXIST, ENOENT, ETXTBSY, EWOULDBLOCK};
 use crate::variant::KmodBudget;
 use serde::{Deserialize, Serialize};
 
@@ -752,6 +752,24 @@ pub fn catalogue() -> Vec<Scenario> {
             properties: strings(&["no-deadlock", "ends-live"]),
             ..base()
         },
+        Scenario {
+            name: "crypto-self-test+kill".into(),
+            summary: "as crypto-self-test, without time passing, and SIGKILL to the modprobe of aes-arm-bs at any moment".into(),
+            reference: "crypto/algapi.c crypto_wait_for_test(): wait_for_completion_killable(&larval->completion) (a fatal signal ends it; the registration then fails); found by the wake-up analysis (reports/wakeups.md)".into(),
+            modules: vec![aes_arm_bs(vec![InitStep::RegisterAlg {
+                alg: "cbc-aes-neonbs".into(),
+                test_requests: "crypto-cbc(aes)".into(),
+            }])],
+            actors: vec![
+                Actor::Modprobe("aes-arm-bs".into()),
+                Actor::Signal {
+                    target: SignalTarget::Actor(0),
+                    kind: Sig::Kill,
+                },
+            ],
+            properties: strings(&["terminates-when-killed"]),
+            ..base()
+        },
         shared_dependency(2),
         Scenario {
             name: "insmod-dependent".into(),
@@ -778,6 +796,72 @@ pub fn catalogue() -> Vec<Scenario> {
                 "coming-before-init",
                 "expected-results",
             ]),
+            ..base()
+        },
+        Scenario {
+            name: "insmod-dependent+failing-provider".into(),
+            summary: "modprobe a, whose init fails with -ENODEV, and insmod b.ko at the same time: b imports from a".into(),
+            reference: "kernel/module/main.c resolve_symbol_wait() and do_init_module()'s failure path (free_module(), then wake_up_all(&module_wq)), v6.4+; found by the wake-up analysis (reports/wakeups.md)".into(),
+            modules: vec![
+                module("a", &[], &[], vec![InitStep::Fail(crate::errno::ENODEV)]),
+                module("b", &[], &["a"], vec![]),
+            ],
+            actors: vec![Actor::Modprobe("a".into()), Actor::Insmod("b.ko".into())],
+            // b never finds a LIVE: -ENOENT ("Unknown symbol") whether a is
+            // absent, UNFORMED, GOING or gone; the wait for COMING a ends
+            // when the failed load wakes module_wq.
+            expect: vec![
+                Expect::Insmod {
+                    file: "b.ko".into(),
+                    results: vec![Some(-ENOENT)],
+                },
+                Expect::NeverLive("b".into()),
+            ],
+            properties: strings(&["no-deadlock", "live-deps", "expected-results"]),
+            ..base()
+        },
+        Scenario {
+            name: "insmod-dependent+dead-provider".into(),
+            summary: "modprobe a, whose init oopses (a stays COMING), and insmod b.ko, which imports from a; time passes".into(),
+            reference: "kernel/module/main.c resolve_symbol_wait(): wait_event_interruptible_timeout(module_wq, ..., 30 * HZ), then \"gave up waiting for init of module\" and the last resolve_symbol() result, -EBUSY (v6.4+); found by the wake-up analysis (reports/wakeups.md)".into(),
+            modules: vec![
+                module("a", &[], &[], vec![InitStep::Oops]),
+                module("b", &[], &["a"], vec![]),
+            ],
+            actors: vec![Actor::Modprobe("a".into()), Actor::Insmod("b.ko".into())],
+            timer: true,
+            // Only the 30 s timeout ends b's wait for a, which stays COMING
+            // with its loader dead: -EBUSY. Before a is COMING: -ENOENT.
+            expect: vec![Expect::Insmod {
+                file: "b.ko".into(),
+                results: vec![Some(-ENOENT), Some(-EBUSY)],
+            }],
+            properties: strings(&["no-deadlock", "expected-results"]),
+            ..base()
+        },
+        Scenario {
+            name: "insmod-unknown-symbol-twice".into(),
+            summary: "insmod b.ko twice at once: b imports from a, which nobody loads".into(),
+            reference: "kernel/module/main.c load_module(): simplify_symbols() fails (\"Unknown symbol\", -ENOENT), and unlink_mod: wakes module_wq for a load of the same name waiting on the UNFORMED module (v6.4+); found by the wake-up analysis (reports/wakeups.md)".into(),
+            modules: vec![
+                module("a", &[], &[], vec![]),
+                module("b", &[], &["a"], vec![]),
+            ],
+            actors: vec![Actor::Insmod("b.ko".into()), Actor::Insmod("b.ko".into())],
+            // -ENOENT for the load that resolves its imports; a load that
+            // waited for it in the name check and finds it gone gets
+            // -EBUSY (v6.2+), or loads b itself and gets -ENOENT (before);
+            // before v3.8 the name check refuses at once with -EEXIST;
+            // under error-out-early the second load may find the file
+            // denied: -ETXTBSY.
+            expect: vec![
+                Expect::Insmod {
+                    file: "b.ko".into(),
+                    results: vec![Some(-ENOENT), Some(-EBUSY), Some(-EEXIST), Some(-ETXTBSY)],
+                },
+                Expect::NeverLive("b".into()),
+            ],
+            properties: strings(&["no-deadlock", "expected-results"]),
             ..base()
         },
         concurrent_same_file(2),
@@ -1047,6 +1131,34 @@ pub fn catalogue() -> Vec<Scenario> {
             ..base()
         },
         Scenario {
+            name: "dup-requests".into(),
+            summary: "two requests for one alias at once, with a kmod slot each: under CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS the second waits for the first one's result".into(),
+            reference: "kernel/module/dups.c kmod_dup_request_exists_wait() and kmod_dup_request_announce() (8660484ed1cf, v6.4); found by the wake-up analysis (reports/wakeups.md)".into(),
+            modules: vec![],
+            actors: vec![
+                Actor::Request {
+                    alias: "never-there".into(),
+                    repeat: false,
+                },
+                Actor::Request {
+                    alias: "never-there".into(),
+                    repeat: false,
+                },
+            ],
+            kmod_limit: 2,
+            helper_bound: Some(2),
+            // modprobe's exit 1 as a wait status, from the request's own
+            // helper or, for a duplicate, from the first request's.
+            expect: vec![Expect::Request {
+                alias: "never-there".into(),
+                results: vec![256],
+                budget: None,
+            }],
+            absent: strings(&["never-there"]),
+            properties: strings(&["no-deadlock", "expected-results"]),
+            ..base()
+        },
+        Scenario {
             name: "runaway-nested".into(),
             summary: "exec of a binary needs binfmt-0000; each modprobe helper's own exec asks for it again while its parent holds a kmod slot".into(),
             reference: "docs/kernel.md §4.6; the 2008 \"runaway loop\"; 6d7964a722af and its follow-up".into(),
@@ -1080,6 +1192,28 @@ pub fn catalogue() -> Vec<Scenario> {
                 "bounded-helpers",
                 "expected-results",
             ]),
+            ..base()
+        },
+        Scenario {
+            name: "runaway-nested+kill-helper".into(),
+            summary: "as runaway-nested, without time passing, and SIGKILL to the first modprobe helper at any moment: under autoload-dups it waits for the very request that started it".into(),
+            reference: "kernel/module/dups.c kmod_dup_request_exists_wait() (a killable wait for the first request: -ERESTARTSYS on SIGKILL, 8660484ed1cf), kernel/umh.c; found by the wake-up analysis (reports/wakeups.md)".into(),
+            modules: vec![],
+            actors: vec![
+                Actor::Request {
+                    alias: "binfmt-0000".into(),
+                    repeat: false,
+                },
+                Actor::Signal {
+                    target: SignalTarget::HelperFor("binfmt-0000".into()),
+                    kind: Sig::Kill,
+                },
+            ],
+            kmod_limit: 2,
+            helper_bound: Some(2),
+            exec_requests: Some("binfmt-0000".into()),
+            absent: strings(&["binfmt-0000"]),
+            properties: strings(&["no-deadlock", "terminates-when-killed"]),
             ..base()
         },
         Scenario {
