@@ -1,0 +1,100 @@
+//! Cells outside the catalogue that mutation testing showed it needs, each
+//! too costly or too odd for the matrix: a property's witness that must
+//! stay unmet where nothing exercises it, and a check that needs more
+//! loaders than the catalogue can afford under every column. Fast (about
+//! two seconds in all), and part of `.ci/mutants`' test command beside the
+//! catalogue (`.cargo/mutants.toml`).
+
+mod common;
+
+use common::verdict;
+use kmodcheck::engine::{check_cell, CheckOptions, Verdict};
+use kmodcheck::model::errno::ENODEV;
+use kmodcheck::model::scenario::{self, Actor, InitStep, ModuleSpec, Scenario};
+use kmodcheck::model::variant;
+
+fn scenario(name: &str) -> Scenario {
+    scenario::by_name(name).unwrap_or_else(|| panic!("no scenario {name}"))
+}
+
+fn check(v: &str, sc: &Scenario, property: &str) -> Verdict {
+    let v = variant::by_id(v).unwrap_or_else(|| panic!("no variant {v}"));
+    let c = check_cell(v, sc, &CheckOptions::default()).expect("the cell runs");
+    verdict(&c, property).clone()
+}
+
+/// module-memory-safety's witness is a name-check waiter that wakes to find
+/// the module it waited for gone (freed, or replaced by another load's
+/// struct). On concurrent-same-file-2 under legacy the waiter always wakes
+/// to find the same x, LIVE: the property is never exercised there, and
+/// must say so. (Found by mutation testing: module.rs's re-lookup compared
+/// the struct it saw with `!=` and then counted every wake-up as "gone".)
+#[test]
+fn module_memory_safety_is_vacuous_where_no_module_goes() {
+    let mut sc = scenario("concurrent-same-file-2");
+    sc.properties = vec!["module-memory-safety".into()];
+    match check("legacy", &sc, "module-memory-safety") {
+        Verdict::Inconclusive { reason } => assert!(reason.contains("vacuous"), "{reason}"),
+        other => panic!("expected vacuous, got {}", other.kind()),
+    }
+    // And it is exercised where the waited-for load fails and is freed.
+    let sc = scenario("failing-init");
+    assert!(matches!(
+        check("legacy", &sc, "module-memory-safety"),
+        Verdict::Holds { exhaustive: true }
+    ));
+}
+
+/// A waiter in the in-flight table waits for the loader of its own file,
+/// not for another file's load in the same idem_hash bucket: with x failing
+/// and y loading at once, the waiter of x reports x's -ENODEV, which
+/// consistent-result compares with x's loader's result. (Found by mutation
+/// testing: idempotent()'s lookup of the loader among the bucket's entries
+/// with the cookie test inverted. Three loaders: 10,416 states under one
+/// column, 71,843 under legacy, too many for every column of the matrix.)
+#[test]
+fn a_waiter_waits_for_its_own_files_loader() {
+    let mut sc = scenario("failing-init");
+    sc.name = "failing-init+other-file".into();
+    sc.modules.push(ModuleSpec {
+        name: "y".into(),
+        file: "y.ko".into(),
+        aliases: vec![],
+        deps: vec![],
+        init: vec![],
+    });
+    sc.actors.push(Actor::Modprobe("y".into()));
+    sc.properties = vec!["consistent-result".into()];
+    assert!(matches!(
+        sc.modules[0].init.as_slice(),
+        [InitStep::Fail(e)] if *e == ENODEV
+    ));
+    let ids: Vec<&str> = kmodcheck::properties::catalogue()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    sc.validate(&ids).expect("a valid scenario");
+    assert!(matches!(
+        check("idempotent-interruptible", &sc, "consistent-result"),
+        Verdict::Holds { exhaustive: true }
+    ));
+}
+
+/// An `rmmod -f` actor waits for an oops; when the run ends without one,
+/// the harness tells it so (`Kernel::finish`, after every kernel task is
+/// joined) and it leaves without unloading anything. Without that, or with
+/// the environment joined before the kernel tasks, it would wait for good,
+/// and the run would end in a deadlock that is the harness's, not the
+/// kernel's. (Found by mutation testing: the catalogue's rmmod -f actors
+/// all have an oops to wait for.)
+#[test]
+fn an_rmmod_force_actor_without_an_oops_is_told_the_run_is_over() {
+    let mut sc = scenario("concurrent-same-file-2");
+    sc.name = "concurrent-same-file-2+rmmod-force".into();
+    sc.actors.push(Actor::ForceUnload("x".into()));
+    sc.properties = vec!["no-deadlock".into()];
+    assert!(matches!(
+        check("idempotent-interruptible", &sc, "no-deadlock"),
+        Verdict::Holds { exhaustive: true }
+    ));
+}
