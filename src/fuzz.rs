@@ -52,11 +52,16 @@ pub struct Shape {
     pub crypto: bool,
     /// Inits may fail.
     pub failing: bool,
+    /// Inits may oops: the loader dies in init, its module COMING for good.
+    pub oops: bool,
+    /// Actors may be `insmod FILE` (no dependency loaded first, so an
+    /// importer can meet its provider COMING in `resolve_symbol_wait()`).
+    pub insmod: bool,
     /// A signal actor may be added.
     pub signal: bool,
     /// A kmod budget below the kernel's (1 to 3 slots).
     pub budget: bool,
-    /// The least and most modprobe actors.
+    /// The least and most loading actors (modprobe or insmod).
     pub actors: (usize, usize),
 }
 
@@ -66,6 +71,8 @@ impl Shape {
         requests: true,
         crypto: true,
         failing: true,
+        oops: true,
+        insmod: true,
         signal: true,
         budget: true,
         actors: (1, 3),
@@ -76,6 +83,8 @@ impl Shape {
         requests: false,
         crypto: false,
         failing: false,
+        oops: false,
+        insmod: false,
         signal: false,
         budget: false,
         actors: (1, 3),
@@ -88,6 +97,8 @@ impl Shape {
         requests: true,
         crypto: false,
         failing: true,
+        oops: false,
+        insmod: false,
         signal: false,
         budget: false,
         actors: (1, 2),
@@ -117,6 +128,7 @@ pub const GENERATED_PROPERTIES: &[&str] = &[
 enum Init {
     Succeed,
     Fail,
+    Oops,
     /// Request module `target` (== n: an alias nobody provides), by its
     /// alias or its name; required or not.
     Request {
@@ -143,7 +155,9 @@ struct DrawnModule {
 #[derive(Clone, Debug)]
 struct Draws {
     modules: Vec<DrawnModule>,
-    actors: Vec<(usize, bool)>,
+    /// Each actor's target module, whether by alias, and whether it is an
+    /// insmod of the module's file rather than a modprobe.
+    actors: Vec<(usize, bool, bool)>,
     signal: Option<(usize, bool)>,
     timer: bool,
     kmod_limit: u32,
@@ -161,6 +175,9 @@ fn init_strategy(shape: Shape, n: usize) -> BoxedStrategy<Init> {
     let mut options: Vec<BoxedStrategy<Init>> = vec![Just(Init::Succeed).boxed()];
     if shape.failing {
         options.push(Just(Init::Fail).boxed());
+    }
+    if shape.oops {
+        options.push(Just(Init::Oops).boxed());
     }
     if shape.requests {
         options.push(
@@ -200,8 +217,15 @@ fn draws_strategy(shape: Shape) -> BoxedStrategy<Draws> {
                         })
                 })
                 .collect::<Vec<_>>();
-            let actors =
-                proptest::collection::vec((0..n, any::<bool>()), shape.actors.0..=shape.actors.1);
+            let insmod = if shape.insmod {
+                any::<bool>().boxed()
+            } else {
+                Just(false).boxed()
+            };
+            let actors = proptest::collection::vec(
+                (0..n, any::<bool>(), insmod),
+                shape.actors.0..=shape.actors.1,
+            );
             let signal = if shape.signal {
                 proptest::option::of((0..shape.actors.1, any::<bool>())).boxed()
             } else {
@@ -254,6 +278,7 @@ fn build(raw: &Draws) -> Scenario {
             init: match &m.init {
                 Init::Succeed => vec![],
                 Init::Fail => vec![InitStep::Fail(ENODEV)],
+                Init::Oops => vec![InitStep::Oops],
                 Init::Request {
                     target: t,
                     by_alias,
@@ -275,11 +300,22 @@ fn build(raw: &Draws) -> Scenario {
     let mut actors: Vec<Actor> = raw
         .actors
         .iter()
-        .map(|(t, by_alias)| Actor::Modprobe(target(*t, *by_alias)))
+        .map(|(t, by_alias, insmod)| {
+            if *insmod && *t < n {
+                Actor::Insmod(format!("{}.ko", name(*t)))
+            } else {
+                Actor::Modprobe(target(*t, *by_alias))
+            }
+        })
         .collect();
-    if let Some((i, fatal)) = raw.signal {
+    // A signal goes to a modprobe actor (the i-th of them, 0-based).
+    let modprobes = actors
+        .iter()
+        .filter(|a| matches!(a, Actor::Modprobe(_)))
+        .count();
+    if let (Some((i, fatal)), true) = (raw.signal, modprobes > 0) {
         actors.push(Actor::Signal {
-            target: SignalTarget::Actor(i % raw.actors.len()),
+            target: SignalTarget::Actor(i % modprobes),
             kind: if fatal { Sig::Kill } else { Sig::Handled },
         });
     }
