@@ -184,7 +184,27 @@ fn stateful_agrees_with_loom_on_every_cell() {
         "idempotent-interruptible+libkmod-init-module × concurrent-same-file-3",
         "idempotent+libkmod-init-module × rmmod-racing-load",
         "idempotent-interruptible+libkmod-init-module × rmmod-racing-load",
+        // Two requests and their two helpers, every order of their lock
+        // sections, under the 2008 budget (measured under kmod-2008 and
+        // v2.6.28: loom stopped at the bound; v3.4 and v3.8 have the same
+        // budget; under the waiting budgets loom finishes, in 290,691
+        // executions).
+        "idempotent-interruptible+kmod-2008 × dup-requests",
+        "v2.6.28 × dup-requests",
+        "v3.4 × dup-requests",
+        "v3.8 × dup-requests",
+        // The time idem-timeout adds, on the wake-up analysis's scenarios
+        // (measured for insmod-dependent+failing-provider: loom past
+        // 749,000 executions and still exploring).
+        "idem-timeout × insmod-dependent+failing-provider",
+        "idem-timeout × insmod-unknown-symbol-twice",
+        "idem-timeout × crypto-self-test+kill",
     ];
+    // A request, two helpers and a SIGKILL at any moment, every order of
+    // their sections: loom stops at the bound under every column (measured
+    // under idempotent-interruptible: 1,100,000 executions, 49 s); the
+    // stateful engine proves each with at most 2,413 states.
+    let expected_scenarios = ["runaway-nested+kill-helper"];
     // Cells with more threads than loom allows (six: idem-timeout ×
     // winner-dies+kill-waiter with the timer that column adds, every column
     // of recursive-self-load+kill-outer-twice, and budget-contended+kill
@@ -193,6 +213,11 @@ fn stateful_agrees_with_loom_on_every_cell() {
         .iter()
         .filter(|s| !s.ends_with(" threads)"))
         .filter(|s| !expected.iter().any(|e| s.starts_with(&format!("{e} ("))))
+        .filter(|s| {
+            !expected_scenarios
+                .iter()
+                .any(|e| s.contains(&format!(" × {e} (")))
+        })
         .collect();
     assert!(unexpected.is_empty(), "loom did not finish: {unexpected:?}");
     assert!(

@@ -98,3 +98,40 @@ fn an_rmmod_force_actor_without_an_oops_is_told_the_run_is_over() {
         Verdict::Holds { exhaustive: true }
     ));
 }
+
+/// Under the heap proposal, `rmmod -f` lets a COMING module through only
+/// when its init task is gone; a COMING module whose init still runs gets
+/// -EBUSY, as in every kernel. Here x's init oopses (which wakes the rmmod
+/// -f actor) while y loads, and rmmod -f y may meet y COMING with its init
+/// alive. (Found by mutation testing: a positive EBUSY from that branch of
+/// delete_module() went unnoticed, the catalogue's rmmod -f acting only on
+/// the module whose init died. 3,149 states, under one column.)
+#[test]
+fn rmmod_force_of_a_coming_module_with_a_live_init_is_ebusy() {
+    use kmodcheck::model::errno::{EBUSY, ENOENT};
+    use kmodcheck::model::scenario::Expect;
+    let mut sc = scenario("winner-dies");
+    sc.name = "rmmod-force-live-init".into();
+    sc.modules.push(ModuleSpec {
+        name: "y".into(),
+        file: "y.ko".into(),
+        aliases: vec![],
+        deps: vec![],
+        init: vec![],
+    });
+    sc.actors = vec![
+        Actor::Modprobe("x".into()),
+        Actor::Modprobe("y".into()),
+        Actor::ForceUnload("y".into()),
+    ];
+    assert!(matches!(sc.modules[0].init.as_slice(), [InitStep::Oops]));
+    sc.expect = vec![Expect::Rmmod {
+        module: "y".into(),
+        results: vec![0, -ENOENT, -EBUSY],
+    }];
+    sc.properties = vec!["expected-results".into()];
+    assert!(matches!(
+        check("heap-idempotent", &sc, "expected-results"),
+        Verdict::Holds { exhaustive: true }
+    ));
+}
