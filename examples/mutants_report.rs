@@ -16,11 +16,25 @@ fn main() {
         std::process::exit(2)
     });
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        eprintln!("mutants_report: cannot read {path}: {e}");
-        std::process::exit(2)
-    }))
-    .expect("cargo-mutants outcomes.json");
+    // More runs after the commit: `mutants_report OUTCOMES COMMIT [OUTCOMES...]`,
+    // e.g. one run per file set, merged (each mutant is in one run).
+    let paths: Vec<String> = std::iter::once(path.clone())
+        .chain(std::env::args().skip(3))
+        .collect();
+    let runs: Vec<Value> = paths
+        .iter()
+        .map(|path| {
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| {
+                eprintln!("mutants_report: cannot read {path}: {e}");
+                std::process::exit(2)
+            }))
+            .expect("cargo-mutants outcomes.json")
+        })
+        .collect();
+    let outcomes: Vec<&Value> = runs
+        .iter()
+        .flat_map(|j| j["outcomes"].as_array().expect("outcomes").iter())
+        .collect();
     let fates: BTreeMap<String, String> =
         std::fs::read_to_string(root.join("mutants/survivors.toml"))
             .map(|t| toml::from_str(&t).expect("mutants/survivors.toml: \"MUTANT\" = \"FATE\""))
@@ -28,7 +42,7 @@ fn main() {
     // Per file: caught, missed, timeout, unviable.
     let mut per: BTreeMap<String, [u32; 4]> = BTreeMap::new();
     let mut survivors = Vec::new();
-    for o in json["outcomes"].as_array().expect("outcomes") {
+    for o in &outcomes {
         let Some(m) = o["scenario"].get("Mutant") else {
             continue;
         };
@@ -71,20 +85,24 @@ fn main() {
         .unwrap_or_else(|| "an unnamed commit".into());
     let mut out = String::new();
     let _ = writeln!(out, "# Mutation testing of the kernel model\n");
-    let tested = json["outcomes"].as_array().map_or(0, |o| {
-        o.iter()
-            .filter(|o| o["scenario"].get("Mutant").is_some())
-            .count()
-    });
-    let _ = writeln!(
-        out,
-        "The run: cargo-mutants {} on {commit}, from {} to {}. Mutant names give lines and columns at that commit.\n",
-        json["cargo_mutants_version"].as_str().unwrap_or("?"),
-        json["start_time"].as_str().unwrap_or("?"),
-        json["end_time"]
-            .as_str()
-            .map_or_else(|| format!("its stop before the end, after {tested} mutants (the files not listed below, and the rest of the last one listed, were not tested)"), str::to_string),
-    );
+    for (i, json) in runs.iter().enumerate() {
+        let tested = json["outcomes"].as_array().map_or(0, |o| {
+            o.iter()
+                .filter(|o| o["scenario"].get("Mutant").is_some())
+                .count()
+        });
+        let _ = writeln!(
+            out,
+            "{} cargo-mutants {} on {commit}, from {} to {}{}",
+            if runs.len() == 1 { "The run:".to_string() } else { format!("Run {}:", i + 1) },
+            json["cargo_mutants_version"].as_str().unwrap_or("?"),
+            json["start_time"].as_str().unwrap_or("?"),
+            json["end_time"]
+                .as_str()
+                .map_or_else(|| format!("its stop before the end, after {tested} mutants (the files not listed below, and the rest of the last one listed, were not tested)"), str::to_string),
+            if i + 1 == runs.len() { ". Mutant names give lines and columns at that commit.\n" } else { ";" },
+        );
+    }
     let _ = writeln!(
         out,
         "Generated from cargo-mutants' outcomes by `examples/mutants_report.rs` (README, \"Mutation testing of the model\"). Each mutant is one change cargo-mutants makes to `model/src/kernel`, `userspace` or `primitives` (`.cargo/mutants.toml` says what is left out, and why); it is **caught** when a verdict of the catalogue changes (`KMODCHECK_CELLS=verdicts`), not when only a count or a trace's wording does. Viable: it builds. A timeout counts as caught (the catalogue did not pass), and is listed apart. Every survivor is listed below with what became of it (`mutants/survivors.toml`).\n"
