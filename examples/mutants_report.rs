@@ -11,15 +11,22 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let path = std::env::args().nth(1).unwrap_or_else(|| {
-        eprintln!("usage: mutants_report OUTCOMES.json (cargo-mutants' mutants.out/outcomes.json)");
+    if std::env::args().len() < 2 {
+        eprintln!("usage: mutants_report OUTCOMES.json COMMIT [OUTCOMES.json COMMIT]... (cargo-mutants' mutants.out/outcomes.json, and the commit it ran on)");
         std::process::exit(2)
-    });
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // More runs after the commit: `mutants_report OUTCOMES COMMIT [OUTCOMES...]`,
-    // e.g. one run per file set, merged (each mutant is in one run).
-    let paths: Vec<String> = std::iter::once(path.clone())
-        .chain(std::env::args().skip(3))
+    // More runs after the first: `mutants_report OUTCOMES COMMIT [OUTCOMES
+    // COMMIT]...`, one run per file set, merged (no mutant is in two runs).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let paths: Vec<String> = args.iter().step_by(2).cloned().collect();
+    let commits: Vec<String> = args
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .cloned()
+        .chain(std::iter::repeat("an unnamed commit".to_string()))
+        .take(paths.len())
         .collect();
     let runs: Vec<Value> = paths
         .iter()
@@ -79,10 +86,6 @@ fn main() {
         };
         fate_of.entry(file).or_default()[slot] += 1;
     }
-    // The commit the run was made on, as the caller names it.
-    let commit = std::env::args()
-        .nth(2)
-        .unwrap_or_else(|| "an unnamed commit".into());
     let mut out = String::new();
     let _ = writeln!(out, "# Mutation testing of the kernel model\n");
     for (i, json) in runs.iter().enumerate() {
@@ -93,14 +96,15 @@ fn main() {
         });
         let _ = writeln!(
             out,
-            "{} cargo-mutants {} on {commit}, from {} to {}{}",
+            "{} cargo-mutants {} on {}, from {} to {}{}",
             if runs.len() == 1 { "The run:".to_string() } else { format!("Run {}:", i + 1) },
             json["cargo_mutants_version"].as_str().unwrap_or("?"),
+            commits[i],
             json["start_time"].as_str().unwrap_or("?"),
             json["end_time"]
                 .as_str()
                 .map_or_else(|| format!("its stop before the end, after {tested} mutants (the files not listed below, and the rest of the last one listed, were not tested)"), str::to_string),
-            if i + 1 == runs.len() { ". Mutant names give lines and columns at that commit.\n" } else { ";" },
+            if i + 1 == runs.len() { ". Mutant names give lines and columns at the run's commit.\n" } else { ";" },
         );
     }
     let _ = writeln!(
