@@ -46,29 +46,35 @@ fn module_memory_safety_is_vacuous_where_no_module_goes() {
 }
 
 /// A waiter in the in-flight table waits for the loader of its own file,
-/// not for another file's load in the same idem_hash bucket: with x failing
-/// and y loading at once, the waiter of x reports x's -ENODEV, which
-/// consistent-result compares with x's loader's result. (Found by mutation
-/// testing: idempotent()'s lookup of the loader among the bucket's entries
-/// with the cookie test inverted. Three loaders: 10,416 states under one
-/// column, 71,843 under legacy, too many for every column of the matrix.)
+/// not for another file's load in the same idem_hash bucket: with x-a.ko
+/// failing, a second modprobe of it waiting, and x-b.ko (another file whose
+/// module is also named x) loading at once, the waiter of x-a reports
+/// x-a's -ENODEV, and consistent-result pairs it with x-a's loader, whose
+/// result it is. (Found by mutation testing: idempotent()'s lookup of the
+/// loader among the bucket's entries with the cookie test inverted paired
+/// the waiter with x-b's load. Another file of another name is not enough:
+/// consistent-result pairs a waiter only with a load of its module's name.
+/// Three loaders: 23,827 states under one column, too many for every
+/// column of the matrix.)
 #[test]
 fn a_waiter_waits_for_its_own_files_loader() {
-    let mut sc = scenario("failing-init");
-    sc.name = "failing-init+other-file".into();
-    sc.modules.push(ModuleSpec {
-        name: "y".into(),
-        file: "y.ko".into(),
-        aliases: vec![],
-        deps: vec![],
-        init: vec![],
-    });
-    sc.actors.push(Actor::Modprobe("y".into()));
-    sc.properties = vec!["consistent-result".into()];
+    let mut sc = scenario("same-name-failing-init");
+    sc.name = "same-name-failing-init+waiter".into();
     assert!(matches!(
         sc.modules[0].init.as_slice(),
         [InitStep::Fail(e)] if *e == ENODEV
     ));
+    assert_eq!(sc.modules[0].name, sc.modules[1].name);
+    let (a, b) = (
+        sc.modules[0].aliases[0].clone(),
+        sc.modules[1].aliases[0].clone(),
+    );
+    sc.actors = vec![
+        Actor::Modprobe(a.clone()),
+        Actor::Modprobe(a),
+        Actor::Modprobe(b),
+    ];
+    sc.properties = vec!["consistent-result".into()];
     let ids: Vec<&str> = kmodcheck::properties::catalogue()
         .iter()
         .map(|p| p.id)
