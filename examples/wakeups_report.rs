@@ -93,7 +93,9 @@ fn changed_cells(log: &str) -> BTreeMap<String, Vec<String>> {
             continue;
         };
         let v = out.get_mut(c).expect("inserted at the header");
-        if !v.contains(&change) {
+        // A counterexample's line repeats what the matrix line said.
+        let said = v.iter().any(|x| x.starts_with(&format!("{prop}: ")));
+        if !v.contains(&change) && !(said && !change.contains('→')) {
             v.push(change);
         }
     }
