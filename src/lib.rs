@@ -52,8 +52,12 @@ pub fn check_scenarios(
         .map(|(i, (v, s))| (i, v, s))
         .collect();
     let total = jobs.len();
-    // Taken from the front: the catalogue lists its costliest cells early,
-    // so the workers end together instead of one finishing a long cell alone.
+    // Taken from the front, the cells with the most threads first (a
+    // stable sort: catalogue order within), so that the workers end
+    // together instead of one finishing a long cell alone: the state space
+    // grows with the threads, and the six-thread cells are the costliest.
+    let mut jobs = jobs;
+    jobs.sort_by_key(|(_, v, s)| std::cmp::Reverse(s.max_threads_under(v)));
     let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(jobs)));
     let results = Arc::new(Mutex::new(Vec::new()));
     let done = Arc::new(Mutex::new(0usize));
