@@ -95,7 +95,7 @@ fn changed_cells(log: &str) -> BTreeMap<String, Vec<String>> {
         let v = out.get_mut(c).expect("inserted at the header");
         // A counterexample's line repeats what the matrix line said.
         let said = v.iter().any(|x| x.starts_with(&format!("{prop}: ")));
-        if !v.contains(&change) && !(said && !change.contains('→')) {
+        if (change.contains('→') || !said) && !v.contains(&change) {
             v.push(change);
         }
     }
