@@ -755,7 +755,7 @@ pub fn catalogue() -> Vec<Scenario> {
         Scenario {
             name: "crypto-self-test+kill".into(),
             summary: "as crypto-self-test, without time passing, and SIGKILL to the modprobe of aes-arm-bs at any moment".into(),
-            reference: "crypto/algapi.c crypto_wait_for_test(): wait_for_completion_killable(&larval->completion) (a fatal signal ends it; the registration then fails); found by the wake-up analysis (reports/wakeups.md)".into(),
+            reference: "crypto/algapi.c crypto_wait_for_test(): a killable wait for the larval's completion (a fatal signal ends it; the registration then fails); found by the wake-up analysis (reports/wakeups.md)".into(),
             modules: vec![aes_arm_bs(vec![InitStep::RegisterAlg {
                 alg: "cbc-aes-neonbs".into(),
                 test_requests: "crypto-cbc(aes)".into(),
@@ -823,7 +823,7 @@ pub fn catalogue() -> Vec<Scenario> {
         Scenario {
             name: "insmod-dependent+dead-provider".into(),
             summary: "modprobe a, whose init oopses (a stays COMING), and insmod b.ko, which imports from a; time passes".into(),
-            reference: "kernel/module/main.c resolve_symbol_wait(): wait_event_interruptible_timeout(module_wq, ..., 30 * HZ), then \"gave up waiting for init of module\" and the last resolve_symbol() result, -EBUSY (v6.4+); found by the wake-up analysis (reports/wakeups.md)".into(),
+            reference: "kernel/module/main.c resolve_symbol_wait(): an interruptible wait on module_wq of at most 30 * HZ, then \"gave up waiting for init of module\" and the last resolve_symbol() result, -EBUSY (v6.4+); found by the wake-up analysis (reports/wakeups.md)".into(),
             modules: vec![
                 module("a", &[], &[], vec![InitStep::Oops]),
                 module("b", &[], &["a"], vec![]),
