@@ -148,7 +148,7 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
             TaskId(1 + i),
             "actors register in the order symmetry() assumes"
         );
-        k.start_task(id, true, Some(&birth), body);
+        k.start_task(id, Some(&birth), body);
     }
     for actor in &scenario.actors {
         match actor {
@@ -166,7 +166,7 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                 let label = format!("signal (sends {sig} to {whom} at any moment)");
                 let birth = (label.clone(), fixed);
                 let id = k.register_task(TaskKind::Environment, label, Vec::new(), None);
-                k.start_task(id, false, Some(&birth), move |k, me| {
+                k.start_task(id, Some(&birth), move |k, me| {
                     let resolve = || match &target {
                         SignalTarget::Actor(_) => fixed,
                         SignalTarget::HelperFor(alias) => k.helper_for(alias),
@@ -193,7 +193,7 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                 let module = module.clone();
                 let label = format!("rmmod -f {module} (once a task has died in init)");
                 let id = k.register_task(TaskKind::Environment, label.clone(), Vec::new(), None);
-                k.start_task(id, false, Some(&label), move |k, me| {
+                k.start_task(id, Some(&label), move |k, me| {
                     // Published by Kernel::task_died before its wake-up of env_wq.
                     let oops = || k.some_task_died();
                     wait_on_env(k, me, "an oops in some module's init", &mut || {
@@ -215,7 +215,7 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                 let module = module.clone();
                 let label = format!("rmmod {module}");
                 let id = k.register_task(TaskKind::Environment, label.clone(), Vec::new(), None);
-                k.start_task(id, false, Some(&label), move |k, me| {
+                k.start_task(id, Some(&label), move |k, me| {
                     crate::kernel::module::delete_module(k, me, &module, false);
                 });
             }

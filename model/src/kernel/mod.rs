@@ -434,9 +434,8 @@ impl Kernel {
         helper_for: Option<String>,
         body: impl FnOnce(&Arc<Kernel>, TaskId) + Send + 'static,
     ) -> TaskId {
-        let kernel_task = kind != TaskKind::Environment;
         let id = self.register_task(kind, label, ancestry, helper_for);
-        self.start_task(id, kernel_task, None, body);
+        self.start_task(id, None, body);
         id
     }
 
@@ -445,10 +444,12 @@ impl Kernel {
     pub fn start_task(
         self: &Arc<Self>,
         id: TaskId,
-        kernel_task: bool,
         birth: Option<&dyn Fingerprint>,
         body: impl FnOnce(&Arc<Kernel>, TaskId) + Send + 'static,
     ) {
+        // Whether the harness joins it before or after finish(): decided
+        // once, at registration, for every kind of task.
+        let kernel_task = self.meta.read(|meta| meta[id.0].kernel_task);
         let k = self.clone();
         let h = sync::spawn(id, birth, move || {
             body(&k, id);
@@ -472,7 +473,7 @@ impl Kernel {
             None,
         );
         // Its body captures nothing of the task that starts it.
-        k.start_task(id, false, Some(&"timer actor"), |k, me| {
+        k.start_task(id, Some(&"timer actor"), |k, me| {
             crate::primitives::timer::timer_actor(k, me)
         });
     }
