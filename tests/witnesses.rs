@@ -141,3 +141,135 @@ fn rmmod_force_of_a_coming_module_with_a_live_init_is_ebusy() {
         Verdict::Holds { exhaustive: true }
     ));
 }
+
+/// Module x's init requests two absent aliases in turn, never-x then
+/// never-y, while an exec asks for never-y at once. Under
+/// CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS a task is then the first requester of
+/// two entries of kmod_dup_req, and kmod_dup_request_announce() must pick
+/// the one of the alias it announces (kernel/module/dups.c, 8660484ed1cf):
+/// the exec's duplicate request of never-y ends with never-y's result.
+/// (Found by mutation testing: with `||` for `&&` in that lookup, never-y's
+/// result went to never-x's entry, announced already, and the exec slept
+/// for good. 20,480 states, under the one column with the option.)
+#[test]
+fn each_alias_announces_its_own_first_request() {
+    use kmodcheck::model::scenario::Expect;
+    let mut sc = scenario("dup-requests");
+    sc.name = "dup-requests+two-aliases".into();
+    sc.modules = vec![ModuleSpec {
+        name: "x".into(),
+        file: "x.ko".into(),
+        aliases: vec![],
+        deps: vec![],
+        init: ["never-x", "never-y"]
+            .map(|alias| InitStep::RequestModule {
+                alias: alias.into(),
+                required: false,
+            })
+            .to_vec(),
+    }];
+    sc.actors = vec![
+        Actor::Modprobe("x".into()),
+        Actor::Request {
+            alias: "never-y".into(),
+            repeat: false,
+        },
+    ];
+    sc.absent = vec!["never-x".into(), "never-y".into()];
+    sc.helper_bound = Some(3);
+    // modprobe's exit 1, as a wait(2) status.
+    sc.expect = vec![Expect::Request {
+        alias: "never-y".into(),
+        results: vec![256],
+        budget: None,
+    }];
+    sc.properties = vec!["no-deadlock".into(), "expected-results".into()];
+    for p in ["no-deadlock", "expected-results"] {
+        assert!(matches!(
+            check("autoload-dups", &sc, p),
+            Verdict::Holds { exhaustive: true }
+        ));
+    }
+}
+
+/// A duplicate request waits killably for the first one's result
+/// (kmod_dup_request_exists_wait(), kernel/module/dups.c, 8660484ed1cf):
+/// SIGKILL ends it with -ERESTARTSYS, which request_module() hands to its
+/// caller. Here module x's init makes the duplicate request (an exec asked
+/// for never-y first) and SIGKILL reaches modprobe x at any moment. (Found
+/// by mutation testing: a positive ERESTARTSYS went unnoticed, the
+/// catalogue's one killed duplicate request being exec's, which ignores
+/// the result. 26,162 states, under the one column with the option.)
+#[test]
+fn a_killed_duplicate_request_returns_erestartsys() {
+    use kmodcheck::model::errno::ERESTARTSYS;
+    use kmodcheck::model::scenario::{Expect, Sig, SignalTarget};
+    let mut sc = scenario("dup-requests");
+    sc.name = "dup-requests+kill".into();
+    sc.modules = vec![ModuleSpec {
+        name: "x".into(),
+        file: "x.ko".into(),
+        aliases: vec![],
+        deps: vec![],
+        init: vec![InitStep::RequestModule {
+            alias: "never-y".into(),
+            required: false,
+        }],
+    }];
+    sc.actors = vec![
+        Actor::Modprobe("x".into()),
+        Actor::Request {
+            alias: "never-y".into(),
+            repeat: false,
+        },
+        Actor::Signal {
+            target: SignalTarget::Actor(0),
+            kind: Sig::Kill,
+        },
+    ];
+    sc.absent = vec!["never-y".into()];
+    // modprobe's exit 1 as a wait(2) status, or the killed wait's errno.
+    sc.expect = vec![Expect::Request {
+        alias: "never-y".into(),
+        results: vec![256, -ERESTARTSYS],
+        budget: None,
+    }];
+    sc.properties = vec!["no-deadlock".into(), "expected-results".into()];
+    for p in ["no-deadlock", "expected-results"] {
+        assert!(matches!(
+            check("autoload-dups", &sc, p),
+            Verdict::Holds { exhaustive: true }
+        ));
+    }
+}
+
+/// The name check waits while a module of the name is COMING, then looks
+/// again (module_patient_check_exists(), kernel/module/main.c, since
+/// 1fb9341ac348): what it finds then may be a third load's module, COMING
+/// in its turn, and that is -EBUSY, not -EEXIST (only a LIVE module is
+/// "already loaded"). Three insmods of x.ko, whose init fails: the first
+/// fails while the second waits, and the third's x is COMING when the
+/// second looks again. (Found by mutation testing: with `||` for `&&` in
+/// the COMING arm, the second got -EEXIST. 22,659 states under legacy
+/// alone; under v3.8, over 628,000 and unfinished after a minute.)
+#[test]
+fn a_name_check_waiter_meeting_a_third_load_coming_gets_ebusy() {
+    use kmodcheck::model::errno::{EBUSY, ENODEV};
+    use kmodcheck::model::scenario::Expect;
+    let mut sc = scenario("failing-init");
+    sc.name = "failing-init+three-insmods".into();
+    assert!(matches!(
+        sc.modules[0].init.as_slice(),
+        [InitStep::Fail(e)] if *e == ENODEV
+    ));
+    sc.actors = vec![Actor::Insmod("x.ko".into()); 3];
+    sc.expect = vec![Expect::Insmod {
+        file: "x.ko".into(),
+        results: vec![Some(-ENODEV), Some(-EBUSY)],
+    }];
+    sc.properties = vec!["expected-results".into()];
+    assert!(matches!(
+        check("legacy", &sc, "expected-results"),
+        Verdict::Holds { exhaustive: true }
+    ));
+}
