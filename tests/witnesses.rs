@@ -273,3 +273,36 @@ fn a_name_check_waiter_meeting_a_third_load_coming_gets_ebusy() {
         Verdict::Holds { exhaustive: true }
     ));
 }
+
+/// Two tasks sleep with a timeout on kmod_wq for the one kmod slot (the
+/// 5 s killable wait of v4.13's throttle, kernel/kmod.c): an exec's
+/// request, and the helper the other exec's request started, whose own
+/// exec asks for binfmt-0000 again while its parent holds the slot (the
+/// 2008 runaway). Only its timeout frees that helper. When the first
+/// sleeper's wait ends, only its own timer goes (del_timer_sync()): the
+/// helper's must still fire. (Found by mutation testing: `Waiter::disarm`
+/// with its test inverted dropped every other task's timer entry, and the
+/// catalogue has no two timed sleepers on one queue of which one leaves
+/// first. 29,800 states, under one column.)
+#[test]
+fn a_timed_sleeper_leaving_keeps_the_others_timeouts() {
+    let mut sc = scenario("runaway-nested");
+    sc.name = "runaway-nested+two-execs".into();
+    assert!(sc.timer);
+    assert_eq!(sc.exec_requests.as_deref(), Some("binfmt-0000"));
+    sc.actors = vec![
+        Actor::Request {
+            alias: "binfmt-0000".into(),
+            repeat: false,
+        };
+        2
+    ];
+    sc.kmod_limit = 1;
+    sc.helper_bound = Some(1);
+    sc.expect = vec![];
+    sc.properties = vec!["no-deadlock".into()];
+    assert!(matches!(
+        check("v4.13", &sc, "no-deadlock"),
+        Verdict::Holds { exhaustive: true }
+    ));
+}
