@@ -184,6 +184,7 @@ fn scenario_text(s: &Scenario, width: usize) -> Explained {
                 kind.name(),
                 match target {
                     SignalTarget::Actor(i) => format!("modprobe actor {i}"),
+                    SignalTarget::Insmod(i) => format!("insmod actor {i}"),
                     SignalTarget::HelperFor(h) => format!("the first helper for {h}"),
                 }
             ),

@@ -656,6 +656,21 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
         "expected-results",
         Proved,
     ),
+    // ... and without time, only SIGKILL ends that wait (interruptible):
+    // resolve_symbol_wait() then hands back -EBUSY, and insmod dies on its
+    // way out.
+    (
+        "insmod-dependent+dead-provider+kill",
+        &[L, E, I, W, N, C, R, H],
+        "terminates-when-killed",
+        Proved,
+    ),
+    (
+        "insmod-dependent+dead-provider+kill",
+        &[L, E, I, W, N, C, R, H],
+        "expected-results",
+        Proved,
+    ),
     // load_module()'s unlink_mod: wakes module_wq for a second load of the
     // name waiting on the UNFORMED module whose imports failed (v3.8+:
     // 1fb9341ac348 put UNFORMED modules on the list).

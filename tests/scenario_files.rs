@@ -232,6 +232,13 @@ malformed!(
     "modprobe = 3 names no actor: this scenario has 1 modprobe actor"
 );
 malformed!(
+    signal_no_such_insmod,
+    "signal-no-such-insmod",
+    13,
+    32,
+    "insmod = 0 names no actor: this scenario has 0 insmod actor(s); expected an insmod actor"
+);
+malformed!(
     signal_without_kind,
     "signal-without-kind",
     13,
@@ -328,7 +335,7 @@ fn every_malformed_file_has_a_test() {
         );
         n += 1;
     }
-    assert!(n >= 39, "{n} malformed files");
+    assert!(n >= 40, "{n} malformed files");
 }
 
 /// Past loom's five threads: the stateful engine checks the file (no thread

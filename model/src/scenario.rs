@@ -109,14 +109,18 @@ impl Sig {
     }
 }
 
-/// Who a signal actor aims at: `{ modprobe = 0 }` or `{ helper_for =
-/// "alias" }` in a file.
+/// Who a signal actor aims at: `{ modprobe = 0 }`, `{ insmod = 0 }` or
+/// `{ helper_for = "alias" }` in a file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignalTarget {
     /// The task of the n-th modprobe actor (0-based).
     #[serde(rename = "modprobe")]
     Actor(usize),
+    /// The task of the n-th insmod actor (0-based): a program calling
+    /// `finit_module()` itself, the one way to reach a wait only an insmod
+    /// makes (`resolve_symbol_wait()` for a provider modprobe did not load).
+    Insmod(usize),
     /// The first usermode-helper modprobe started for `request_module(alias)`.
     HelperFor(String),
 }
@@ -124,7 +128,8 @@ pub enum SignalTarget {
 /// An actor that starts with the scenario. In a file, one `[[actor]]`
 /// table with one key: `modprobe = "x"`, `insmod = "x.ko"`, `rmmod = "x"`,
 /// `rmmod_force = "x"`, `request = { alias = "a", repeat = false }`,
-/// `signal = { target = { modprobe = 0 }, kind = "kill" }`.
+/// `signal = { target = { modprobe = 0 }, kind = "kill" }` (or `{ insmod =
+/// 0 }`, `{ helper_for = "alias" }`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Actor {
@@ -837,6 +842,33 @@ pub fn catalogue() -> Vec<Scenario> {
                 results: vec![Some(-ENOENT), Some(-EBUSY)],
             }],
             properties: strings(&["no-deadlock", "expected-results"]),
+            ..base()
+        },
+        Scenario {
+            name: "insmod-dependent+dead-provider+kill".into(),
+            summary: "as insmod-dependent+dead-provider, without time passing, and SIGKILL to insmod b.ko at any moment: only the signal ends its wait for a".into(),
+            reference: "kernel/module/main.c resolve_symbol_wait(): wait_event_interruptible_timeout() on module_wq, which a fatal signal ends (-ERESTARTSYS; the task dies on its way out) (v6.4+); found by the wake-up analysis (reports/wakeups.md)".into(),
+            modules: vec![
+                module("a", &[], &[], vec![InitStep::Oops]),
+                module("b", &[], &["a"], vec![]),
+            ],
+            actors: vec![
+                Actor::Modprobe("a".into()),
+                Actor::Insmod("b.ko".into()),
+                Actor::Signal {
+                    target: SignalTarget::Insmod(0),
+                    kind: Sig::Kill,
+                },
+            ],
+            // Before a is COMING: -ENOENT; after, b waits until SIGKILL
+            // ends the wait, and resolve_symbol_wait() hands back the last
+            // resolve_symbol() result, -EBUSY (the task then dies on its
+            // way back to userspace).
+            expect: vec![Expect::Insmod {
+                file: "b.ko".into(),
+                results: vec![Some(-ENOENT), Some(-EBUSY)],
+            }],
+            properties: strings(&["no-deadlock", "terminates-when-killed", "expected-results"]),
             ..base()
         },
         Scenario {

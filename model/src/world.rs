@@ -30,7 +30,8 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
     );
     // The kernel actors are registered before any starts, so their ids are
     // 1, 2, ... in this order whatever the engine runs first (`symmetry()`
-    // relies on it, and a signal actor's target is the i-th modprobe).
+    // relies on it, and a signal actor's target is the i-th modprobe or
+    // insmod).
     // Each actor's birth is its specification: its body captures nothing
     // else (see sync::spawn), so two actors with the same specification are
     // born alike, and the harness's own history (the order it started them
@@ -38,6 +39,7 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
     type Body = Box<dyn FnOnce(&Arc<Kernel>, TaskId) + Send>;
     let mut bodies: Vec<(TaskId, Vec<String>, Body)> = Vec::new();
     let mut actor_tasks = Vec::new();
+    let mut insmod_tasks = Vec::new();
     for actor in &scenario.actors {
         match actor {
             Actor::Modprobe(target) => {
@@ -75,6 +77,7 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                     Vec::new(),
                     None,
                 );
+                insmod_tasks.push(id);
                 let birth = vec!["insmod".into(), file.clone()];
                 bodies.push((
                     id,
@@ -156,11 +159,14 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                 let (target, kind) = (target.clone(), *kind);
                 let fixed = match &target {
                     SignalTarget::Actor(i) => Some(actor_tasks[*i]),
+                    SignalTarget::Insmod(i) => Some(insmod_tasks[*i]),
                     SignalTarget::HelperFor(_) => None,
                 };
                 let sig = kind.name();
                 let whom = match &target {
-                    SignalTarget::Actor(i) => k.name(actor_tasks[*i]),
+                    SignalTarget::Actor(_) | SignalTarget::Insmod(_) => {
+                        k.name(fixed.expect("an actor's task is registered above"))
+                    }
                     SignalTarget::HelperFor(a) => format!("the modprobe helper for {a}"),
                 };
                 let label = format!("signal (sends {sig} to {whom} at any moment)");
@@ -168,7 +174,7 @@ pub fn execute(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) {
                 let id = k.register_task(TaskKind::Environment, label, Vec::new(), None);
                 k.start_task(id, Some(&birth), move |k, me| {
                     let resolve = || match &target {
-                        SignalTarget::Actor(_) => fixed,
+                        SignalTarget::Actor(_) | SignalTarget::Insmod(_) => fixed,
                         SignalTarget::HelperFor(alias) => k.helper_for(alias),
                     };
                     // Both are published before a wake-up of env_wq.
@@ -278,7 +284,7 @@ pub fn symmetry(sc: &Scenario) -> Symmetry {
                 ..
             } => Some(*i),
             Actor::Signal {
-                target: SignalTarget::HelperFor(_),
+                target: SignalTarget::HelperFor(_) | SignalTarget::Insmod(_),
                 ..
             }
             | Actor::Modprobe(_)
@@ -294,6 +300,23 @@ pub fn symmetry(sc: &Scenario) -> Symmetry {
             | crate::scenario::Expect::Insmod { .. }
             | crate::scenario::Expect::Rmmod { .. } => None,
         }))
+        .collect();
+    // And an insmod actor a signal aims at.
+    let signalled_insmods: Vec<usize> = sc
+        .actors
+        .iter()
+        .filter_map(|a| match a {
+            Actor::Signal {
+                target: SignalTarget::Insmod(i),
+                ..
+            } => Some(*i),
+            Actor::Signal { .. }
+            | Actor::Modprobe(_)
+            | Actor::Insmod(_)
+            | Actor::Request { .. }
+            | Actor::ForceUnload(_)
+            | Actor::Rmmod(_) => None,
+        })
         .collect();
     let mut classes: Vec<(String, Vec<TaskId>)> = Vec::new();
     let mut next = 1;
@@ -317,10 +340,16 @@ pub fn symmetry(sc: &Scenario) -> Symmetry {
         add(format!("modprobe {t}"), next, !signalled.contains(&i));
         next += 1;
     }
+    let mut insmods = 0;
     for a in &sc.actors {
         match a {
             Actor::Insmod(f) => {
-                add(format!("insmod {f}"), next, true);
+                add(
+                    format!("insmod {f}"),
+                    next,
+                    !signalled_insmods.contains(&insmods),
+                );
+                insmods += 1;
                 next += 1;
             }
             Actor::Modprobe(_)

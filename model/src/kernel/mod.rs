@@ -368,6 +368,20 @@ impl Kernel {
                     kind == TaskKind::Modprobe && helper_for.is_none() && id.0 == 1 + i
                 }
                 Actor::Signal {
+                    target: SignalTarget::Insmod(i),
+                    ..
+                } => {
+                    // The i-th insmod actor: registered right after the
+                    // modprobe actors (world::execute), also as TaskKind::Modprobe.
+                    let modprobes = self
+                        .scenario
+                        .actors
+                        .iter()
+                        .filter(|a| matches!(a, Actor::Modprobe(_)))
+                        .count();
+                    kind == TaskKind::Modprobe && helper_for.is_none() && id.0 == 1 + modprobes + i
+                }
+                Actor::Signal {
                     target: SignalTarget::HelperFor(alias),
                     ..
                 } => {

@@ -284,6 +284,29 @@ impl Scenario {
         ))
     }
 
+    /// `i` names the i-th insmod actor (a signal's target).
+    fn insmod_actor(&self, i: usize, at: Vec<At>) -> Result<(), Invalid> {
+        let n = self
+            .actors
+            .iter()
+            .filter(|a| matches!(a, Actor::Insmod(_)))
+            .count();
+        if i < n {
+            return Ok(());
+        }
+        Err(invalid(
+            at,
+            format!(
+                "insmod = {i} names no actor: this scenario has {n} insmod actor(s); expected {}",
+                match n {
+                    0 => "an insmod actor".to_string(),
+                    1 => "0".to_string(),
+                    n => format!("0 to {}", n - 1),
+                }
+            ),
+        ))
+    }
+
     fn validate_actors(&self) -> Result<(), Invalid> {
         let requested = self.requested();
         let files: Vec<&str> = self.modules.iter().map(|m| m.file.as_str()).collect();
@@ -314,6 +337,10 @@ impl Scenario {
                     *n,
                     at(&[Key("signal"), Key("target"), Key("modprobe")]),
                 )?,
+                Actor::Signal {
+                    target: SignalTarget::Insmod(n),
+                    ..
+                } => self.insmod_actor(*n, at(&[Key("signal"), Key("target"), Key("insmod")]))?,
                 Actor::Signal {
                     target: SignalTarget::HelperFor(h),
                     ..

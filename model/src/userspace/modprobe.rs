@@ -88,6 +88,11 @@ pub fn insmod(k: &Arc<Kernel>, me: TaskId, file: &str) {
     });
     match r {
         Err(_) => k.task_died(me),
+        // A fatal signal kills it on its way back to userspace, whatever
+        // finit_module returned (`get_signal()` → `do_group_exit()`).
+        Ok(_) if k.fatal_signal_pending(me) => k.rec.event(me, "insmod", || {
+            "killed by SIGKILL on return from finit_module".into()
+        }),
         Ok(ret) if ret >= 0 => k
             .rec
             .event(me, "insmod", || format!("{file}: done, exit 0")),
