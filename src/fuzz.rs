@@ -308,14 +308,22 @@ fn build(raw: &Draws) -> Scenario {
             }
         })
         .collect();
-    // A signal goes to a modprobe actor (the i-th of them, 0-based).
+    // A signal goes to a modprobe actor or an insmod actor (the i-th of
+    // them, 0-based, modprobes first): an insmod is the only task that
+    // waits in resolve_symbol_wait() for a provider nobody loaded first.
     let modprobes = actors
         .iter()
         .filter(|a| matches!(a, Actor::Modprobe(_)))
         .count();
-    if let (Some((i, fatal)), true) = (raw.signal, modprobes > 0) {
+    let insmods = actors.len() - modprobes;
+    if let (Some((i, fatal)), true) = (raw.signal, modprobes + insmods > 0) {
+        let i = i % (modprobes + insmods);
         actors.push(Actor::Signal {
-            target: SignalTarget::Actor(i % modprobes),
+            target: if i < modprobes {
+                SignalTarget::Actor(i)
+            } else {
+                SignalTarget::Insmod(i - modprobes)
+            },
             kind: if fatal { Sig::Kill } else { Sig::Handled },
         });
     }

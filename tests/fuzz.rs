@@ -77,15 +77,17 @@ proptest! {
 
 /// The generator reaches what the hand-written catalogue once missed
 /// (issue 15): an insmod of an importer, whose provider it does not load
-/// first (resolve_symbol_wait()), and an init that oopses (a provider or
-/// winner COMING for good). Sampled from Shape::ALL with a fixed seed.
+/// first (resolve_symbol_wait()), an init that oopses (a provider or
+/// winner COMING for good), and a signal to an insmod (the one way to
+/// break resolve_symbol_wait()). Sampled from Shape::ALL with a fixed seed.
 #[test]
-fn the_generator_draws_insmod_importers_and_oopses() {
+fn the_generator_draws_insmod_importers_oopses_and_signalled_insmods() {
     use kmodcheck::model::scenario::{Actor, InitStep};
     use proptest::strategy::ValueTree;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let strategy = fuzz::scenarios(fuzz::Shape::ALL);
-    let (mut importer, mut oops) = (false, false);
+    use kmodcheck::model::scenario::SignalTarget;
+    let (mut importer, mut oops, mut signalled_insmod) = (false, false, false);
     for _ in 0..500 {
         let sc = strategy.new_tree(&mut runner).expect("a case").current();
         importer |= sc.actors.iter().any(|a| match a {
@@ -99,8 +101,18 @@ fn the_generator_draws_insmod_importers_and_oopses() {
             .modules
             .iter()
             .any(|m| m.init.iter().any(|s| matches!(s, InitStep::Oops)));
+        signalled_insmod |= sc.actors.iter().any(|a| {
+            matches!(
+                a,
+                Actor::Signal {
+                    target: SignalTarget::Insmod(_),
+                    ..
+                }
+            )
+        });
     }
     assert!(importer, "no insmod of an importer in 500 cases");
+    assert!(signalled_insmod, "no signal to an insmod in 500 cases");
     assert!(oops, "no oopsing init in 500 cases");
 }
 
