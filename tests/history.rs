@@ -671,6 +671,17 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
         "expected-results",
         Proved,
     ),
+    // A program with a handler for a signal gets -EINTR from finit_module
+    // when the signal breaks an interruptible wait of the load (the name
+    // check since 1fb9341ac348, the in-flight table's since 2124d84db293);
+    // under error-out-early the second insmod may get -ETXTBSY instead.
+    (
+        "interrupted-insmod",
+        &[V38, V62, L, I, N, C, H],
+        "expected-results",
+        Proved,
+    ),
+    ("interrupted-insmod", &[E], "expected-results", Violated),
     // load_module()'s unlink_mod: wakes module_wq for a second load of the
     // name waiting on the UNFORMED module whose imports failed (v3.8+:
     // 1fb9341ac348 put UNFORMED modules on the list).

@@ -5,7 +5,7 @@
 //! whether time passes (a timer actor), the kmod budget, and the properties
 //! that are checked on it. [`catalogue`] is the built-in list.
 
-use crate::errno::{Ret, EBUSY, EEXIST, ENOENT, ETXTBSY, EWOULDBLOCK};
+use crate::errno::{Ret, EBUSY, EEXIST, EINTR, ENOENT, ETXTBSY, EWOULDBLOCK};
 use crate::variant::KmodBudget;
 use serde::{Deserialize, Serialize};
 
@@ -945,6 +945,27 @@ pub fn catalogue() -> Vec<Scenario> {
                 "success-means-live",
                 "idem-memory-safety",
             ]),
+            ..base()
+        },
+        Scenario {
+            name: "interrupted-insmod".into(),
+            summary: "2 insmods of one file by a program with a handler for a signal, which reaches the second at any moment: -EINTR where it breaks a wait".into(),
+            reference: "arch/x86/kernel/signal.c handle_signal(): -ERESTARTSYS becomes -EINTR once a handler without SA_RESTART ran; the name check's and the in-flight table's interruptible waits (1fb9341ac348, 2124d84db293); found by mutation testing (mutants/survivors.toml)".into(),
+            modules: vec![module("x", &[], &[], vec![])],
+            actors: vec![
+                Actor::Insmod("x.ko".into()),
+                Actor::Insmod("x.ko".into()),
+                Actor::Signal {
+                    target: SignalTarget::Insmod(1),
+                    kind: Sig::Handled,
+                },
+            ],
+            expect: vec![Expect::Insmod {
+                file: "x.ko".into(),
+                results: vec![Some(0), Some(-EEXIST), Some(-EINTR)],
+            }],
+            expect_live: strings(&["x"]),
+            properties: strings(&["no-deadlock", "consistent-result", "expected-results"]),
             ..base()
         },
         winner_dies(
