@@ -335,3 +335,28 @@ fn a_waiter_leaving_on_a_signal_leaves_the_others_queued() {
         Verdict::Holds { exhaustive: true }
     ));
 }
+
+/// `modprobe` of a name no module provides fails before any syscall
+/// ("FATAL: Module crypto-missing not found", kmod's tools/modprobe.c,
+/// exit 1), which the model's userspace/modprobe.rs reports as -ENOENT
+/// (`Exit::Failed(-ENOENT)`, the value an `[[expect]] exit` reads). (Found by mutation
+/// testing: a positive ENOENT went unnoticed, the catalogue's modprobes of
+/// absent names all being usermode helpers, whose exit status hides it.)
+#[test]
+fn a_modprobe_of_a_missing_name_exits_with_enoent() {
+    use kmodcheck::model::errno::ENOENT;
+    use kmodcheck::model::scenario::Expect;
+    let mut sc = scenario("missing-fallback");
+    sc.name = "missing-fallback+modprobe".into();
+    assert_eq!(sc.absent, vec!["crypto-missing".to_string()]);
+    sc.actors = vec![Actor::Modprobe("crypto-missing".into())];
+    sc.expect = vec![Expect::Exit {
+        actor: 0,
+        results: vec![Some(-ENOENT)],
+    }];
+    sc.properties = vec!["expected-results".into()];
+    assert!(matches!(
+        check("legacy", &sc, "expected-results"),
+        Verdict::Holds { exhaustive: true }
+    ));
+}
