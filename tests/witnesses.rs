@@ -1,9 +1,11 @@
 //! Cells outside the catalogue that mutation testing showed it needs, each
 //! too costly or too odd for the matrix: a property's witness that must
-//! stay unmet where nothing exercises it, and a check that needs more
-//! loaders than the catalogue can afford under every column. Fast (about
-//! two seconds in all), and part of `.ci/mutants`' test command beside the
-//! catalogue (`.cargo/mutants.toml`).
+//! stay unmet where nothing exercises it, and checks that need more loaders,
+//! or a column, than the catalogue can afford under every column. Each
+//! names the mutant it kills (`mutants/survivors.toml`). Part of
+//! `.ci/mutants`' test command beside the catalogue (`.cargo/mutants.toml`),
+//! the one slow witness included (`#[ignore]`d in the README's test
+//! command; `.ci/run` runs it).
 
 mod common;
 
