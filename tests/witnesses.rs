@@ -155,43 +155,14 @@ fn rmmod_force_of_a_coming_module_with_a_live_init_is_ebusy() {
 /// for good. 20,480 states, under the one column with the option.)
 #[test]
 fn each_alias_announces_its_own_first_request() {
-    use kmodcheck::model::scenario::Expect;
-    let mut sc = scenario("dup-requests");
-    sc.name = "dup-requests+two-aliases".into();
-    sc.modules = vec![ModuleSpec {
-        name: "x".into(),
-        file: "x.ko".into(),
-        aliases: vec![],
-        deps: vec![],
-        init: ["never-x", "never-y"]
-            .map(|alias| InitStep::RequestModule {
-                alias: alias.into(),
-                required: false,
-            })
-            .to_vec(),
-    }];
-    sc.actors = vec![
-        Actor::Modprobe("x".into()),
-        Actor::Request {
-            alias: "never-y".into(),
-            repeat: false,
-        },
-    ];
-    sc.absent = vec!["never-x".into(), "never-y".into()];
-    sc.helper_bound = Some(3);
-    // modprobe's exit 1, as a wait(2) status.
-    sc.expect = vec![Expect::Request {
-        alias: "never-y".into(),
-        results: vec![256],
-        budget: None,
-    }];
-    sc.properties = vec!["no-deadlock".into(), "expected-results".into()];
-    for p in ["no-deadlock", "expected-results"] {
-        assert!(matches!(
-            check("autoload-dups", &sc, p),
-            Verdict::Holds { exhaustive: true }
-        ));
-    }
+    let sc = dup_requests_from_init(
+        "dup-requests+two-aliases",
+        &["never-x", "never-y"],
+        vec![],
+        // modprobe's exit 1, as a wait(2) status.
+        vec![256],
+    );
+    assert_proved("autoload-dups", &sc);
 }
 
 /// A duplicate request waits killably for the first one's result
@@ -205,18 +176,45 @@ fn each_alias_announces_its_own_first_request() {
 #[test]
 fn a_killed_duplicate_request_returns_erestartsys() {
     use kmodcheck::model::errno::ERESTARTSYS;
-    use kmodcheck::model::scenario::{Expect, Sig, SignalTarget};
+    use kmodcheck::model::scenario::{Sig, SignalTarget};
+    let sc = dup_requests_from_init(
+        "dup-requests+kill",
+        &["never-y"],
+        vec![Actor::Signal {
+            target: SignalTarget::Actor(0),
+            kind: Sig::Kill,
+        }],
+        // modprobe's exit 1 as a wait(2) status, or the killed wait's errno.
+        vec![256, -ERESTARTSYS],
+    );
+    assert_proved("autoload-dups", &sc);
+}
+
+/// dup-requests, with module x whose init requests `init_requests` in turn
+/// (each absent) while an exec asks for never-y, the last of them, and
+/// `more` actors: every request_module(never-y) returns one of `results`.
+fn dup_requests_from_init(
+    name: &str,
+    init_requests: &[&str],
+    more: Vec<Actor>,
+    results: Vec<kmodcheck::model::errno::Ret>,
+) -> Scenario {
+    use kmodcheck::model::scenario::Expect;
+    assert_eq!(init_requests.last(), Some(&"never-y"));
     let mut sc = scenario("dup-requests");
-    sc.name = "dup-requests+kill".into();
+    sc.name = name.into();
     sc.modules = vec![ModuleSpec {
         name: "x".into(),
         file: "x.ko".into(),
         aliases: vec![],
         deps: vec![],
-        init: vec![InitStep::RequestModule {
-            alias: "never-y".into(),
-            required: false,
-        }],
+        init: init_requests
+            .iter()
+            .map(|alias| InitStep::RequestModule {
+                alias: alias.to_string(),
+                required: false,
+            })
+            .collect(),
     }];
     sc.actors = vec![
         Actor::Modprobe("x".into()),
@@ -224,24 +222,29 @@ fn a_killed_duplicate_request_returns_erestartsys() {
             alias: "never-y".into(),
             repeat: false,
         },
-        Actor::Signal {
-            target: SignalTarget::Actor(0),
-            kind: Sig::Kill,
-        },
     ];
-    sc.absent = vec!["never-y".into()];
-    // modprobe's exit 1 as a wait(2) status, or the killed wait's errno.
+    sc.actors.extend(more);
+    sc.absent = init_requests.iter().map(|a| a.to_string()).collect();
+    sc.helper_bound = Some(init_requests.len() + 1);
     sc.expect = vec![Expect::Request {
         alias: "never-y".into(),
-        results: vec![256, -ERESTARTSYS],
+        results,
         budget: None,
     }];
     sc.properties = vec!["no-deadlock".into(), "expected-results".into()];
-    for p in ["no-deadlock", "expected-results"] {
-        assert!(matches!(
-            check("autoload-dups", &sc, p),
-            Verdict::Holds { exhaustive: true }
-        ));
+    sc
+}
+
+/// Every property of `sc` proved under `v`, exhaustively.
+fn assert_proved(v: &str, sc: &Scenario) {
+    for p in &sc.properties {
+        let got = check(v, sc, p);
+        assert!(
+            matches!(got, Verdict::Holds { exhaustive: true }),
+            "{v} × {} × {p}: {}",
+            sc.name,
+            got.kind()
+        );
     }
 }
 

@@ -305,6 +305,35 @@ impl Scenario {
         })
     }
 
+    /// How many modprobe actors: `world::execute` registers them first, so
+    /// the n-th is task 1 + n.
+    pub(crate) fn modprobe_actors(&self) -> usize {
+        self.actors
+            .iter()
+            .filter(|a| matches!(a, Actor::Modprobe(_)))
+            .count()
+    }
+
+    /// How many insmod actors: registered right after the modprobe actors.
+    pub(crate) fn insmod_actors(&self) -> usize {
+        self.actors
+            .iter()
+            .filter(|a| matches!(a, Actor::Insmod(_)))
+            .count()
+    }
+
+    /// The targets of the scenario's signal actors.
+    pub(crate) fn signal_targets(&self) -> impl Iterator<Item = &SignalTarget> {
+        self.actors.iter().filter_map(|a| match a {
+            Actor::Signal { target, .. } => Some(target),
+            Actor::Modprobe(_)
+            | Actor::Insmod(_)
+            | Actor::Request { .. }
+            | Actor::ForceUnload(_)
+            | Actor::Rmmod(_) => None,
+        })
+    }
+
     /// Module by exact name.
     pub fn module(&self, name: &str) -> Option<&ModuleSpec> {
         self.modules.iter().find(|m| m.name == name)

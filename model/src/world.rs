@@ -262,62 +262,24 @@ fn wait_on_env(k: &Kernel, me: TaskId, what: &str, ready: &mut dyn FnMut() -> bo
 /// `execute` registers the harness as task 0, then the modprobe actors in
 /// order, then the insmods, then the requests (asserted there).
 pub fn symmetry(sc: &Scenario) -> Symmetry {
-    if sc.actors.iter().any(|a| {
-        matches!(
-            a,
-            Actor::Signal {
-                target: SignalTarget::HelperFor(_),
-                ..
-            }
-        )
-    }) {
-        return Symmetry::none();
-    }
     // A modprobe actor a signal aims at, or whose exit the scenario states
-    // (`expected-results`), is told apart from its twins.
-    let signalled: Vec<usize> = sc
-        .actors
-        .iter()
-        .filter_map(|a| match a {
-            Actor::Signal {
-                target: SignalTarget::Actor(i),
-                ..
-            } => Some(*i),
-            Actor::Signal {
-                target: SignalTarget::HelperFor(_) | SignalTarget::Insmod(_),
-                ..
-            }
-            | Actor::Modprobe(_)
-            | Actor::Insmod(_)
-            | Actor::Request { .. }
-            | Actor::ForceUnload(_)
-            | Actor::Rmmod(_) => None,
-        })
-        .chain(sc.expect.iter().filter_map(|e| match e {
-            crate::scenario::Expect::Exit { actor, .. } => Some(*actor),
-            crate::scenario::Expect::Request { .. }
-            | crate::scenario::Expect::NeverLive(_)
-            | crate::scenario::Expect::Insmod { .. }
-            | crate::scenario::Expect::Rmmod { .. } => None,
-        }))
-        .collect();
-    // And an insmod actor a signal aims at.
-    let signalled_insmods: Vec<usize> = sc
-        .actors
-        .iter()
-        .filter_map(|a| match a {
-            Actor::Signal {
-                target: SignalTarget::Insmod(i),
-                ..
-            } => Some(*i),
-            Actor::Signal { .. }
-            | Actor::Modprobe(_)
-            | Actor::Insmod(_)
-            | Actor::Request { .. }
-            | Actor::ForceUnload(_)
-            | Actor::Rmmod(_) => None,
-        })
-        .collect();
+    // (`expected-results`), is told apart from its twins; so is an insmod
+    // actor a signal aims at.
+    let (mut signalled, mut signalled_insmods) = (Vec::new(), Vec::new());
+    for t in sc.signal_targets() {
+        match t {
+            SignalTarget::Actor(i) => signalled.push(*i),
+            SignalTarget::Insmod(i) => signalled_insmods.push(*i),
+            SignalTarget::HelperFor(_) => return Symmetry::none(),
+        }
+    }
+    signalled.extend(sc.expect.iter().filter_map(|e| match e {
+        crate::scenario::Expect::Exit { actor, .. } => Some(*actor),
+        crate::scenario::Expect::Request { .. }
+        | crate::scenario::Expect::NeverLive(_)
+        | crate::scenario::Expect::Insmod { .. }
+        | crate::scenario::Expect::Rmmod { .. } => None,
+    }));
     let mut classes: Vec<(String, Vec<TaskId>)> = Vec::new();
     let mut next = 1;
     let mut add = |key: String, id: usize, eligible: bool| {

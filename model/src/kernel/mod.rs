@@ -290,19 +290,10 @@ impl Kernel {
     /// Boot: empty module list, empty tables.
     pub fn boot(variant: Variant, scenario: Arc<Scenario>, rec: Recorder) -> Arc<Kernel> {
         let files = scenario.modules.len();
-        let signals = scenario
-            .actors
-            .iter()
-            .any(|a| matches!(a, crate::scenario::Actor::Signal { .. }));
-        let signal_waits_for_helper = scenario.actors.iter().any(|a| {
-            matches!(
-                a,
-                crate::scenario::Actor::Signal {
-                    target: crate::scenario::SignalTarget::HelperFor(_),
-                    ..
-                }
-            )
-        });
+        let signals = scenario.signal_targets().next().is_some();
+        let signal_waits_for_helper = scenario
+            .signal_targets()
+            .any(|t| matches!(t, crate::scenario::SignalTarget::HelperFor(_)));
         let unload_waits_for_oops = scenario
             .actors
             .iter()
@@ -373,13 +364,9 @@ impl Kernel {
                 } => {
                     // The i-th insmod actor: registered right after the
                     // modprobe actors (world::execute), also as TaskKind::Modprobe.
-                    let modprobes = self
-                        .scenario
-                        .actors
-                        .iter()
-                        .filter(|a| matches!(a, Actor::Modprobe(_)))
-                        .count();
-                    kind == TaskKind::Modprobe && helper_for.is_none() && id.0 == 1 + modprobes + i
+                    kind == TaskKind::Modprobe
+                        && helper_for.is_none()
+                        && id.0 == 1 + self.scenario.modprobe_actors() + i
                 }
                 Actor::Signal {
                     target: SignalTarget::HelperFor(alias),

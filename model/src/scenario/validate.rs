@@ -258,48 +258,23 @@ impl Scenario {
         Ok(())
     }
 
-    fn modprobe_actors(&self) -> usize {
-        self.actors
-            .iter()
-            .filter(|a| matches!(a, Actor::Modprobe(_)))
-            .count()
-    }
-
-    /// `i` names the i-th modprobe actor (a signal's target, an exit stated).
-    fn modprobe_actor(&self, key: &str, i: usize, at: Vec<At>) -> Result<(), Invalid> {
-        let n = self.modprobe_actors();
+    /// `i` names the i-th actor of a kind, 0-based (a signal's target, an
+    /// exit stated): `n` is how many of that kind the scenario has.
+    fn nth_actor(key: &str, kind: &str, n: usize, i: usize, at: Vec<At>) -> Result<(), Invalid> {
         if i < n {
             return Ok(());
         }
+        let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
         Err(invalid(
             at,
             format!(
-                "{key} = {i} names no actor: this scenario has {n} modprobe actor(s); expected {}",
+                "{key} = {i} names no actor: this scenario has {n} {kind} actor(s); expected {}",
                 match n {
-                    0 => "a modprobe actor".to_string(),
-                    1 => "0".to_string(),
-                    n => format!("0 to {}", n - 1),
-                }
-            ),
-        ))
-    }
-
-    /// `i` names the i-th insmod actor (a signal's target).
-    fn insmod_actor(&self, i: usize, at: Vec<At>) -> Result<(), Invalid> {
-        let n = self
-            .actors
-            .iter()
-            .filter(|a| matches!(a, Actor::Insmod(_)))
-            .count();
-        if i < n {
-            return Ok(());
-        }
-        Err(invalid(
-            at,
-            format!(
-                "insmod = {i} names no actor: this scenario has {n} insmod actor(s); expected {}",
-                match n {
-                    0 => "an insmod actor".to_string(),
+                    0 => format!("{article} {kind} actor"),
                     1 => "0".to_string(),
                     n => format!("0 to {}", n - 1),
                 }
@@ -332,15 +307,23 @@ impl Scenario {
                 Actor::Signal {
                     target: SignalTarget::Actor(n),
                     ..
-                } => self.modprobe_actor(
+                } => Self::nth_actor(
                     "modprobe",
+                    "modprobe",
+                    self.modprobe_actors(),
                     *n,
                     at(&[Key("signal"), Key("target"), Key("modprobe")]),
                 )?,
                 Actor::Signal {
                     target: SignalTarget::Insmod(n),
                     ..
-                } => self.insmod_actor(*n, at(&[Key("signal"), Key("target"), Key("insmod")]))?,
+                } => Self::nth_actor(
+                    "insmod",
+                    "insmod",
+                    self.insmod_actors(),
+                    *n,
+                    at(&[Key("signal"), Key("target"), Key("insmod")]),
+                )?,
                 Actor::Signal {
                     target: SignalTarget::HelperFor(h),
                     ..
@@ -436,7 +419,13 @@ impl Scenario {
             };
             match e {
                 Expect::Exit { actor, results } => {
-                    self.modprobe_actor("actor", *actor, at(&[Key("exit"), Key("actor")]))?;
+                    Self::nth_actor(
+                        "actor",
+                        "modprobe",
+                        self.modprobe_actors(),
+                        *actor,
+                        at(&[Key("exit"), Key("actor")]),
+                    )?;
                     nonempty(results.len(), "exit")?;
                 }
                 Expect::Request { alias, results, .. } => {
