@@ -40,7 +40,7 @@ struct Removal {
     cells: BTreeMap<String, Vec<String>>,
 }
 
-/// The verdict a matrix cell's text gives (as tests/cells.rs reads it).
+/// The verdict a matrix cell's text gives (as tests/cells/main.rs reads it).
 fn verdict(cell: &str) -> &'static str {
     if cell.contains("**VIOLATED**") {
         "VIOLATED"
@@ -55,7 +55,7 @@ fn verdict(cell: &str) -> &'static str {
     }
 }
 
-/// The changed cells in a `tests/cells.rs` log: each failed cell's
+/// The changed cells in a `tests/cells/main.rs` log: each failed cell's
 /// "---- SCENARIO::COLUMN ----" block and its "  property: ..." lines.
 fn changed_cells(log: &str) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();

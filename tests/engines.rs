@@ -51,7 +51,7 @@ fn agree_with_loom(loom_bound: usize, whole: bool) -> (Vec<String>, Vec<String>)
     }
     // loom first: where it stops at its bound there is nothing to compare,
     // and the fast test leaves the stateful run of that cell to the others
-    // (tests/cells.rs runs every cell). `whole` runs the stateful engine on
+    // (tests/cells/main.rs runs every cell). `whole` runs the stateful engine on
     // every cell, and checks the claims below on each.
     let loom = check_jobs(fits.clone(), &loom_opts);
     // Comparable: loom finished, or stopped at a deadlock

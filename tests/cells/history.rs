@@ -2,10 +2,13 @@
 //! table (docs/kernel.md §4), encoded once, checked against what the
 //! model finds. A disagreement fails with the expected verdict, the found
 //! one, and the trace.
+//!
+//! These checks read the whole catalogue's results. They run in the cells'
+//! binary (`main.rs`), as the trials `history::NAME`, on the results its
+//! per-cell trials computed: the catalogue is checked once per `cargo
+//! test`, not once for the cells and again for the history.
 
-mod common;
-
-use common::verdict;
+use crate::common::verdict;
 use kmodcheck::engine::{CellResult, EngineKind, Verdict};
 use kmodcheck::model::trace::ModState;
 
@@ -717,14 +720,11 @@ const HISTORY: &[(&str, &[&str], &str, Expect)] = &[
 /// The mutation suite: every seeded bug (`variant::mutants()`) is killed by
 /// its expected property, with a counterexample, on a scenario where
 /// the kernel it mutates holds that property (proved), so the kill is the
-/// seeded line's doing. Prints the kill table; `reports/mutants.md` and the
-/// README show the same table (checked below and by `reports_are_current`).
-#[test]
-fn every_mutant_is_killed() {
-    let cells = catalogue();
+/// seeded line's doing (a failure prints the kill table); `reports/mutants.md`
+/// and the README show that table (checked below and by `reports_are_current`).
+fn every_mutant_is_killed(cells: &[CellResult]) {
     let kills = kmodcheck::report::kills(cells);
     assert!(kills.len() >= 12, "the suite has {} mutants", kills.len());
-    println!("{}", kmodcheck::report::kill_table(cells, "reports/"));
     let mut escaped = Vec::new();
     for k in &kills {
         let m = k.spec;
@@ -744,17 +744,17 @@ fn every_mutant_is_killed() {
     }
     assert!(
         escaped.is_empty(),
-        "mutants escaped:\n{}",
-        escaped.join("\n")
+        "mutants escaped:\n{}\n\nthe kill table:\n{}",
+        escaped.join("\n"),
+        kmodcheck::report::kill_table(cells, "reports/")
     );
 }
 
 /// The README's kill table is the generated one.
-#[test]
-fn readme_shows_the_kill_table() {
+fn readme_shows_the_kill_table(cells: &[CellResult]) {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
         .expect("README.md");
-    let table = kmodcheck::report::kill_table(catalogue(), "reports/");
+    let table = kmodcheck::report::kill_table(cells, "reports/");
     assert!(
         readme.contains(&table),
         "README.md's kill table is stale; paste this in its place:\n{table}"
@@ -769,25 +769,10 @@ fn describe(v: &Verdict) -> String {
     }
 }
 
-/// The whole catalogue, as the main job and `report` check it (each cell
-/// bounded by `CATALOGUE_BOUND` executions), once for every test here.
-fn catalogue() -> &'static [CellResult] {
-    static CELLS: std::sync::OnceLock<Vec<CellResult>> = std::sync::OnceLock::new();
-    CELLS.get_or_init(|| {
-        let opts = kmodcheck::catalogue_options().expect("engine settings");
-        kmodcheck::check_catalogue(&opts, false).expect("the catalogue runs")
-    })
-}
-
-fn cells() -> Vec<CellResult> {
-    catalogue().to_vec()
-}
-
 /// `reports/` is what the code generates now: `cargo run --release --
 /// report` rewrites it. (The files hold no times, so nothing is ignored.)
-#[test]
-fn reports_are_current() {
-    let files = kmodcheck::reports(catalogue());
+fn reports_are_current(cells: &[CellResult]) {
+    let files = kmodcheck::reports(cells);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reports");
     let stale = kmodcheck::stale_reports(&dir, &files);
     assert!(
@@ -798,9 +783,7 @@ fn reports_are_current() {
 }
 
 /// Every row of the history table is a cell the catalogue checks.
-#[test]
-fn history_rows_are_in_the_catalogue() {
-    let cells = catalogue();
+fn history_rows_are_in_the_catalogue(cells: &[CellResult]) {
     for (s, vs, p, _) in HISTORY {
         for v in *vs {
             let c = cells
@@ -815,9 +798,7 @@ fn history_rows_are_in_the_catalogue() {
     }
 }
 
-#[test]
-fn history_table() {
-    let cells = cells();
+fn history_table(cells: &[CellResult]) {
     let mut failures = Vec::new();
     for (s, vs, p, want) in HISTORY {
         for v in *vs {
@@ -960,12 +941,11 @@ fn history_table() {
 /// Vacuity: where recursion is refused or survived, X really goes LIVE in
 /// every execution (ends-live proved above) and the nested load really ran
 /// into the outer one (the nested finit_module met T1's load).
-#[test]
-fn recursion_is_really_exercised() {
+fn recursion_is_really_exercised(catalogue: &[CellResult]) {
     let cells: Vec<CellResult> = [E, R]
         .iter()
         .map(|v| {
-            catalogue()
+            catalogue
                 .iter()
                 .find(|c| c.variant == *v && c.scenario == "recursive-self-load")
                 .unwrap()
@@ -998,8 +978,7 @@ fn recursion_is_really_exercised() {
 /// into its own parent's load) is accepted, in every interleaving, and the
 /// check is reached (witness). mutant-recursion-any-load's -EDEADLK for a
 /// plain concurrent waiter is refused (`every_mutant_is_killed`).
-#[test]
-fn consistent_result_takes_edeadlk_only_from_real_recursion() {
+fn consistent_result_takes_edeadlk_only_from_real_recursion(_: &[CellResult]) {
     let mut sc = kmodcheck::model::scenario::catalogue()
         .into_iter()
         .find(|s| s.name == "recursive-self-load")
@@ -1036,3 +1015,26 @@ fn consistent_result_takes_edeadlk_only_from_real_recursion() {
     let t = r.record.render();
     assert!(t.contains("-EDEADLK") && t.contains("recursion"), "{t}");
 }
+
+/// A check of the whole catalogue, given its results in catalogue order.
+pub type Check = fn(&[CellResult]);
+
+/// The checks, by name: each a trial `history::NAME` of the cells' binary.
+pub const CHECKS: &[(&str, Check)] = &[
+    ("history_table", history_table),
+    (
+        "history_rows_are_in_the_catalogue",
+        history_rows_are_in_the_catalogue,
+    ),
+    ("every_mutant_is_killed", every_mutant_is_killed),
+    ("readme_shows_the_kill_table", readme_shows_the_kill_table),
+    ("reports_are_current", reports_are_current),
+    (
+        "recursion_is_really_exercised",
+        recursion_is_really_exercised,
+    ),
+    (
+        "consistent_result_takes_edeadlk_only_from_real_recursion",
+        consistent_result_takes_edeadlk_only_from_real_recursion,
+    ),
+];

@@ -23,13 +23,91 @@
 //! first cell that no longer matches ends the run with its message and exit
 //! code 101, instead of the rest of the catalogue running on: a caught
 //! mutant then costs one cell's time, not the catalogue's.
+//!
+//! After the cells come the checks of the whole catalogue (`history.rs`:
+//! the kernel's history as verdicts, every seeded mutant killed, `reports/`
+//! current), as trials `history::NAME`. They read the results the cells'
+//! trials computed, so `cargo test` checks the catalogue once; run alone
+//! (`-- history::`), a check computes the cells itself, on every core.
+//! With `KMODCHECK_CELLS=verdicts` they are left out: they compare counts
+//! and text, which a mutant of the model may change without changing a
+//! verdict, and the verdicts they read are the cells' own.
 
-use kmodcheck::engine::check_cell;
+#[path = "../common/mod.rs"]
+mod common;
+mod history;
+
+use kmodcheck::engine::{check_cell, CellResult};
 use kmodcheck::model::{scenario, variant};
 use kmodcheck::report;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Every cell of the catalogue, each checked at most once by whichever
+/// trial needs it first.
+struct Catalogue {
+    cells: Vec<(variant::Variant, scenario::Scenario)>,
+    results: Vec<OnceLock<Result<CellResult, String>>>,
+    all: OnceLock<Result<Vec<CellResult>, String>>,
+}
+
+impl Catalogue {
+    fn new() -> Catalogue {
+        let cells: Vec<_> = scenario::catalogue()
+            .into_iter()
+            .flat_map(|s| {
+                variant::columns_for(&s)
+                    .into_iter()
+                    .map(move |v| (v, s.clone()))
+            })
+            .collect();
+        let results = cells.iter().map(|_| OnceLock::new()).collect();
+        Catalogue {
+            cells,
+            results,
+            all: OnceLock::new(),
+        }
+    }
+
+    /// Cell `i`, exactly as the main job checks it
+    /// ([`kmodcheck::catalogue_options`]).
+    fn cell(&self, i: usize) -> &Result<CellResult, String> {
+        self.results[i].get_or_init(|| {
+            let (v, s) = &self.cells[i];
+            let opts = kmodcheck::catalogue_options()?;
+            check_cell(*v, s, &opts)
+        })
+    }
+
+    /// Every cell, in catalogue order: those no trial has checked yet are
+    /// checked here, on [`kmodcheck::jobs_from_env`] threads.
+    fn all(&self) -> Result<&[CellResult], String> {
+        let all = self.all.get_or_init(|| {
+            let next = Mutex::new(0..self.cells.len());
+            std::thread::scope(|scope| {
+                for _ in 0..kmodcheck::jobs_from_env() {
+                    scope.spawn(|| loop {
+                        let Some(i) = next.lock().unwrap().next() else {
+                            return;
+                        };
+                        self.cell(i);
+                    });
+                }
+            });
+            (0..self.cells.len())
+                .map(|i| {
+                    self.cell(i).clone().map_err(|e| {
+                        let (v, s) = &self.cells[i];
+                        format!("{} × {}: {e}", v.id, s.name)
+                    })
+                })
+                .collect()
+        });
+        all.as_deref().map_err(Clone::clone)
+    }
+}
 
 /// `reports/matrix.md`'s table: (scenario, property, column key) → cell text.
 fn committed_matrix() -> BTreeMap<(String, String, String), String> {
@@ -95,22 +173,22 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let matrix = std::sync::Arc::new(committed_matrix());
+    let matrix = Arc::new(committed_matrix());
     let columns = variant::matrix_columns();
+    let catalogue = Arc::new(Catalogue::new());
     let mut trials = Vec::new();
-    for s in scenario::catalogue() {
-        for v in variant::columns_for(&s) {
-            let name = format!("{}::{}", s.name, v.id);
-            let in_matrix = columns.iter().any(|c| c.id == v.id);
-            let key = report::column_key(&v);
-            let (s, matrix) = (s.clone(), matrix.clone());
-            trials.push(Trial::test(name, move || {
-                let opts = kmodcheck::catalogue_options().map_err(Failed::from)?;
-                let c = check_cell(v, &s, &opts).map_err(Failed::from)?;
+    for (i, (v, s)) in catalogue.cells.iter().enumerate() {
+        let (v, s) = (*v, s.clone());
+        let name = format!("{}::{}", s.name, v.id);
+        let in_matrix = columns.iter().any(|c| c.id == v.id);
+        let key = report::column_key(&v);
+        let (matrix, catalogue) = (matrix.clone(), catalogue.clone());
+        trials.push(Trial::test(name, move || {
+                let c = catalogue.cell(i).as_ref().map_err(Failed::from)?;
                 let mut diffs = Vec::new();
                 for p in &s.properties {
                     if in_matrix {
-                        let got = report::matrix_cell_markdown(&c, p);
+                        let got = report::matrix_cell_markdown(c, p);
                         let want = matrix.get(&(s.name.clone(), p.clone(), key.clone()));
                         let same = match want {
                             Some(w) if verdicts_only => verdict_of(w) == verdict_of(&got),
@@ -128,7 +206,7 @@ fn main() {
                     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
                         .join("reports/counterexamples")
                         .join(&file);
-                    let md = report::counterexample_markdown(&c, p);
+                    let md = report::counterexample_markdown(c, p);
                     if verdicts_only {
                         // Violated now exactly where a counterexample is committed.
                         if md.is_some() != path.exists() {
@@ -166,6 +244,14 @@ fn main() {
                     std::process::exit(101);
                 }
                 Err(msg.into())
+            }));
+    }
+    if !verdicts_only {
+        for &(name, check) in history::CHECKS {
+            let catalogue = catalogue.clone();
+            trials.push(Trial::test(format!("history::{name}"), move || {
+                check(catalogue.all()?);
+                Ok(())
             }));
         }
     }
