@@ -841,26 +841,67 @@ pub fn begin(keys: std::sync::Arc<Keys>, sym: &Symmetry) {
         explicit: None,
         cache: None,
     };
+    let mut b = match CTX.with(|c| c.borrow_mut().take()) {
+        Some(last) => Buffers::of(last),
+        None => SPARE.with(|s| s.take()).unwrap_or_default(),
+    };
+    b.threads.push(Some(root));
+    b.engine_tasks.push(TaskId(0));
     let ctx = Ctx {
         keys,
         sym_of,
         classes,
         n: n as usize,
-        threads: vec![Some(root)],
-        engine_tasks: vec![TaskId(0)],
-        objects: Vec::new(),
-        free_slots: Vec::new(),
+        threads: b.threads,
+        engine_tasks: b.engine_tasks,
+        objects: b.objects,
+        free_slots: b.free_slots,
         current: TaskId(0),
-        seqs: Vec::new(),
+        seqs: b.seqs,
         max_content: 0,
         quiet: 0,
     };
     CTX.with(|c| *c.borrow_mut() = Some(ctx));
 }
 
-/// Stop keeping state (the run is over).
+/// The vectors of the last execution's context, emptied, for the next one
+/// to fill without growing them again from nothing.
+#[derive(Default)]
+struct Buffers {
+    threads: Vec<Option<Thr>>,
+    engine_tasks: Vec<TaskId>,
+    objects: Vec<Option<Obj>>,
+    free_slots: Vec<u32>,
+    seqs: Vec<u32>,
+}
+
+impl Buffers {
+    fn of(c: Ctx) -> Buffers {
+        let mut b = Buffers {
+            threads: c.threads,
+            engine_tasks: c.engine_tasks,
+            objects: c.objects,
+            free_slots: c.free_slots,
+            seqs: c.seqs,
+        };
+        b.threads.clear();
+        b.engine_tasks.clear();
+        b.objects.clear();
+        b.free_slots.clear();
+        b.seqs.clear();
+        b
+    }
+}
+
+thread_local! {
+    static SPARE: RefCell<Option<Buffers>> = const { RefCell::new(None) };
+}
+
+/// Stop keeping state (the run is over, or the execution goes on without).
 pub fn end() {
-    CTX.with(|c| *c.borrow_mut() = None);
+    if let Some(c) = CTX.with(|c| c.borrow_mut().take()) {
+        SPARE.with(|s| *s.borrow_mut() = Some(Buffers::of(c)));
+    }
 }
 
 /// A new object with this initial content: its registry slot and identity.
@@ -952,32 +993,37 @@ pub(crate) fn acquired(slot: u32) {
     });
 }
 
-/// The current task is about to release the lock of `slot`, whose contents
-/// are now `v`.
-pub(crate) fn releasing(slot: u32, v: &dyn Fingerprint) {
-    with_ctx(|c| {
-        let (content, len, entries) = c.contents(v);
-        let o = c.objects[slot as usize].as_mut().expect("live object");
+impl Ctx {
+    /// The lock of `slot` is released, with contents `v` (`None`: as they
+    /// were when it was taken).
+    fn unlock(&mut self, slot: u32, v: Option<&dyn Fingerprint>) {
+        let new = v.map(|v| self.contents(v));
+        let o = self.objects[slot as usize].as_mut().expect("live object");
         o.held = None;
-        o.content = content;
-        o.content_len = len;
-        o.entries = entries;
+        if let Some((content, len, entries)) = new {
+            o.content = content;
+            o.content_len = len;
+            o.entries = entries;
+        }
         o.cache = None;
+    }
+}
+
+/// The current task is about to release the lock of `slot`, whose contents
+/// are now `v` (`None`: unchanged since it took the lock).
+pub(crate) fn releasing(slot: u32, v: Option<&dyn Fingerprint>) {
+    with_ctx(|c| {
+        c.unlock(slot, v);
         c.enter(Op::Release);
     });
 }
 
 /// The current task waits on condition variable `cv` with the lock of
-/// `slot`, whose contents are now `v` (it releases the lock).
-pub(crate) fn wait_begins(slot: u32, cv: usize, v: &dyn Fingerprint) {
+/// `slot`, whose contents are now `v` (`None`: unchanged since it took the
+/// lock); it releases the lock.
+pub(crate) fn wait_begins(slot: u32, cv: usize, v: Option<&dyn Fingerprint>) {
     with_ctx(|c| {
-        let (content, len, entries) = c.contents(v);
-        let o = c.objects[slot as usize].as_mut().expect("live object");
-        o.held = None;
-        o.content = content;
-        o.content_len = len;
-        o.entries = entries;
-        o.cache = None;
+        c.unlock(slot, v);
         c.enter(Op::Wait(slot));
         let t = c.current;
         let th = c.thr(t);

@@ -85,6 +85,11 @@ enum MutexImpl<T> {
 pub struct MutexGuard<'a, T: Fingerprint> {
     inner: Option<GuardImpl<'a, T>>,
     slot: Option<u32>,
+    /// The contents were borrowed mutably since the lock was taken (or
+    /// retaken after a wait): only then are they hashed again when it is
+    /// released. The model holds no interior mutability outside this file
+    /// (tests/discipline.rs), so contents change only through `&mut T`.
+    changed: bool,
 }
 enum GuardImpl<'a, T> {
     Loom(loom::sync::MutexGuard<'a, T>),
@@ -124,6 +129,7 @@ impl<T: Fingerprint> Mutex<T> {
         MutexGuard {
             inner: Some(g),
             slot: self.slot,
+            changed: false,
         }
     }
 
@@ -159,6 +165,7 @@ impl<T: Fingerprint> Deref for MutexGuard<'_, T> {
 
 impl<T: Fingerprint> DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
+        self.changed = true;
         match self.inner.as_mut().expect("a live guard") {
             GuardImpl::Loom(g) => g,
             GuardImpl::Shuttle(g) => g,
@@ -173,7 +180,7 @@ impl<T: Fingerprint> Drop for MutexGuard<'_, T> {
         }
         // The contents as released, then the engine's release.
         if let Some(s) = self.slot {
-            state::releasing(s, self.get());
+            state::releasing(s, self.changed.then(|| self.get() as &dyn Fingerprint));
         }
         self.inner = None;
     }
@@ -206,7 +213,8 @@ impl Condvar {
     pub fn wait<'a, T: Fingerprint>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         let slot = guard.slot;
         if let Some(s) = slot {
-            state::wait_begins(s, self.addr(), guard.get());
+            let v = guard.changed.then(|| guard.get() as &dyn Fingerprint);
+            state::wait_begins(s, self.addr(), v);
         }
         let inner = guard.inner.take().expect("a live guard");
         drop(guard);
@@ -225,6 +233,7 @@ impl Condvar {
         MutexGuard {
             inner: Some(g),
             slot,
+            changed: false,
         }
     }
 

@@ -425,13 +425,9 @@ impl Search {
             // Anything runs: no state is kept any more (see `search_decision`).
             return Some(runnable[0].id());
         }
-        let tasks: Vec<TaskId> = runnable
-            .iter()
-            .map(|t| state::task_of(usize::from(t.id())))
-            .collect();
-        let cur = current.map(|c| state::task_of(usize::from(c)));
-        if let Some(c) = cur {
-            let runs = tasks.contains(&c);
+        if let Some(e) = current {
+            let c = state::task_of(usize::from(e));
+            let runs = runnable.iter().any(|t| t.id() == e);
             if !runs && state::pending_of(c) == Op::Exit {
                 state::exited(c);
             }
@@ -440,6 +436,10 @@ impl Search {
                 return current;
             }
         }
+        let tasks: Vec<TaskId> = runnable
+            .iter()
+            .map(|t| state::task_of(usize::from(t.id())))
+            .collect();
         // A decision.
         self.collect_violations();
         if self.stop_inside() {
