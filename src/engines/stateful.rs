@@ -182,6 +182,9 @@ struct Search {
     observer: Option<Observer>,
     /// The end of the last execution.
     last_end: Option<End>,
+    /// Buffers for a decision's runnable tasks and choices.
+    tasks_buf: Vec<TaskId>,
+    choices_buf: Vec<TaskId>,
 }
 
 thread_local! {
@@ -278,6 +281,8 @@ impl Search {
             reported: Instant::now(),
             observer: o.observer.clone(),
             last_end: None,
+            tasks_buf: Vec::new(),
+            choices_buf: Vec::new(),
         }
     }
 
@@ -436,10 +441,26 @@ impl Search {
                 return current;
             }
         }
-        let tasks: Vec<TaskId> = runnable
-            .iter()
-            .map(|t| state::task_of(usize::from(t.id())))
-            .collect();
+        // The task lists are built in buffers kept across decisions; a new
+        // state's frame takes a copy of its choices.
+        let mut tasks = std::mem::take(&mut self.tasks_buf);
+        let mut choices = std::mem::take(&mut self.choices_buf);
+        tasks.clear();
+        tasks.extend(runnable.iter().map(|t| state::task_of(usize::from(t.id()))));
+        let r = self.decide(&tasks, &mut choices, current);
+        self.tasks_buf = tasks;
+        self.choices_buf = choices;
+        r
+    }
+
+    /// [`Search::next_task`] at a point where the current task does not
+    /// simply go on: `tasks` are the runnable ones, `choices` a buffer.
+    fn decide(
+        &mut self,
+        tasks: &[TaskId],
+        choices: &mut Vec<TaskId>,
+        current: Option<EngineTask>,
+    ) -> Option<EngineTask> {
         // A decision.
         self.collect_violations();
         if self.stop_inside() {
@@ -454,13 +475,15 @@ impl Search {
             state::end();
             return None;
         }
-        let mut choices: Vec<TaskId> = tasks
-            .iter()
-            .copied()
-            .filter(|t| !state::blocked_on_held_lock(*t))
-            .collect();
+        choices.clear();
+        choices.extend(
+            tasks
+                .iter()
+                .copied()
+                .filter(|t| !state::blocked_on_held_lock(*t)),
+        );
         if choices.is_empty() {
-            choices = tasks.clone();
+            choices.extend_from_slice(tasks);
         }
         // The harness runs only when no other task can: its steps (joins,
         // then waking the environment once every kernel task has exited)
@@ -483,7 +506,7 @@ impl Search {
             return Some(EngineTask::from(idx));
         }
         let chosen = match &mut self.plan {
-            Plan::Search => self.search_decision(&tasks, choices),
+            Plan::Search => self.search_decision(tasks, choices),
             Plan::Follow {
                 path,
                 taken,
@@ -491,7 +514,7 @@ impl Search {
             } => {
                 let i = taken.len();
                 let pick = if let Some(&(fp, cc)) = path.get(i) {
-                    let canon = state::fingerprint(&tasks);
+                    let canon = state::fingerprint(tasks);
                     if canon.fp != fp && failed.is_none() {
                         *failed = Some(format!(
                             "decision {}: the state differs from the one the search recorded",
@@ -523,7 +546,7 @@ impl Search {
             } => {
                 let i = self.depth;
                 if let Some(&fp) = expect.get(i) {
-                    if state::fingerprint(&tasks).fp != fp && failed.is_none() {
+                    if state::fingerprint(tasks).fp != fp && failed.is_none() {
                         *failed = Some(format!(
                             "decision {}: with the trace on, the state differs from the one the search recorded (trace code observed the model)",
                             i + 1
@@ -561,7 +584,7 @@ impl Search {
         Some(EngineTask::from(idx))
     }
 
-    fn search_decision(&mut self, tasks: &[TaskId], choices: Vec<TaskId>) -> TaskId {
+    fn search_decision(&mut self, tasks: &[TaskId], choices: &[TaskId]) -> TaskId {
         if self.mode == Mode::Drain {
             return choices[0];
         }
@@ -611,7 +634,7 @@ impl Search {
         let c = choices[0];
         let cc = state::rename(c, &canon.perm);
         self.stack.push(Frame {
-            choices,
+            choices: choices.to_vec(),
             chosen: 0,
             state: index,
             perm: canon.perm,

@@ -192,10 +192,9 @@ pub fn init_module_from_file(
         .modules
         .iter()
         .find(|m| m.file == file)
-        .cloned()
         .expect("validated scenario: every file belongs to a module");
     k.rec.fact(Fact::ImageRead { task: me, file });
-    load_module(k, me, &spec)
+    load_module(k, me, spec)
 }
 
 /// `load_module()`, the steps that matter for concurrency, in kernel order:
