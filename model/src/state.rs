@@ -317,8 +317,18 @@ impl Fp<'_> {
         self.tok(u64::from(id.seq));
     }
 
-    /// A string: its length, then 7 bytes per token.
+    /// A string: its length, then 7 bytes per token; one of 6 bytes or
+    /// fewer (a module's name or file, mostly) is one token: bit 59, the
+    /// length and the bytes, which no length of the longer form has.
     pub fn str(&mut self, s: &str) {
+        if s.len() <= 6 {
+            let mut v = 0u64;
+            for &b in s.as_bytes() {
+                v = (v << 8) | u64::from(b);
+            }
+            self.tok(1 << 59 | (s.len() as u64) << 48 | v);
+            return;
+        }
         self.tok(s.len() as u64);
         for chunk in s.as_bytes().chunks(7) {
             let mut v = 0u64;
