@@ -7,6 +7,7 @@
 //!
 //! `cargo run --release --example wakeups_report -- wakeups.out/mutants.out COMMIT > reports/wakeups.md`
 
+use kmodcheck::report;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,21 +41,6 @@ struct Removal {
     cells: BTreeMap<String, Vec<String>>,
 }
 
-/// The verdict a matrix cell's text gives (as tests/cells/main.rs reads it).
-fn verdict(cell: &str) -> &'static str {
-    if cell.contains("**VIOLATED**") {
-        "VIOLATED"
-    } else if cell.starts_with("**holds**") {
-        "holds"
-    } else if cell.starts_with("holds, sampled") {
-        "holds, sampled"
-    } else if cell.starts_with("inconclusive") {
-        "inconclusive"
-    } else {
-        "not checked"
-    }
-}
-
 /// The changed cells in a `tests/cells/main.rs` log: each failed cell's
 /// "---- SCENARIO::COLUMN ----" block and its "  property: ..." lines.
 fn changed_cells(log: &str) -> BTreeMap<String, Vec<String>> {
@@ -84,7 +70,11 @@ fn changed_cells(log: &str) -> BTreeMap<String, Vec<String>> {
             .strip_prefix("reports/matrix.md has ")
             .and_then(|w| w.split_once(", this run gives "))
         {
-            format!("{prop}: {} → {}", verdict(has), verdict(gives))
+            format!(
+                "{prop}: {} → {}",
+                report::matrix_cell_verdict(has),
+                report::matrix_cell_verdict(gives)
+            )
         } else if what.starts_with("violated now") {
             format!("{prop}: now VIOLATED")
         } else if what.starts_with("not violated now") {

@@ -581,6 +581,24 @@ pub fn matrix_markdown(
     out
 }
 
+/// The verdict a cell of `reports/matrix.md` gives, without its counts:
+/// "holds", "holds, sampled", "VIOLATED", "inconclusive" or "not checked"
+/// (how `tests/cells/main.rs` compares verdicts only, and how
+/// `examples/wakeups_report.rs` names a change).
+pub fn matrix_cell_verdict(cell: &str) -> &'static str {
+    if cell.contains("**VIOLATED**") {
+        "VIOLATED"
+    } else if cell.starts_with("**holds**") {
+        "holds"
+    } else if cell.starts_with("holds, sampled") {
+        "holds, sampled"
+    } else if cell.starts_with("inconclusive") {
+        "inconclusive"
+    } else {
+        "not checked"
+    }
+}
+
 /// One cell of `reports/matrix.md`: `c`'s verdict on property `p`, with
 /// how it was run ("–" when `c` does not check `p`).
 pub fn matrix_cell_markdown(c: &CellResult, p: &str) -> String {

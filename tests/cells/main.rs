@@ -140,21 +140,6 @@ fn committed_matrix() -> BTreeMap<(String, String, String), String> {
     out
 }
 
-/// The verdict a matrix cell's text gives, without its counts.
-fn verdict_of(cell: &str) -> &'static str {
-    if cell.contains("**VIOLATED**") {
-        "violated"
-    } else if cell.starts_with("**holds**") {
-        "holds"
-    } else if cell.starts_with("holds, sampled") {
-        "holds, sampled"
-    } else if cell.starts_with("inconclusive") {
-        "inconclusive"
-    } else {
-        "not checked"
-    }
-}
-
 fn main() {
     let args = Arguments::from_args();
     let verdicts_only = match std::env::var("KMODCHECK_CELLS").as_deref() {
@@ -191,7 +176,7 @@ fn main() {
                         let got = report::matrix_cell_markdown(c, p);
                         let want = matrix.get(&(s.name.clone(), p.clone(), key.clone()));
                         let same = match want {
-                            Some(w) if verdicts_only => verdict_of(w) == verdict_of(&got),
+                            Some(w) if verdicts_only => report::matrix_cell_verdict(w) == report::matrix_cell_verdict(&got),
                             Some(w) => *w == got,
                             None => false,
                         };
