@@ -49,12 +49,31 @@ pub struct CheckOptions {
     /// The stateful engine stops a schedule at a state it has seen (off
     /// only to test that pruning loses nothing).
     pub prune: bool,
+    /// How the stateful engine treats the prefix a schedule replays
+    /// ([`Replays::Restore`] but to test that restoring loses nothing).
+    pub replays: Replays,
     /// Called about every [`PROGRESS_EVERY`] while a cell runs.
     pub progress: Option<Progress>,
     /// Called with every execution's outcome (the regression suites read
     /// end states through it); the stateful engine calls it once per
     /// distinct end.
     pub observer: Option<Observer>,
+}
+
+/// How the stateful engine treats the prefix of decisions a schedule
+/// replays to reach the decision it takes a new choice at (the search
+/// re-runs the model from the start for every schedule).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replays {
+    /// Hash nothing while replaying; at the decision, restore the state the
+    /// search kept when it first reached it ([`kmodcheck_model::state::Snapshot`]).
+    Restore,
+    /// Hash every step again, as the first execution through it did.
+    Hash,
+    /// Hash every step again, and check at the decision that the state is
+    /// the one kept (panics if not: the model is not deterministic, or a
+    /// snapshot leaves something out).
+    Verify,
 }
 
 /// A callback that sees an execution's outcome, deadlocks included.
@@ -95,6 +114,7 @@ impl Default for CheckOptions {
             pct_depth: 3,
             symmetry: true,
             prune: true,
+            replays: Replays::Restore,
             progress: None,
             observer: None,
         }

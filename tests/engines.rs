@@ -6,7 +6,9 @@
 mod common;
 
 use common::{check_cells, check_cells_with, check_jobs};
-use kmodcheck::engine::{check_cell, disagreements, CellResult, CheckOptions, EngineKind, Verdict};
+use kmodcheck::engine::{
+    check_cell, disagreements, CellResult, CheckOptions, EngineKind, Replays, Verdict,
+};
 use kmodcheck::model::{scenario, variant};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -347,6 +349,74 @@ fn pruning_and_symmetry_lose_no_outcome() {
         checked += 1;
     }
     assert_eq!(checked, cells.len(), "every cell's plain search finishes");
+}
+
+/// Restoring a kept state at the end of a replayed prefix, instead of
+/// hashing the prefix again, loses nothing: on one cell of every scenario
+/// (each under another column, so that every column's code runs), a search
+/// that hashes every replayed step and checks, at each decision it would
+/// have restored, that the state is the one kept (`Replays::Verify`, which
+/// panics if not) explores the same states, transitions and executions,
+/// with the same verdicts, as the search that restores.
+#[test]
+fn restoring_a_kept_state_loses_nothing() {
+    // Each scenario under a column no scenario before it took, if it has one.
+    let mut taken = BTreeSet::new();
+    let jobs: Vec<(usize, variant::Variant, scenario::Scenario)> = scenario::catalogue()
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let cols = variant::columns_for(&s);
+            let v = cols
+                .iter()
+                .find(|v| !taken.contains(v.id))
+                .copied()
+                .unwrap_or(cols[i % cols.len()]);
+            taken.insert(v.id);
+            (i, v, s)
+        })
+        .collect();
+    let columns: BTreeSet<&str> = jobs.iter().map(|(_, v, _)| v.id).collect();
+    let verify = CheckOptions {
+        replays: Replays::Verify,
+        ..CheckOptions::default()
+    };
+    let hashed = check_jobs(jobs.clone(), &verify);
+    let restored = check_jobs(jobs, &CheckOptions::default());
+    let mut restores = 0;
+    for (a, b) in hashed.iter().zip(&restored) {
+        let cell = format!("{} × {}", a.variant, a.scenario);
+        assert_eq!((a.variant, &a.scenario), (b.variant, &b.scenario));
+        assert!(
+            a.exhaustive && b.exhaustive,
+            "{cell} not exhaustive: {:?} {:?}",
+            a.stopped,
+            b.stopped
+        );
+        let (sa, sb) = (a.states.as_ref().unwrap(), b.states.as_ref().unwrap());
+        assert_eq!(
+            (sa.states, sa.transitions, a.executions),
+            (sb.states, sb.transitions, b.executions),
+            "{cell}: restoring changed the search"
+        );
+        for (x, y) in a.properties.iter().zip(&b.properties) {
+            assert_eq!(
+                x.verdict.kind(),
+                y.verdict.kind(),
+                "{cell} × {}",
+                x.property
+            );
+        }
+        // Every execution after the first restores once.
+        restores += b.executions - 1;
+    }
+    let all: BTreeSet<&str> = variant::matrix_columns().iter().map(|v| v.id).collect();
+    assert!(
+        columns.is_superset(&all),
+        "columns left out: {:?}",
+        all.difference(&columns)
+    );
+    assert!(restores > 10_000, "only {restores} restores checked");
 }
 
 /// Symmetry merges the identical loaders (the orbit of N actors counts at

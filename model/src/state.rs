@@ -710,6 +710,12 @@ struct Ctx {
     max_content: u32,
     /// Inside [`unobserved`]: reads record nothing.
     quiet: u32,
+    /// Whether histories and contents are hashed. Off while an execution
+    /// replays a prefix whose states the search has kept ([`Snapshot`]):
+    /// only the structure (tasks, objects, who holds what, what each task
+    /// is about to do) is kept up to date, and the arithmetic is restored
+    /// from the snapshot where the replay ends.
+    hashing: bool,
 }
 
 thread_local! {
@@ -740,6 +746,9 @@ impl Ctx {
 
     /// A value as observed: one polynomial, entries in line.
     fn content(&mut self, v: &dyn Fingerprint) -> (Sym, u32) {
+        if !self.hashing {
+            return (Sym::default(), 0);
+        }
         let mut fp = self.fp(false);
         v.fingerprint(&mut fp);
         let (acc, len) = (fp.acc, fp.len);
@@ -749,6 +758,9 @@ impl Ctx {
 
     /// An object's contents: a polynomial, and its entries apart.
     fn contents(&mut self, v: &dyn Fingerprint) -> (Sym, u32, Vec<(Sym, u32)>) {
+        if !self.hashing {
+            return (Sym::default(), 0, Vec::new());
+        }
         let mut fp = self.fp(true);
         v.fingerprint(&mut fp);
         let (acc, len, entries) = (fp.acc, fp.len, fp.entries.unwrap_or_default());
@@ -765,6 +777,9 @@ impl Ctx {
 
     /// Append a plain token to `t`'s history.
     fn hist_tok(&mut self, t: TaskId, v: u64) {
+        if !self.hashing {
+            return;
+        }
         let h = self.keys.h;
         let th = self.thr(t);
         th.cache = None;
@@ -775,6 +790,9 @@ impl Ctx {
 
     /// Append a task id to `t`'s history.
     fn hist_task(&mut self, t: TaskId, x: TaskId) {
+        if !self.hashing {
+            return;
+        }
         let h = self.keys.h;
         match self.sym_of.get(x.0).copied().flatten() {
             Some(a) => {
@@ -796,6 +814,9 @@ impl Ctx {
     /// Embed a content of `len` tokens (factor `e`) at the next position of
     /// `t`'s history.
     fn hist_embed(&mut self, t: TaskId, c: &Sym, len: u32) {
+        if !self.hashing {
+            return;
+        }
         let (h, e, n) = (self.keys.h, self.keys.e, self.n);
         let th = self.thr(t);
         th.cache = None;
@@ -819,8 +840,10 @@ impl Ctx {
 // The facade's hooks (called by `crate::sync` only).
 
 /// Start keeping state for a new execution: the harness is task 0 and
-/// shuttle's task 0.
-pub fn begin(keys: std::sync::Arc<Keys>, sym: &Symmetry) {
+/// shuttle's task 0. With `hashing` off, the execution replays a prefix
+/// whose last state the caller kept: only the structure is kept up to date
+/// until [`restore`] brings that state's histories and contents back.
+pub fn begin(keys: std::sync::Arc<Keys>, sym: &Symmetry, hashing: bool) {
     let mut sym_of = Vec::new();
     let mut classes = Vec::new();
     let mut n = 0u8;
@@ -870,6 +893,7 @@ pub fn begin(keys: std::sync::Arc<Keys>, sym: &Symmetry) {
         seqs: b.seqs,
         max_content: 0,
         quiet: 0,
+        hashing,
     };
     CTX.with(|c| *c.borrow_mut() = Some(ctx));
 }
@@ -1007,7 +1031,7 @@ impl Ctx {
     /// The lock of `slot` is released, with contents `v` (`None`: as they
     /// were when it was taken).
     fn unlock(&mut self, slot: u32, v: Option<&dyn Fingerprint>) {
-        let new = v.map(|v| self.contents(v));
+        let new = v.filter(|_| self.hashing).map(|v| self.contents(v));
         let o = self.objects[slot as usize].as_mut().expect("live object");
         o.held = None;
         if let Some((content, len, entries)) = new {
@@ -1079,7 +1103,7 @@ pub(crate) fn notify_all(cv: usize) {
 /// The current task read `v` from the plain memory in `slot`.
 pub(crate) fn observed(slot: u32, v: &dyn Fingerprint) {
     with_ctx(|c| {
-        if c.quiet > 0 {
+        if c.quiet > 0 || !c.hashing {
             return;
         }
         let t = c.current;
@@ -1205,6 +1229,7 @@ pub(crate) fn spawned(child: TaskId, engine_index: usize, birth: Option<&dyn Fin
                 let (content, len) = c.content(v);
                 c.hist_embed(child, &content, len);
             }
+            None if !c.hashing => {}
             None => {
                 // BIRTH, the parent, then the parent's history (factor b).
                 c.hist_task(child, t);
@@ -1351,6 +1376,10 @@ pub fn fingerprint(runnable: &[TaskId]) -> Canonical {
 }
 
 fn canonical(c: &mut Ctx, runnable: &[TaskId]) -> Canonical {
+    assert!(
+        c.hashing,
+        "a fingerprint of a state whose histories are not hashed"
+    );
     c.refresh();
     let (elems, degree) = element_list(c, runnable);
     canonical_of(c, elems, degree)
@@ -1661,6 +1690,199 @@ pub fn unrename(t: TaskId, perm: &[u8]) -> TaskId {
     .unwrap_or(t)
 }
 
+// ---------------------------------------------------------------------------
+// Snapshots: a state's arithmetic, kept by the search for the replays.
+
+/// The arithmetic part of the current state: every task's history and
+/// every object's contents, as hashed so far (the structure, who exists,
+/// holds or waits, is left out: a replay rebuilds it by running the model).
+///
+/// The search re-runs the model from the start for every schedule (shuttle
+/// cannot resume one), and replays the decisions of the path up to the
+/// decision it takes a new choice at. Hashing that replayed prefix again
+/// would recompute, step by step, values the search already had when it
+/// first reached that decision. So it keeps a snapshot of each decision on
+/// its path with a choice left; a replay runs with hashing off and restores
+/// the snapshot at that decision. What makes it exact: the model is
+/// deterministic, so the replayed execution reaches that decision with the
+/// same tasks and objects, in the same slots, with the same contents, as
+/// the execution that took the snapshot (the search checks the choices
+/// offered, and [`restore`] checks every slot's task and object).
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    threads: Vec<Option<ThrArith>>,
+    objects: Vec<Option<ObjArith>>,
+    /// The objects' set and map entries, each object's a range of it.
+    entries: Vec<(Sym, u32)>,
+    max_content: u32,
+}
+
+#[derive(Clone, Debug)]
+struct ThrArith {
+    hist: Stream,
+    explicit: Option<(Sym, u32)>,
+    cache: Option<(u8, Sym, f64)>,
+}
+
+#[derive(Clone, Debug)]
+struct ObjArith {
+    id: ObjId,
+    content: Sym,
+    content_len: u32,
+    entries: std::ops::Range<usize>,
+}
+
+/// The current state's arithmetic (taken at a decision, after
+/// [`fingerprint`], when every plain memory's contents are hashed).
+pub fn snapshot() -> Snapshot {
+    with_ctx(|c| {
+        debug_assert!(c.hashing, "a snapshot of a state not hashed");
+        let mut entries = Vec::new();
+        let objects = c
+            .objects
+            .iter()
+            .map(|o| {
+                o.as_ref().map(|o| {
+                    debug_assert!(!o.dirty, "a snapshot before the plain memory was hashed");
+                    let start = entries.len();
+                    entries.extend_from_slice(&o.entries);
+                    ObjArith {
+                        id: o.id,
+                        content: o.content,
+                        content_len: o.content_len,
+                        entries: start..entries.len(),
+                    }
+                })
+            })
+            .collect();
+        let threads = c
+            .threads
+            .iter()
+            .map(|t| {
+                t.as_ref().map(|t| ThrArith {
+                    hist: t.hist,
+                    explicit: t.explicit,
+                    cache: t.cache,
+                })
+            })
+            .collect();
+        Snapshot {
+            threads,
+            objects,
+            entries,
+            max_content: c.max_content,
+        }
+    })
+    .expect("snapshot outside the stateful engine")
+}
+
+/// Bring back the arithmetic of `snap`, taken at the decision a replay has
+/// now reached, and hash from here on.
+///
+/// # Panics
+///
+/// If the replay's tasks or objects differ from the snapshot's: the model
+/// is then not deterministic, and no state of this search can be trusted.
+pub fn restore(snap: &Snapshot) {
+    with_ctx(|c| {
+        assert_eq!(
+            (c.threads.len(), c.objects.len()),
+            (snap.threads.len(), snap.objects.len()),
+            "the model is not deterministic: a replay reached a kept decision with other tasks or objects"
+        );
+        for (t, s) in c.threads.iter_mut().zip(&snap.threads) {
+            match (t, s) {
+                (Some(t), Some(s)) => {
+                    t.hist = s.hist;
+                    t.explicit = s.explicit;
+                    t.cache = s.cache;
+                }
+                (None, None) => {}
+                _ => panic!(
+                    "the model is not deterministic: a replay reached a kept decision with other tasks"
+                ),
+            }
+        }
+        for (o, s) in c.objects.iter_mut().zip(&snap.objects) {
+            match (o, s) {
+                (Some(o), Some(s)) if o.id == s.id => {
+                    o.content = s.content;
+                    o.content_len = s.content_len;
+                    o.entries.clear();
+                    o.entries.extend_from_slice(&snap.entries[s.entries.clone()]);
+                    o.cache = None;
+                    o.dirty = false;
+                }
+                (None, None) => {}
+                _ => panic!(
+                    "the model is not deterministic: a replay reached a kept decision with other objects"
+                ),
+            }
+        }
+        c.max_content = snap.max_content;
+        c.hashing = true;
+    })
+    .expect("restore outside the stateful engine");
+}
+
+/// Whether the current execution hashes (see [`begin`]).
+pub fn hashing() -> bool {
+    with_ctx(|c| c.hashing).unwrap_or(false)
+}
+
+/// Whether the arithmetic of the current state equals `snap`'s (a replay
+/// that hashed its prefix checks the snapshot it would have restored). The
+/// plain memory changed since the last state is hashed first, as taking a
+/// state does.
+pub fn matches(snap: &Snapshot) -> bool {
+    // The plain memory is hashed when a state is taken: hash what changed.
+    with_ctx(Ctx::refresh);
+    let now = snapshot();
+    let sym = |a: &Sym, b: &Sym| a.base == b.base && a.g == b.g;
+    let thr = |a: &Option<ThrArith>, b: &Option<ThrArith>| match (a, b) {
+        (Some(a), Some(b)) => {
+            sym(&a.hist.acc, &b.hist.acc)
+                && a.hist.pow == b.hist.pow
+                && a.hist.len == b.hist.len
+                && a.hist.deg == b.hist.deg
+                && a.explicit.map(|e| (e.0.base, e.0.g, e.1))
+                    == b.explicit.map(|e| (e.0.base, e.0.g, e.1))
+        }
+        (None, None) => true,
+        _ => false,
+    };
+    let obj =
+        |a: &Option<ObjArith>, sa: &Snapshot, b: &Option<ObjArith>, sb: &Snapshot| match (a, b) {
+            (Some(a), Some(b)) => {
+                let ea = &sa.entries[a.entries.clone()];
+                let eb = &sb.entries[b.entries.clone()];
+                a.id == b.id
+                    && sym(&a.content, &b.content)
+                    && a.content_len == b.content_len
+                    && ea.len() == eb.len()
+                    && ea
+                        .iter()
+                        .zip(eb)
+                        .all(|(x, y)| sym(&x.0, &y.0) && x.1 == y.1)
+            }
+            (None, None) => true,
+            _ => false,
+        };
+    now.threads.len() == snap.threads.len()
+        && now.objects.len() == snap.objects.len()
+        && now.max_content == snap.max_content
+        && now
+            .threads
+            .iter()
+            .zip(&snap.threads)
+            .all(|(a, b)| thr(a, b))
+        && now
+            .objects
+            .iter()
+            .zip(&snap.objects)
+            .all(|(a, b)| obj(a, &now, b, snap))
+}
+
 /// The probability bound of a run that computed `queries` fingerprints,
 /// each the least of at most `renamings` evaluations, of polynomials of
 /// total degree at most `degree`: `(queries·renamings)²/2 · (degree/p)²`
@@ -1704,7 +1926,7 @@ mod tests {
         let sym = Symmetry {
             classes: vec![vec![TaskId(1), TaskId(2)]],
         };
-        begin(keys, &sym);
+        begin(keys, &sym, true);
         let h = |v: &dyn Fingerprint| {
             with_ctx(|c| {
                 let (s, _) = c.content(v);
@@ -1724,12 +1946,60 @@ mod tests {
         end();
     }
 
+    /// A snapshot brings a state's arithmetic back, and [`matches`] tells a
+    /// state from another: what the replays restore and what
+    /// `Replays::Verify` checks.
+    #[test]
+    fn a_snapshot_restores_the_state_it_kept() {
+        let keys = std::sync::Arc::new(Keys::from_seed(7));
+        begin(keys.clone(), &Symmetry::none(), true);
+        let (slot, _) = register(&5u32).unwrap();
+        observed(slot, &5u32);
+        let at = || fingerprint(&[TaskId(0)]).fp;
+        let kept_fp = at();
+        let kept = snapshot();
+        assert!(matches(&kept));
+        observed(slot, &6u32);
+        assert!(!matches(&kept), "a new observation went unnoticed");
+        assert_ne!(at(), kept_fp);
+        end();
+        // A replay of the same steps with hashing off: restored, it is the
+        // state kept; hashing on again, it moves on as the first run did.
+        begin(keys, &Symmetry::none(), false);
+        assert!(!hashing());
+        let (slot, _) = register(&5u32).unwrap();
+        observed(slot, &5u32);
+        restore(&kept);
+        assert!(hashing());
+        assert!(matches(&kept));
+        assert_eq!(at(), kept_fp);
+        observed(slot, &6u32);
+        assert!(!matches(&kept));
+        end();
+    }
+
+    /// A replay that reaches the kept decision with other objects is a
+    /// model that is not deterministic, and stops the search.
+    #[test]
+    #[should_panic(expected = "not deterministic")]
+    fn a_replay_with_other_objects_is_refused() {
+        let keys = std::sync::Arc::new(Keys::from_seed(7));
+        begin(keys.clone(), &Symmetry::none(), true);
+        register(&5u32).unwrap();
+        let kept = snapshot();
+        end();
+        begin(keys, &Symmetry::none(), false);
+        register(&5u32).unwrap();
+        register(&6u32).unwrap();
+        restore(&kept);
+    }
+
     /// A read changes the reader's history, and so the state; the same read
     /// for the trace ([`unobserved`]) does not.
     #[test]
     fn a_read_for_the_trace_is_not_an_observation() {
         let keys = std::sync::Arc::new(Keys::from_seed(7));
-        begin(keys, &Symmetry::none());
+        begin(keys, &Symmetry::none(), true);
         let (slot, _) = register(&5u32).unwrap();
         let at = || fingerprint(&[TaskId(0)]).fp;
         let before = at();

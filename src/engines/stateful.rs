@@ -45,7 +45,7 @@ use super::{
     checks, monitor_factory, Engine, EngineKind, Exploration, Finding, Found, Job, Outcome,
     ReplayAt, Replayed, StateCounts,
 };
-use crate::engine::{Observer, Progress, PROGRESS_EVERY};
+use crate::engine::{Observer, Progress, Replays, PROGRESS_EVERY};
 use kmodcheck_model::state::{self, Keys, Op, Symmetry, TaskId};
 use kmodcheck_model::sync::scheduler::{Schedule, Scheduler, Task, TaskId as EngineTask};
 use kmodcheck_model::sync::{self, Stop};
@@ -85,6 +85,9 @@ struct Frame {
     state: u32,
     /// That state's canonical renaming.
     perm: Vec<u8>,
+    /// That state's histories and contents, for the replays that take its
+    /// later choices (dropped when the last one is taken).
+    snap: Option<state::Snapshot>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +152,7 @@ struct Search {
     sym: Symmetry,
     plan: Plan,
     prune: bool,
+    replays: Replays,
     visited: HashMap<u128, u32>,
     fps: Vec<u128>,
     edges: Vec<Edge>,
@@ -253,6 +257,7 @@ impl Search {
             sym,
             plan,
             prune: o.prune,
+            replays: o.replays,
             visited: HashMap::new(),
             fps: Vec::new(),
             edges: Vec::new(),
@@ -332,7 +337,10 @@ impl Search {
         } else {
             Symmetry::none()
         };
-        state::begin(self.keys.clone(), &sym);
+        // A replay up to a kept decision hashes nothing until it gets there.
+        let hashing =
+            !(self.searching() && self.replays == Replays::Restore && !self.stack.is_empty());
+        state::begin(self.keys.clone(), &sym, hashing);
         Some(Schedule::new(0))
     }
 
@@ -590,17 +598,36 @@ impl Search {
         }
         if self.depth < self.stack.len() {
             // Replaying the path to the decision with a choice left.
-            let f = &self.stack[self.depth];
+            let (depth, executions, replays) = (self.depth, self.executions, self.replays);
+            let branch = depth + 1 == self.stack.len();
+            let f = &mut self.stack[depth];
             assert_eq!(
                 f.choices, choices,
                 "the model is not deterministic: replaying decision {} of execution {} offers other tasks than when it was first reached",
-                self.depth + 1, self.executions
+                depth + 1, executions
             );
             let c = f.choices[f.chosen];
-            if self.depth + 1 == self.stack.len() {
-                // The new choice: a new edge.
-                let cc = state::rename(c, &f.perm);
-                self.last_edge = Some(self.push_edge(f.state, cc));
+            if branch {
+                // The decision with the new choice: its state as kept, then
+                // a new edge.
+                let kept = f.snap.as_ref();
+                match replays {
+                    Replays::Restore => {
+                        state::restore(kept.expect("a kept decision with a choice left"));
+                    }
+                    Replays::Verify => assert!(
+                        state::matches(kept.expect("a kept decision with a choice left")),
+                        "decision {} of execution {}: the state replayed differs from the one kept when it was first reached",
+                        depth + 1,
+                        executions
+                    ),
+                    Replays::Hash => {}
+                }
+                if f.chosen + 1 == f.choices.len() {
+                    f.snap = None;
+                }
+                let (from, cc) = (f.state, state::rename(c, &f.perm));
+                self.last_edge = Some(self.push_edge(from, cc));
             }
             return c;
         }
@@ -633,11 +660,13 @@ impl Search {
         }
         let c = choices[0];
         let cc = state::rename(c, &canon.perm);
+        let snap = (choices.len() > 1 && self.replays != Replays::Hash).then(state::snapshot);
         self.stack.push(Frame {
             choices: choices.to_vec(),
             chosen: 0,
             state: index,
             perm: canon.perm,
+            snap,
         });
         self.last_edge = Some(self.push_edge(index, cc));
         c
