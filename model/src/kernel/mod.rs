@@ -692,9 +692,12 @@ impl Kernel {
     pub fn ghost_module(&self, list: &[crate::kernel::module::Module], name: &str) {
         let state = crate::kernel::module::find_module_all(list, name).map(|m| m.state);
         self.ghost_modules.write(|g| match state {
-            Some(s) => {
-                g.insert(name.to_string(), s);
-            }
+            Some(s) => match g.get_mut(name) {
+                Some(v) => *v = s,
+                None => {
+                    g.insert(name.to_string(), s);
+                }
+            },
             None => {
                 g.remove(name);
             }
