@@ -18,7 +18,17 @@
 //!
 //! A task's own stack is not hashed: for deterministic model code it is a
 //! function of the task's history. So two states with the same objects and
-//! the same histories are the same state. That holds only if every piece of
+//! the same histories are the same state.
+//!
+//! For the same reason a history holds only what the task could not have
+//! computed itself: a mark for every step it takes, and every value the
+//! facade handed it (the contents of a lock it took, a value it read, the id
+//! of a task it started). Which object a step names is left out: the code
+//! names it from its history so far (its birth and what it observed,
+//! references included, since a reference in a content is written as the
+//! object's identity), so two tasks with equal histories name the same
+//! objects. The exact state counts of `reports/matrix.md` are the same with
+//! the object identities written and without. That holds only if every piece of
 //! shared state lives in facade objects, which is why the model has no
 //! shared `std` cell (a test, `tests/discipline.rs`, keeps it so).
 //!
@@ -647,7 +657,6 @@ pub(crate) trait Contents {
 /// Tags that keep the parts of a history or an element apart.
 mod tag {
     pub const BIRTH: u64 = 1;
-    pub const LOCK: u64 = 2;
     pub const WAKE: u64 = 3;
     pub const READ: u64 = 4;
     pub const SPAWN: u64 = 5;
@@ -804,11 +813,6 @@ impl Ctx {
             }
             None => self.hist_tok(t, x.0 as u64 + 1),
         }
-    }
-
-    fn hist_obj(&mut self, t: TaskId, id: ObjId) {
-        self.hist_task(t, id.creator);
-        self.hist_tok(t, u64::from(id.seq));
     }
 
     /// Embed a content of `len` tokens (factor `e`) at the next position of
@@ -1001,11 +1005,9 @@ impl Ctx {
         let t = self.current;
         self.thr(t).pending = op;
         if op != Op::Running {
+            // The object of an Acquire or Wait is not written: which object
+            // a task's code names is a function of its history so far.
             self.hist_tok(t, op.code());
-            if let Op::Acquire(s) | Op::Wait(s) = op {
-                let id = self.objects[s as usize].as_ref().expect("live object").id;
-                self.hist_obj(t, id);
-            }
         }
     }
 }
@@ -1014,14 +1016,13 @@ impl Ctx {
 pub(crate) fn acquired(slot: u32) {
     with_ctx(|c| {
         let t = c.current;
-        let (id, content, len) = {
+        let (content, len) = {
             let o = c.objects[slot as usize].as_mut().expect("live object");
             o.held = Some(t);
             o.cache = None;
-            (o.id, o.content, o.content_len)
+            (o.content, o.content_len)
         };
-        c.hist_tok(t, tag::LOCK);
-        c.hist_obj(t, id);
+        // What it found, right after the Acquire that named the object.
         c.hist_embed(t, &content, len);
         c.thr(t).pending = Op::Running;
     });
@@ -1075,14 +1076,14 @@ pub(crate) fn wait_ends(slot: u32) {
             th.waits_on = None;
             th.woken = Woken::No;
         }
-        let (id, content, len) = {
+        let (content, len) = {
             let o = c.objects[slot as usize].as_mut().expect("live object");
             o.held = Some(t);
             o.cache = None;
-            (o.id, o.content, o.content_len)
+            (o.content, o.content_len)
         };
+        // What it found, right after the Wait that named the object.
         c.hist_tok(t, tag::WAKE);
-        c.hist_obj(t, id);
         c.hist_embed(t, &content, len);
         c.thr(t).pending = Op::Running;
     });
@@ -1100,17 +1101,18 @@ pub(crate) fn notify_all(cv: usize) {
     });
 }
 
-/// The current task read `v` from the plain memory in `slot`.
-pub(crate) fn observed(slot: u32, v: &dyn Fingerprint) {
+/// The current task read `v` from plain memory (which memory is a function
+/// of its history so far, so it is not written).
+pub(crate) fn observed(v: &dyn Fingerprint) {
     with_ctx(|c| {
         if c.quiet > 0 || !c.hashing {
             return;
         }
         let t = c.current;
-        let id = c.objects[slot as usize].as_ref().expect("live object").id;
         let (content, len) = c.content(v);
+        // The value read (which object the code reads from is a function of
+        // its history so far).
         c.hist_tok(t, tag::READ);
-        c.hist_obj(t, id);
         c.hist_embed(t, &content, len);
     });
 }
@@ -1381,18 +1383,20 @@ fn canonical(c: &mut Ctx, runnable: &[TaskId]) -> Canonical {
         "a fingerprint of a state whose histories are not hashed"
     );
     c.refresh();
-    let (elems, degree) = element_list(c, runnable);
-    canonical_of(c, elems, degree)
+    let degree = element_list(c, runnable);
+    canonical_of(c, degree)
 }
 
-fn element_list(c: &mut Ctx, runnable: &[TaskId]) -> (Vec<(Sym, Option<u8>)>, f64) {
+/// Compute the elements of every object and task whose elements changed
+/// since they were last computed (each keeps them, see `Obj::cache` and
+/// `Thr::cache`); returns the bound on the state polynomial's degree.
+fn element_list(c: &mut Ctx, runnable: &[TaskId]) -> f64 {
     let (h, e, b) = (c.keys.h, c.keys.e, c.keys.b);
     let n = c.n;
     let push_tok = |s: &mut Stream, v: u64| {
         s.acc.base = s.acc.base.add(F2::scalar(v + 1).mul(s.pow));
         s.step(h);
     };
-    let mut elems: Vec<(Sym, Option<u8>)> = Vec::with_capacity(c.objects.len() + c.threads.len());
     let mut degree = 0f64;
     let sym_of = &c.sym_of;
     for o in c.objects.iter_mut().flatten() {
@@ -1429,23 +1433,19 @@ fn element_list(c: &mut Ctx, runnable: &[TaskId]) -> (Vec<(Sym, Option<u8>)>, f6
             }
             o.cache = Some((out, deg));
         }
-        let (out, deg) = o.cache.as_ref().expect("just computed");
+        let (_, deg) = o.cache.as_ref().expect("just computed");
         degree += deg;
-        elems.extend(out.iter().map(|s| (*s, o.root)));
     }
     // Which locks are held, by whom (for "waits for a lock another holds").
-    let held: Vec<Option<TaskId>> = c
-        .objects
-        .iter()
-        .map(|o| o.as_ref().and_then(|o| o.held))
-        .collect();
+    let objects = &c.objects;
+    let held = |o: u32| objects[o as usize].as_ref().and_then(|o| o.held);
     for (i, th) in c.threads.iter_mut().enumerate() {
         let Some(th) = th else { continue };
         let t = TaskId(i);
         // Runnable, with a task that waits for a lock another holds counted
         // as blocked (choosing it changes nothing but that).
         let runs = runnable.contains(&t)
-            && !matches!(th.pending, Op::Acquire(o) if held[o as usize].is_some_and(|x| x != t));
+            && !matches!(th.pending, Op::Acquire(o) if held(o).is_some_and(|x| x != t));
         let status = if th.explicit.is_some() {
             u8::from(runnable.contains(&t))
         } else {
@@ -1476,21 +1476,34 @@ fn element_list(c: &mut Ctx, runnable: &[TaskId]) -> (Vec<(Sym, Option<u8>)>, f6
             }
             th.cache = Some((status, s.acc, f64::from(s.deg) + 1.0));
         }
-        let (_, sym, deg) = th.cache.as_ref().expect("just computed");
+        let (_, _, deg) = th.cache.as_ref().expect("just computed");
         degree += deg;
-        elems.push((*sym, th.root));
     }
-    (elems, degree)
+    degree
 }
 
-fn canonical_of(c: &Ctx, elems: Vec<(Sym, Option<u8>)>, degree: f64) -> Canonical {
+/// Every element of the state, as [`element_list`] left them: each with
+/// the actor that owns it (an object or task descending from it).
+fn elements(c: &Ctx) -> impl Iterator<Item = (&Sym, Option<u8>)> {
+    let objects = c.objects.iter().flatten().flat_map(|o| {
+        let (out, _) = o.cache.as_ref().expect("elements computed");
+        out.iter().map(move |s| (s, o.root))
+    });
+    let threads = c.threads.iter().flatten().map(|th| {
+        let (_, s, _) = th.cache.as_ref().expect("elements computed");
+        (s, th.root)
+    });
+    objects.chain(threads)
+}
+
+fn canonical_of(c: &Ctx, degree: f64) -> Canonical {
     let n = c.n;
     let keys = &c.keys;
     let z = keys.z;
     // Elements that name no actor give the same factor under every renaming.
     let mut fixed = F2::ONE;
-    let mut named: Vec<(Sym, Option<u8>)> = Vec::new();
-    for (s, owner) in elems {
+    let mut named: Vec<(&Sym, Option<u8>)> = Vec::new();
+    for (s, owner) in elements(c) {
         if owner.is_some() || s.g.iter().take(n).any(|g| *g != F2::default()) {
             named.push((s, owner));
         } else {
@@ -1953,13 +1966,13 @@ mod tests {
     fn a_snapshot_restores_the_state_it_kept() {
         let keys = std::sync::Arc::new(Keys::from_seed(7));
         begin(keys.clone(), &Symmetry::none(), true);
-        let (slot, _) = register(&5u32).unwrap();
-        observed(slot, &5u32);
+        register(&5u32).unwrap();
+        observed(&5u32);
         let at = || fingerprint(&[TaskId(0)]).fp;
         let kept_fp = at();
         let kept = snapshot();
         assert!(matches(&kept));
-        observed(slot, &6u32);
+        observed(&6u32);
         assert!(!matches(&kept), "a new observation went unnoticed");
         assert_ne!(at(), kept_fp);
         end();
@@ -1967,13 +1980,13 @@ mod tests {
         // state kept; hashing on again, it moves on as the first run did.
         begin(keys, &Symmetry::none(), false);
         assert!(!hashing());
-        let (slot, _) = register(&5u32).unwrap();
-        observed(slot, &5u32);
+        register(&5u32).unwrap();
+        observed(&5u32);
         restore(&kept);
         assert!(hashing());
         assert!(matches(&kept));
         assert_eq!(at(), kept_fp);
-        observed(slot, &6u32);
+        observed(&6u32);
         assert!(!matches(&kept));
         end();
     }
@@ -2000,18 +2013,18 @@ mod tests {
     fn a_read_for_the_trace_is_not_an_observation() {
         let keys = std::sync::Arc::new(Keys::from_seed(7));
         begin(keys, &Symmetry::none(), true);
-        let (slot, _) = register(&5u32).unwrap();
+        register(&5u32).unwrap();
         let at = || fingerprint(&[TaskId(0)]).fp;
         let before = at();
-        unobserved(|| observed(slot, &5u32));
+        unobserved(|| observed(&5u32));
         assert_eq!(at(), before, "a read for the trace changed the state");
-        observed(slot, &5u32);
+        observed(&5u32);
         let after = at();
         assert_ne!(after, before, "a read did not change the state");
         // Nested, and the count restored.
-        unobserved(|| unobserved(|| observed(slot, &6u32)));
+        unobserved(|| unobserved(|| observed(&6u32)));
         assert_eq!(at(), after);
-        observed(slot, &6u32);
+        observed(&6u32);
         assert_ne!(at(), after);
         end();
     }

@@ -319,8 +319,8 @@ impl<T: Fingerprint> Plain<T> {
     /// Read: what `f` returns is what the task observed.
     pub fn read<R: Fingerprint>(&self, f: impl FnOnce(&T) -> R) -> R {
         let r = f(&self.lock());
-        if let Some(s) = self.slot {
-            state::observed(s, &r);
+        if self.slot.is_some() {
+            state::observed(&r);
         }
         r
     }
@@ -330,7 +330,7 @@ impl<T: Fingerprint> Plain<T> {
         let mut g = self.lock();
         let r = f(&mut g);
         if let Some(s) = self.slot {
-            state::observed(s, &r);
+            state::observed(&r);
             state::stored(s);
         }
         r
