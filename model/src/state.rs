@@ -639,8 +639,12 @@ struct Obj {
     content_len: u32,
     /// The contents' set and map entries, each an element of its own.
     entries: Vec<(Sym, u32)>,
-    /// Its elements as last computed (cleared by every change).
-    cache: Option<(Vec<Sym>, f64)>,
+    /// Its elements as last computed, and their degree.
+    elements: Vec<Sym>,
+    degree: f64,
+    /// Whether `elements` are current (unset by every change; the vector
+    /// is kept, to be filled again without allocating).
+    fresh: bool,
     /// For plain memory: where to read the contents, which are hashed when
     /// a state is taken if they changed since (`dirty`).
     lazy: Option<std::sync::Weak<dyn Contents>>,
@@ -719,6 +723,8 @@ struct Ctx {
     max_content: u32,
     /// Inside [`unobserved`]: reads record nothing.
     quiet: u32,
+    /// Element vectors of objects gone, for new ones to reuse.
+    spare_elements: Vec<Vec<Sym>>,
     /// Whether histories and contents are hashed. Off while an execution
     /// replays a prefix whose states the search has kept ([`Snapshot`]):
     /// only the structure (tasks, objects, who holds what, what each task
@@ -897,6 +903,7 @@ pub fn begin(keys: std::sync::Arc<Keys>, sym: &Symmetry, hashing: bool) {
         seqs: b.seqs,
         max_content: 0,
         quiet: 0,
+        spare_elements: b.spare_elements,
         hashing,
     };
     CTX.with(|c| *c.borrow_mut() = Some(ctx));
@@ -911,6 +918,7 @@ struct Buffers {
     objects: Vec<Option<Obj>>,
     free_slots: Vec<u32>,
     seqs: Vec<u32>,
+    spare_elements: Vec<Vec<Sym>>,
 }
 
 impl Buffers {
@@ -921,9 +929,12 @@ impl Buffers {
             objects: c.objects,
             free_slots: c.free_slots,
             seqs: c.seqs,
+            spare_elements: c.spare_elements,
         };
         b.threads.clear();
         b.engine_tasks.clear();
+        b.spare_elements
+            .extend(b.objects.drain(..).flatten().map(|o| o.elements));
         b.objects.clear();
         b.free_slots.clear();
         b.seqs.clear();
@@ -963,7 +974,9 @@ pub(crate) fn register(v: &dyn Fingerprint) -> Option<(u32, ObjId)> {
             content,
             content_len,
             entries,
-            cache: None,
+            elements: c.spare_elements.pop().unwrap_or_default(),
+            degree: 0.0,
+            fresh: false,
             lazy: None,
             dirty: false,
         };
@@ -985,8 +998,9 @@ pub(crate) fn register(v: &dyn Fingerprint) -> Option<(u32, ObjId)> {
 pub(crate) fn unregister(slot: u32) {
     with_ctx(|c| {
         if let Some(o) = c.objects.get_mut(slot as usize) {
-            if o.take().is_some() {
+            if let Some(o) = o.take() {
                 c.free_slots.push(slot);
+                c.spare_elements.push(o.elements);
             }
         }
     });
@@ -1019,7 +1033,7 @@ pub(crate) fn acquired(slot: u32) {
         let (content, len) = {
             let o = c.objects[slot as usize].as_mut().expect("live object");
             o.held = Some(t);
-            o.cache = None;
+            o.fresh = false;
             (o.content, o.content_len)
         };
         // What it found, right after the Acquire that named the object.
@@ -1040,7 +1054,7 @@ impl Ctx {
             o.content_len = len;
             o.entries = entries;
         }
-        o.cache = None;
+        o.fresh = false;
     }
 }
 
@@ -1079,7 +1093,7 @@ pub(crate) fn wait_ends(slot: u32) {
         let (content, len) = {
             let o = c.objects[slot as usize].as_mut().expect("live object");
             o.held = Some(t);
-            o.cache = None;
+            o.fresh = false;
             (o.content, o.content_len)
         };
         // What it found, right after the Wait that named the object.
@@ -1140,7 +1154,7 @@ pub(crate) fn stored(slot: u32) {
     with_ctx(|c| {
         let o = c.objects[slot as usize].as_mut().expect("live object");
         o.dirty = true;
-        o.cache = None;
+        o.fresh = false;
     });
 }
 
@@ -1174,7 +1188,7 @@ impl Ctx {
             o.content_len = len;
             o.entries = entries;
             o.dirty = false;
-            o.cache = None;
+            o.fresh = false;
         }
     }
 }
@@ -1400,8 +1414,9 @@ fn element_list(c: &mut Ctx, runnable: &[TaskId]) -> f64 {
     let mut degree = 0f64;
     let sym_of = &c.sym_of;
     for o in c.objects.iter_mut().flatten() {
-        if o.cache.is_none() {
-            let mut out = Vec::with_capacity(1 + o.entries.len());
+        if !o.fresh {
+            let mut out = std::mem::take(&mut o.elements);
+            out.clear();
             let mut deg = 0f64;
             let mut s = Stream::new();
             push_tok(&mut s, tag::OBJ);
@@ -1431,10 +1446,11 @@ fn element_list(c: &mut Ctx, runnable: &[TaskId]) -> f64 {
                 deg += f64::from(s.deg) + 1.0;
                 out.push(s.acc);
             }
-            o.cache = Some((out, deg));
+            o.elements = out;
+            o.degree = deg;
+            o.fresh = true;
         }
-        let (_, deg) = o.cache.as_ref().expect("just computed");
-        degree += deg;
+        degree += o.degree;
     }
     // Which locks are held, by whom (for "waits for a lock another holds").
     let objects = &c.objects;
@@ -1486,8 +1502,8 @@ fn element_list(c: &mut Ctx, runnable: &[TaskId]) -> f64 {
 /// the actor that owns it (an object or task descending from it).
 fn elements(c: &Ctx) -> impl Iterator<Item = (&Sym, Option<u8>)> {
     let objects = c.objects.iter().flatten().flat_map(|o| {
-        let (out, _) = o.cache.as_ref().expect("elements computed");
-        out.iter().map(move |s| (s, o.root))
+        debug_assert!(o.fresh, "elements computed");
+        o.elements.iter().map(move |s| (s, o.root))
     });
     let threads = c.threads.iter().flatten().map(|th| {
         let (_, s, _) = th.cache.as_ref().expect("elements computed");
@@ -1823,7 +1839,7 @@ pub fn restore(snap: &Snapshot) {
                     o.content_len = s.content_len;
                     o.entries.clear();
                     o.entries.extend_from_slice(&snap.entries[s.entries.clone()]);
-                    o.cache = None;
+                    o.fresh = false;
                     o.dirty = false;
                 }
                 (None, None) => {}

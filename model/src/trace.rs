@@ -623,9 +623,12 @@ impl Recorder {
     /// A module's state, for the trace's own account of the module list.
     pub fn module_state(&self, name: &str, state: Option<ModState>) {
         self.with_trace(|t| match state {
-            Some(s) => {
-                t.modules.insert(name.to_string(), s);
-            }
+            Some(s) => match t.modules.get_mut(name) {
+                Some(v) => *v = s,
+                None => {
+                    t.modules.insert(name.to_string(), s);
+                }
+            },
             None => {
                 t.modules.remove(name);
             }

@@ -199,7 +199,7 @@ impl Monitor for InitAtMostOnce {
     fn on(&mut self, fact: &Fact<'_>, _: &Names<'_>) -> Reaction {
         match *fact {
             Fact::Transition { name, old, new } => {
-                let n = self.running.entry(name.to_string()).or_insert(0);
+                let n = entry(&mut self.running, name);
                 if new == ModState::Coming {
                     *n += 1;
                     if *n > 1 && self.twice.is_none() {
@@ -359,7 +359,7 @@ impl Monitor for ConsistentResult {
                 old: Some(ModState::Live),
                 new: ModState::Going,
             } => {
-                if self.unloaded.insert(name.to_string()) {
+                if !self.unloaded.contains(name) && self.unloaded.insert(name.to_string()) {
                     Reaction::Changed
                 } else {
                     Reaction::Same
@@ -681,7 +681,7 @@ impl Monitor for OneImagePerFile {
     fn on(&mut self, fact: &Fact<'_>, names: &Names<'_>) -> Reaction {
         match *fact {
             Fact::FinitStart { file, .. } => {
-                let c = self.calls.entry(file.to_string()).or_default();
+                let c = entry(&mut self.calls, file);
                 *c += 1;
                 if *c > 1 {
                     self.met = true;
@@ -695,7 +695,7 @@ impl Monitor for OneImagePerFile {
                 Reaction::Changed
             }
             Fact::ImageRead { task, file } => {
-                let i = self.images.entry(file.to_string()).or_default();
+                let i = entry(&mut self.images, file);
                 *i += 1;
                 if *i > 1 && !self.violated {
                     self.violated = true;
@@ -982,7 +982,13 @@ impl States {
             return false;
         };
         match state {
-            Some(s) => self.0.insert(name.to_string(), s) != Some(s),
+            Some(s) => match self.0.get_mut(name) {
+                Some(v) => std::mem::replace(v, s) != s,
+                None => {
+                    self.0.insert(name.to_string(), s);
+                    true
+                }
+            },
             None => self.0.remove(name).is_some(),
         }
     }
@@ -1129,13 +1135,13 @@ impl Monitor for EtxtbsyOnlyWhileLoading {
     fn on(&mut self, fact: &Fact<'_>, names: &Names<'_>) -> Reaction {
         match *fact {
             Fact::FinitStart { task, file, .. } => {
-                self.open.entry(file.to_string()).or_default().insert(task);
+                entry(&mut self.open, file).insert(task);
                 Reaction::Changed
             }
             Fact::FinitEnd {
                 task, file, ret, ..
             } => {
-                let open = self.open.entry(file.to_string()).or_default();
+                let open = entry(&mut self.open, file);
                 open.remove(&task);
                 if ret == -ETXTBSY {
                     self.met = true;
@@ -1218,6 +1224,16 @@ impl Monitor for EndState {
     monitor_boilerplate!();
 }
 
+/// The value of `key` in `map`, inserted as the default if absent: a
+/// monitor's `entry`, without allocating the key when it is there already
+/// (every fact but a module's first).
+fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).expect("just inserted")
+}
+
 /// `expected-results`: the results a scenario states ([`Expect`]), each
 /// checked as the kernel hands it back.
 #[derive(Clone)]
@@ -1249,7 +1265,8 @@ fn one_of_results(rs: &[Option<Ret>]) -> String {
 
 impl Monitor for ExpectedResults {
     fn on(&mut self, fact: &Fact<'_>, names: &Names<'_>) -> Reaction {
-        let before = (self.violated, self.seen.clone());
+        // Whether an expectation's result happened for the first time.
+        let mut changed = false;
         let mut message = None;
         for (i, e) in self.expect.iter().enumerate() {
             match (e, fact) {
@@ -1262,7 +1279,7 @@ impl Monitor for ExpectedResults {
                         target,
                     },
                 ) if *task == TaskId(1 + actor) => {
-                    self.seen[i] = true;
+                    changed |= !std::mem::replace(&mut self.seen[i], true);
                     if !results.contains(ret) {
                         message.get_or_insert_with(|| {
                             format!(
@@ -1282,7 +1299,7 @@ impl Monitor for ExpectedResults {
                         ret,
                     },
                 ) if alias == a => {
-                    self.seen[i] = true;
+                    changed |= !std::mem::replace(&mut self.seen[i], true);
                     if !results.contains(ret) {
                         message.get_or_insert_with(|| {
                             format!(
@@ -1297,7 +1314,7 @@ impl Monitor for ExpectedResults {
                 (Expect::Insmod { file, results }, Fact::InsmodEnd { task, file: f, ret })
                     if file == f =>
                 {
-                    self.seen[i] = true;
+                    changed |= !std::mem::replace(&mut self.seen[i], true);
                     if !results.contains(ret) {
                         message.get_or_insert_with(|| {
                             format!(
@@ -1317,7 +1334,7 @@ impl Monitor for ExpectedResults {
                         ret,
                     },
                 ) if module == m => {
-                    self.seen[i] = true;
+                    changed |= !std::mem::replace(&mut self.seen[i], true);
                     if !results.contains(ret) {
                         message.get_or_insert_with(|| {
                             format!(
@@ -1330,10 +1347,10 @@ impl Monitor for ExpectedResults {
                     }
                 }
                 (Expect::NeverLive(m), Fact::FinitStart { module, .. }) if m == module => {
-                    self.seen[i] = true;
+                    changed |= !std::mem::replace(&mut self.seen[i], true);
                 }
                 (Expect::NeverLive(m), Fact::Module { name, state }) if m == name => {
-                    self.seen[i] = true;
+                    changed |= !std::mem::replace(&mut self.seen[i], true);
                     if *state == Some(ModState::Live) {
                         message.get_or_insert_with(|| {
                             format!("{m} went LIVE; the scenario expects it never to")
@@ -1349,10 +1366,10 @@ impl Monitor for ExpectedResults {
                 return Reaction::Violated(m);
             }
         }
-        if before == (self.violated, self.seen.clone()) {
-            Reaction::Same
-        } else {
+        if changed {
             Reaction::Changed
+        } else {
+            Reaction::Same
         }
     }
     fn finish(&self, _: &End, _: &Names<'_>) -> Check {
