@@ -30,8 +30,6 @@ pub struct ResourceSignature {
     static_create_location: &'static Location<'static>,
     parent_task_signature: u64,
     create_location_counter: u32,
-    static_create_location_hash: u64,
-    signature_hash: u64,
 }
 
 impl ResourceSignature {
@@ -47,6 +45,21 @@ impl ResourceSignature {
         parent_task_signature: u64,
         create_location_counter: u32,
     ) -> Self {
+        // kmodcheck's patch (vendor/README.md, item 6): the two hashes are
+        // computed when asked for, not here. Every lock of every execution
+        // is created through here, and nothing kmodcheck runs asks.
+        Self {
+            resource_type,
+            static_create_location,
+            parent_task_signature,
+            create_location_counter,
+        }
+    }
+
+    /// The static location's hash and the signature's, as upstream computes
+    /// them in `new`.
+    const fn hashes(&self) -> (u64, u64) {
+        let static_create_location = self.static_create_location;
         let mut hasher = SipHasher::new();
         let file: &'static str = static_create_location.file();
         hasher.hash(file.as_bytes());
@@ -54,29 +67,20 @@ impl ResourceSignature {
         hasher.write_u32(static_create_location.column());
         let static_create_location_hash = hasher.finish();
         hasher.write_u64(static_create_location_hash);
-        hasher.write_u64(parent_task_signature);
-        hasher.write_u32(create_location_counter);
-        let signature_hash = hasher.finish();
-
-        Self {
-            resource_type,
-            static_create_location,
-            parent_task_signature,
-            static_create_location_hash,
-            create_location_counter,
-            signature_hash,
-        }
+        hasher.write_u64(self.parent_task_signature);
+        hasher.write_u32(self.create_location_counter);
+        (static_create_location_hash, hasher.finish())
     }
 
     /// Hash of the static location within the source code where the task was spawned
     pub fn static_create_location_hash(&self) -> u64 {
-        self.static_create_location_hash
+        self.hashes().0
     }
 
     /// Combined signature of the static location and dynamic context
     /// context where the task was spawned.
     pub fn signature_hash(&self) -> u64 {
-        self.signature_hash
+        self.hashes().1
     }
 }
 

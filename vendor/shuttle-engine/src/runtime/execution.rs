@@ -911,7 +911,13 @@ impl ExecutionState {
 
             // If parent has labels, inherit them
             if let Some(parent_task_id) = state.try_current().map(|t| t.id()) {
-                let parent_map = map.get(&parent_task_id);
+                // kmodcheck's patch (vendor/README.md, item 6): a parent whose
+                // only label is its own name passes nothing on. Upstream every
+                // task inherited the name "main-thread" from the main thread,
+                // at the price of a map and a boxed clone per spawn.
+                let parent_map = map
+                    .get(&parent_task_id)
+                    .filter(|m| !(m.len() == 1 && m.get::<TaskName>().is_some()));
                 if let Some(parent_map) = parent_map {
                     let mut child_map = parent_map.clone();
 
