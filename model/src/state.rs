@@ -1743,6 +1743,9 @@ pub struct Snapshot {
     objects: Vec<Option<ObjArith>>,
     /// The objects' set and map entries, each object's a range of it.
     entries: Vec<(Sym, u32)>,
+    /// The objects' elements, each current object's a range of it (kept
+    /// so that the first state after a restore does not compute them all).
+    elements: Vec<Sym>,
     max_content: u32,
 }
 
@@ -1759,6 +1762,8 @@ struct ObjArith {
     content: Sym,
     content_len: u32,
     entries: std::ops::Range<usize>,
+    /// Its elements and their degree, if they were current.
+    elements: Option<(std::ops::Range<usize>, f64)>,
 }
 
 /// The current state's arithmetic (taken at a decision, after
@@ -1767,6 +1772,7 @@ pub fn snapshot() -> Snapshot {
     with_ctx(|c| {
         debug_assert!(c.hashing, "a snapshot of a state not hashed");
         let mut entries = Vec::new();
+        let mut elements = Vec::new();
         let objects = c
             .objects
             .iter()
@@ -1775,11 +1781,17 @@ pub fn snapshot() -> Snapshot {
                     debug_assert!(!o.dirty, "a snapshot before the plain memory was hashed");
                     let start = entries.len();
                     entries.extend_from_slice(&o.entries);
+                    let els = o.fresh.then(|| {
+                        let from = elements.len();
+                        elements.extend_from_slice(&o.elements);
+                        (from..elements.len(), o.degree)
+                    });
                     ObjArith {
                         id: o.id,
                         content: o.content,
                         content_len: o.content_len,
                         entries: start..entries.len(),
+                        elements: els,
                     }
                 })
             })
@@ -1799,6 +1811,7 @@ pub fn snapshot() -> Snapshot {
             threads,
             objects,
             entries,
+            elements,
             max_content: c.max_content,
         }
     })
@@ -1839,7 +1852,15 @@ pub fn restore(snap: &Snapshot) {
                     o.content_len = s.content_len;
                     o.entries.clear();
                     o.entries.extend_from_slice(&snap.entries[s.entries.clone()]);
-                    o.fresh = false;
+                    match &s.elements {
+                        Some((range, degree)) => {
+                            o.elements.clear();
+                            o.elements.extend_from_slice(&snap.elements[range.clone()]);
+                            o.degree = *degree;
+                            o.fresh = true;
+                        }
+                        None => o.fresh = false,
+                    }
                     o.dirty = false;
                 }
                 (None, None) => {}
