@@ -416,6 +416,11 @@ fn restoring_a_kept_state_loses_nothing() {
         "columns left out: {:?}",
         all.difference(&columns)
     );
+    eprintln!(
+        "{} cells, {} columns: {restores} branching decisions checked",
+        hashed.len(),
+        columns.len()
+    );
     assert!(restores > 10_000, "only {restores} restores checked");
 }
 

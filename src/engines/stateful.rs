@@ -25,6 +25,15 @@
 //!   the scheduler replays the decisions of the path to the deepest decision
 //!   with a choice left, takes that choice, and goes on depth-first. It
 //!   records every edge of the state graph it takes.
+//! - **Replays hash nothing.** Each decision on the path with a choice left
+//!   keeps its state's histories and contents ([`state::Snapshot`]). A
+//!   replay runs with hashing off, keeping only the structure (which tasks
+//!   and objects exist, who holds or waits for what), and restores the
+//!   snapshot at the decision it branches at ([`Replays::Restore`]). The
+//!   model's determinism makes that exact: the replay reaches the decision
+//!   with the same tasks and objects, which `state::restore` checks slot by
+//!   slot. `Replays::Verify` hashes the prefix as the first run did and
+//!   checks the snapshot against it (`tests/engines.rs`).
 //! - **Counterexamples.** A violation is reported on the edge whose step
 //!   broke the property (a monitor reports it as it happens), or on the edge
 //!   into the end of an execution (deadlock, or a check on the outcome). The
