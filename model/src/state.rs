@@ -219,7 +219,7 @@ impl Keys {
 }
 
 /// A value linear in the symmetric variables: `base + Σ_a ρ_a · g[a]`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Sym {
     base: F2,
     g: [F2; MAX_SYM],
@@ -500,7 +500,7 @@ impl<A: Fingerprint, B: Fingerprint, C: Fingerprint> Fingerprint for (A, B, C) {
 
 /// A task's history: a polynomial in `h`, one position per token or
 /// embedded content.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Stream {
     acc: Sym,
     pow: F2,
@@ -1888,49 +1888,32 @@ pub fn matches(snap: &Snapshot) -> bool {
     // The plain memory is hashed when a state is taken: hash what changed.
     with_ctx(Ctx::refresh);
     let now = snapshot();
-    let sym = |a: &Sym, b: &Sym| a.base == b.base && a.g == b.g;
-    let thr = |a: &Option<ThrArith>, b: &Option<ThrArith>| match (a, b) {
-        (Some(a), Some(b)) => {
-            sym(&a.hist.acc, &b.hist.acc)
-                && a.hist.pow == b.hist.pow
-                && a.hist.len == b.hist.len
-                && a.hist.deg == b.hist.deg
-                && a.explicit.map(|e| (e.0.base, e.0.g, e.1))
-                    == b.explicit.map(|e| (e.0.base, e.0.g, e.1))
-        }
-        (None, None) => true,
-        _ => false,
+    // A thread's history and self-description (its cached element is
+    // derived from them); an object's identity, contents and entries.
+    let thr = |t: &ThrArith| (t.hist, t.explicit);
+    let obj = |o: &ObjArith, s: &Snapshot| {
+        (
+            o.id.creator,
+            o.id.seq,
+            o.content,
+            o.content_len,
+            s.entries[o.entries.clone()].to_vec(),
+        )
     };
-    let obj =
-        |a: &Option<ObjArith>, sa: &Snapshot, b: &Option<ObjArith>, sb: &Snapshot| match (a, b) {
-            (Some(a), Some(b)) => {
-                let ea = &sa.entries[a.entries.clone()];
-                let eb = &sb.entries[b.entries.clone()];
-                a.id == b.id
-                    && sym(&a.content, &b.content)
-                    && a.content_len == b.content_len
-                    && ea.len() == eb.len()
-                    && ea
-                        .iter()
-                        .zip(eb)
-                        .all(|(x, y)| sym(&x.0, &y.0) && x.1 == y.1)
-            }
-            (None, None) => true,
-            _ => false,
-        };
-    now.threads.len() == snap.threads.len()
-        && now.objects.len() == snap.objects.len()
-        && now.max_content == snap.max_content
+    now.max_content == snap.max_content
         && now
             .threads
             .iter()
-            .zip(&snap.threads)
-            .all(|(a, b)| thr(a, b))
+            .map(|t| t.as_ref().map(thr))
+            .eq(snap.threads.iter().map(|t| t.as_ref().map(thr)))
         && now
             .objects
             .iter()
-            .zip(&snap.objects)
-            .all(|(a, b)| obj(a, &now, b, snap))
+            .map(|o| o.as_ref().map(|o| obj(o, &now)))
+            .eq(snap
+                .objects
+                .iter()
+                .map(|o| o.as_ref().map(|o| obj(o, snap))))
 }
 
 /// The probability bound of a run that computed `queries` fingerprints,
