@@ -545,6 +545,40 @@ impl Recorder {
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Engine side: feed the monitors again, from the states
+    /// [`Recorder::load_monitors`] put back (a replay that skipped the
+    /// facts of a path the engine had already taken).
+    pub fn unmute(&self) {
+        self.0
+            .muted
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Engine side: a copy of every monitor's state, for
+    /// [`Recorder::load_monitors`] in a later execution of the same
+    /// scenario.
+    pub fn save_monitors(&self) -> Vec<Box<dyn Monitor>> {
+        self.0
+            .monitors
+            .iter()
+            .map(|m| m.outside_view(|m| m.clone_box()))
+            .collect()
+    }
+
+    /// Engine side: put back the monitors' states `kept` by
+    /// [`Recorder::save_monitors`]. The facade's record of their contents is
+    /// the caller's to restore with them (`state::restore`); nothing is
+    /// marked as stored.
+    pub fn load_monitors(&self, kept: Vec<Box<dyn Monitor>>) {
+        assert_eq!(kept.len(), self.0.monitors.len(), "the same properties");
+        for (m, k) in self.0.monitors.iter().zip(kept) {
+            m.write_tracked(|m| {
+                *m = k;
+                (false, ())
+            });
+        }
+    }
+
     /// Whether steps are recorded.
     pub fn tracing(&self) -> bool {
         self.0.trace.is_some()

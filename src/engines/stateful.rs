@@ -26,10 +26,11 @@
 //!   with a choice left, takes that choice, and goes on depth-first. It
 //!   records every edge of the state graph it takes.
 //! - **Replays hash nothing.** Each decision on the path with a choice left
-//!   keeps its state's histories and contents ([`state::Snapshot`]). A
-//!   replay runs with hashing off, keeping only the structure (which tasks
-//!   and objects exist, who holds or waits for what), and restores the
-//!   snapshot at the decision it branches at ([`Replays::Restore`]). The
+//!   keeps its state's histories and contents ([`state::Snapshot`]) and a
+//!   copy of the monitors. A replay runs with hashing off, keeping only the
+//!   structure (which tasks and objects exist, who holds or waits for what),
+//!   and feeds the monitors no facts; it restores the snapshot and the
+//!   monitors at the decision it branches at ([`Replays::Restore`]). The
 //!   model's determinism makes that exact: the replay reaches the decision
 //!   with the same tasks and objects, which `state::restore` checks slot by
 //!   slot. `Replays::Verify` hashes the prefix as the first run did and
@@ -58,7 +59,7 @@ use crate::engine::{Observer, Progress, Replays, PROGRESS_EVERY};
 use kmodcheck_model::state::{self, Keys, Op, Symmetry, TaskId};
 use kmodcheck_model::sync::scheduler::{Schedule, Scheduler, Task, TaskId as EngineTask};
 use kmodcheck_model::sync::{self, Stop};
-use kmodcheck_model::trace::{Check, End, Recorder};
+use kmodcheck_model::trace::{Check, End, Monitor, Recorder};
 use kmodcheck_model::world::{execute, symmetry};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -96,7 +97,16 @@ struct Frame {
     perm: Vec<u8>,
     /// That state's histories and contents, for the replays that take its
     /// later choices (dropped when the last one is taken).
-    snap: Option<state::Snapshot>,
+    snap: Option<Kept>,
+}
+
+/// What a replay puts back at the decision it branches at.
+struct Kept {
+    /// The facade's state.
+    state: state::Snapshot,
+    /// The monitors' states ([`Replays::Restore`] only: a replay there
+    /// feeds them no facts).
+    monitors: Vec<Box<dyn Monitor>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,6 +190,9 @@ struct Search {
     nprops: usize,
     /// The recorder of the current execution.
     recorder: Option<Recorder>,
+    /// The current execution replays a kept path, hashing nothing and
+    /// feeding the monitors nothing, up to the decision it branches at.
+    quiet: bool,
     /// Nothing left to explore.
     finished: bool,
     /// Why the search stopped before the end.
@@ -304,6 +317,7 @@ impl Search {
             witness: vec![false; n],
             nprops: n,
             recorder: None,
+            quiet: false,
             finished: false,
             stopped: None,
             bounded_by: None,
@@ -370,6 +384,7 @@ impl Search {
         // A replay up to a kept decision hashes nothing until it gets there.
         let hashing =
             !(self.searching() && self.replays == Replays::Restore && !self.stack.is_empty());
+        self.quiet = !hashing;
         state::begin(self.keys.clone(), &sym, hashing);
         Some(Schedule::new(0))
     }
@@ -640,20 +655,32 @@ impl Search {
             if branch {
                 // The decision with the new choice: its state as kept, then
                 // a new edge.
-                let kept = f.snap.as_ref();
+                let last = f.chosen + 1 == f.choices.len();
+                let kept = f.snap.as_ref().expect("a kept decision with a choice left");
                 match replays {
                     Replays::Restore => {
-                        state::restore(kept.expect("a kept decision with a choice left"));
+                        state::restore(&kept.state);
+                        let monitors = if last {
+                            f.snap.take().expect("kept").monitors
+                        } else {
+                            kept.monitors.clone()
+                        };
+                        if let Some(rec) = &self.recorder {
+                            rec.load_monitors(monitors);
+                            rec.unmute();
+                        }
+                        self.quiet = false;
                     }
                     Replays::Verify => assert!(
-                        state::matches(kept.expect("a kept decision with a choice left")),
+                        state::matches(&kept.state),
                         "decision {} of execution {}: the state replayed differs from the one kept when it was first reached",
                         depth + 1,
                         executions
                     ),
                     Replays::Hash => {}
                 }
-                if f.chosen + 1 == f.choices.len() {
+                let f = &mut self.stack[depth];
+                if last {
                     f.snap = None;
                 }
                 let (from, cc) = (f.state, state::rename(c, &f.perm));
@@ -690,7 +717,13 @@ impl Search {
         }
         let c = choices[0];
         let cc = state::rename(c, &canon.perm);
-        let snap = (choices.len() > 1 && self.replays != Replays::Hash).then(state::snapshot);
+        let snap = (choices.len() > 1 && self.replays != Replays::Hash).then(|| Kept {
+            state: state::snapshot(),
+            monitors: match (&self.recorder, self.replays) {
+                (Some(rec), Replays::Restore) => rec.save_monitors(),
+                _ => Vec::new(),
+            },
+        });
         self.stack.push(Frame {
             choices: choices.to_vec(),
             chosen: 0,
@@ -800,7 +833,14 @@ fn run(job: &Job<'_>, search: Rc<RefCell<Search>>) {
         !search.borrow().searching() && matches!(search.borrow().plan, Plan::Decisions { .. });
     let body = move || {
         let rec = Recorder::new(monitors(), trace);
-        active().borrow_mut().recorder = Some(rec.clone());
+        {
+            let search = active();
+            let mut s = search.borrow_mut();
+            if s.quiet {
+                rec.mute();
+            }
+            s.recorder = Some(rec.clone());
+        }
         execute(v, sc.clone(), rec);
         active().borrow_mut().terminal(End::Completed);
     };
