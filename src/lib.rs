@@ -19,6 +19,16 @@ pub mod report;
 pub mod scenario_file;
 pub mod suggest;
 
+/// The allocator of the CLI and of every test binary that links this
+/// library: mimalloc instead of glibc's malloc. The stateful engine re-runs
+/// the model for every schedule, about 160 allocations an execution, and
+/// glibc's `malloc`/`free` were a fifth of its instructions. Alternating the
+/// two builds in one run, the catalogue took 14% less time on one core and
+/// 8% less on two, and twice the memory (about 45 MiB instead of 20);
+/// README, "What made it fast".
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub use kmodcheck_model as model;
 pub use kmodcheck_properties as properties;
 
