@@ -15,7 +15,6 @@ use corosensei::Yielder;
 use std::any::Any;
 use std::backtrace::Backtrace;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt::Debug;
 use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -156,89 +155,104 @@ where
     }
 }
 
-/// A task signature is an identifier that is intended to be *mostly* stable across executions
-/// and allow for categorization of tasks according to how they were created. It provides two
-/// levels of granularity: static (compile-time) spawn location and dynamic (run-time) context where
-/// that spawn location was reached. The static spawn location and signature are each represented
 /// by a u64 so that the details of how they are computed can be non-breaking changes in the future.
-/// Hashes are all pre-computed for fast checking of equality of signatures at runtime.
+///
+/// kmodcheck's patch (vendor/README.md, item 7): the hashes are computed when asked for, from the
+/// creation stack, by the same code as upstream's constructors (a task's own signature hash is
+/// kept once computed, as each resource it creates asks for it); upstream computed all three in the
+/// constructor, for every task of every execution, and nothing kmodcheck runs asks for them but
+/// the resources' creation. The per-location counters are a short list instead of a SipHash map.
 #[derive(Debug, Clone)]
 pub struct TaskSignature {
     /// The task creation stack is a tuple of (create location, number of tasks created at that location in the parent)
     task_creation_stack: Vec<(&'static Location<'static>, u32)>,
-    spawn_call_site_hash: u64,
-    parent_signature_hash: u64,
-    signature_hash: u64,
-    child_counters: HashMap<&'static Location<'static>, u32>,
+    signature_hash: std::cell::Cell<Option<u64>>,
+    child_counters: Vec<(&'static Location<'static>, u32)>,
 }
 
 impl TaskSignature {
     pub fn new_parentless(spawn_call_site: &'static Location<'static>) -> TaskSignature {
-        let mut hasher = DefaultHasher::new();
-        let task_creation_stack = vec![(spawn_call_site, 0)];
-        task_creation_stack.hash(&mut hasher);
-        let signature_hash = hasher.finish();
-        spawn_call_site.hash(&mut hasher);
-
         Self {
-            task_creation_stack,
-            spawn_call_site_hash: hasher.finish(),
-            parent_signature_hash: 0,
-            signature_hash,
-            child_counters: HashMap::new(),
+            task_creation_stack: vec![(spawn_call_site, 0)],
+            signature_hash: std::cell::Cell::new(None),
+            child_counters: Vec::new(),
         }
     }
 
     pub fn new_child(&mut self, spawn_call_site: &'static Location<'static>) -> Self {
-        let mut hasher = DefaultHasher::new();
-        let counter = self
-            .child_counters
-            .entry(spawn_call_site)
-            .and_modify(|c| *c += 1)
-            .or_insert(1);
+        let counter = self.count(spawn_call_site);
         let mut task_creation_stack = self.task_creation_stack.clone();
-        task_creation_stack.push((spawn_call_site, *counter));
-
-        spawn_call_site.hash(&mut hasher);
-        let spawn_call_site_hash = hasher.finish();
-
-        task_creation_stack.hash(&mut hasher);
-
+        task_creation_stack.push((spawn_call_site, counter));
         Self {
             task_creation_stack,
-            parent_signature_hash: self.signature_hash,
-            spawn_call_site_hash,
-            signature_hash: hasher.finish(),
-            child_counters: HashMap::new(),
+            signature_hash: std::cell::Cell::new(None),
+            child_counters: Vec::new(),
+        }
+    }
+
+    /// One more task or resource created at `location` by this task: its number there (from 1),
+    /// as upstream's `child_counters` map counted.
+    fn count(&mut self, location: &'static Location<'static>) -> u32 {
+        match self.child_counters.iter_mut().find(|(l, _)| *l == location) {
+            Some((_, c)) => {
+                *c += 1;
+                *c
+            }
+            None => {
+                self.child_counters.push((location, 1));
+                1
+            }
+        }
+    }
+
+    /// The hashes upstream's constructors computed for a task with this creation stack: its spawn
+    /// call site's, and its signature's. A parentless task (a stack of one) hashed its stack, then
+    /// the call site on top; a child hashed its call site, then its stack on top.
+    fn hashes(stack: &[(&'static Location<'static>, u32)]) -> (u64, u64) {
+        let spawn_call_site = stack.last().expect("a task has a creation stack").0;
+        let mut hasher = DefaultHasher::new();
+        if stack.len() == 1 {
+            stack.hash(&mut hasher);
+            let signature_hash = hasher.finish();
+            spawn_call_site.hash(&mut hasher);
+            (hasher.finish(), signature_hash)
+        } else {
+            spawn_call_site.hash(&mut hasher);
+            let spawn_call_site_hash = hasher.finish();
+            stack.hash(&mut hasher);
+            (spawn_call_site_hash, hasher.finish())
         }
     }
 
     #[track_caller]
     pub fn new_resource(&mut self, resource_type: ResourceType) -> ResourceSignature {
         let static_create_location = Location::caller();
-        let counter = self
-            .child_counters
-            .entry(static_create_location)
-            .and_modify(|c| *c += 1)
-            .or_insert(1);
-
-        ResourceSignature::new(resource_type, static_create_location, self.signature_hash, *counter)
+        let counter = self.count(static_create_location);
+        ResourceSignature::new(resource_type, static_create_location, self.signature_hash(), counter)
     }
 
     /// Hash of the static location within the source code where the task was spawned
     pub fn static_create_location_hash(&self) -> u64 {
-        self.spawn_call_site_hash
+        Self::hashes(&self.task_creation_stack).0
     }
 
     /// Combined signature of the static location and dynamic context
     /// context where the task was spawned.
     pub fn signature_hash(&self) -> u64 {
-        self.signature_hash
+        if let Some(h) = self.signature_hash.get() {
+            return h;
+        }
+        let h = Self::hashes(&self.task_creation_stack).1;
+        self.signature_hash.set(Some(h));
+        h
     }
 
     /// Signature hash of the parent of this task
     pub fn parent_signature_hash(&self) -> u64 {
-        self.parent_signature_hash
+        match self.task_creation_stack.len() {
+            1 => 0,
+            n => Self::hashes(&self.task_creation_stack[..n - 1]).1,
+        }
     }
 }
 
@@ -250,7 +264,7 @@ impl Hash for TaskSignature {
 
 impl PartialEq for TaskSignature {
     fn eq(&self, other: &Self) -> bool {
-        self.signature_hash == other.signature_hash
+        self.signature_hash() == other.signature_hash()
     }
 }
 
