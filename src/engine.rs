@@ -52,6 +52,11 @@ pub struct CheckOptions {
     /// How the stateful engine treats the prefix a schedule replays
     /// ([`Replays::Restore`] but to test that restoring loses nothing).
     pub replays: Replays,
+    /// The catalogue's driver ([`crate::check_scenarios`]) gives a column the
+    /// search of an earlier column of the same scenario whose variant agrees
+    /// with it on every policy that search read (`KMODCHECK_SHARE=0`: every
+    /// column searches on its own).
+    pub share: bool,
     /// Called about every [`PROGRESS_EVERY`] while a cell runs.
     pub progress: Option<Progress>,
     /// Called with every execution's outcome (the regression suites read
@@ -115,6 +120,7 @@ impl Default for CheckOptions {
             symmetry: true,
             prune: true,
             replays: Replays::Restore,
+            share: true,
             progress: None,
             observer: None,
         }
@@ -124,7 +130,8 @@ impl Default for CheckOptions {
 impl CheckOptions {
     /// Defaults, overridden by the environment variables loom and shuttle
     /// users know: `LOOM_MAX_PREEMPTIONS`, `LOOM_MAX_BRANCHES`,
-    /// `SHUTTLE_RANDOM_SEED`. A malformed value is an error naming it.
+    /// `SHUTTLE_RANDOM_SEED`; and `KMODCHECK_SHARE` ([`CheckOptions::share`]).
+    /// A malformed value is an error naming it.
     pub fn from_env() -> Result<Self, String> {
         let mut o = CheckOptions::default();
         let num = |k: &str| -> Result<Option<u64>, String> {
@@ -145,6 +152,9 @@ impl CheckOptions {
         }
         if let Some(v) = num("SHUTTLE_RANDOM_SEED")? {
             o.seed = v;
+        }
+        if let Some(v) = num("KMODCHECK_SHARE")? {
+            o.share = v != 0;
         }
         Ok(o)
     }
@@ -232,9 +242,31 @@ pub struct CellResult {
     pub first_violation_after: Option<Duration>,
     /// One verdict per property of the scenario.
     pub properties: Vec<PropertyResult>,
+    /// The variant whose search of this scenario this cell's is: the two
+    /// agree on every policy that search read, so this variant's search
+    /// does the same, state for state ([`crate::check_scenarios`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_search_as: Option<&'static str>,
 }
 
 impl CellResult {
+    /// This cell's result as variant `v`'s, which agrees with this cell's
+    /// variant on every policy its search read: the same search, with `v`
+    /// in the replay handles.
+    pub fn as_variant(&self, v: &Variant, elapsed: Duration) -> CellResult {
+        let mut c = self.clone();
+        c.same_search_as = Some(self.same_search_as.unwrap_or(self.variant));
+        c.variant = v.id;
+        c.elapsed = elapsed;
+        c.first_violation_after = None;
+        for p in &mut c.properties {
+            if let Verdict::Violated(ce) = &mut p.verdict {
+                ce.replay.variant = v.id.to_string();
+            }
+        }
+        c
+    }
+
     /// What the run explored, in words: `48 executions`, or for the
     /// stateful engine `312 states, 590 transitions, 201 executions,
     /// symmetry over 3 actors`.
@@ -371,6 +403,7 @@ pub fn check_cell_as(
         elapsed,
         first_violation_after: out.first_violation_after,
         properties: results,
+        same_search_as: None,
     })
 }
 

@@ -2,7 +2,7 @@
 //! with its kernel references, as text and as JSON.
 
 use kmodcheck_model::scenario::{Actor, InitStep, Scenario, SignalTarget};
-use kmodcheck_model::variant::{self, Origin, Variant};
+use kmodcheck_model::variant::{self, Origin, Policies, Variant};
 use serde_json::{json, Value};
 
 /// What `explain` found for a name: text for a person, JSON for a tool.
@@ -57,14 +57,9 @@ fn variant_text(v: &Variant, width: usize) -> Explained {
         Origin::Proposal => "a proposal that was not merged",
         Origin::Mutant => "a seeded bug the checker must catch (not a kernel)",
     };
-    // Every field, so that a new variation point is a compile error here
+    // Every policy, so that a new variation point is a compile error here
     // until it has its line.
-    let Variant {
-        id: _,
-        kernel: _,
-        releases,
-        summary: _,
-        origin: _,
+    let Policies {
         finit,
         idem_wait,
         recursion,
@@ -76,8 +71,9 @@ fn variant_text(v: &Variant, width: usize) -> Explained {
         userspace,
         autoload_dups,
         mutant: _,
-    } = *v;
+    } = v.policies();
     let mut policies: Vec<(&str, String)> = vec![];
+    let releases = v.releases;
     if !releases.is_empty() {
         policies.push(("releases", releases.into()));
     }
@@ -106,14 +102,14 @@ fn variant_text(v: &Variant, width: usize) -> Explained {
     for (k, d) in &policies {
         text.push_str(&format!("    {k:<20} {d}\n"));
     }
-    if let Some(m) = v.mutant {
+    if let Some(m) = v.mutant() {
         text.push_str(&format!("    {:<20} {m:?}\n", "seeded bug"));
     }
     let json = json!({
         "kind": "variant", "id": v.id, "kernel": v.kernel, "summary": v.summary,
         "origin": format!("{:?}", v.origin),
         "policies": policies.iter().map(|(k, d)| json!({"point": k, "policy": d})).collect::<Vec<_>>(),
-        "mutant": v.mutant.map(|m| format!("{m:?}")),
+        "mutant": v.mutant().map(|m| format!("{m:?}")),
     });
     Explained {
         text: wrap_at(&text, width),

@@ -62,13 +62,34 @@ pub fn check_scenarios(
         .map(|(i, (v, s))| (i, v, s))
         .collect();
     let total = jobs.len();
-    // Taken from the front, the cells with the most threads first (a
-    // stable sort: catalogue order within), so that the workers end
-    // together instead of one finishing a long cell alone: the state space
-    // grows with the threads, and the six-thread cells are the costliest.
-    let mut jobs = jobs;
-    jobs.sort_by_key(|(_, v, s)| std::cmp::Reverse(s.max_threads_under(v)));
-    let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(jobs)));
+    // A scenario's columns are taken in catalogue order, so that a column
+    // can take the search of an earlier one that read only policies the two
+    // share (`same_search`); a worker starts on a scenario nobody is working
+    // on while there is one, and only then joins another's. The scenarios
+    // with the most threads go first (a stable sort: catalogue order within),
+    // so that the workers end together instead of one finishing a long one
+    // alone: the state space grows with the threads.
+    let mut groups: Vec<Group> = Vec::new();
+    for job in jobs {
+        match groups.last_mut() {
+            Some(g) if g.jobs[0].2.name == job.2.name => g.jobs.push_back(job),
+            _ => groups.push(Group {
+                jobs: std::collections::VecDeque::from([job]),
+                searched: Vec::new(),
+                active: 0,
+            }),
+        }
+    }
+    groups.sort_by_key(|g| {
+        std::cmp::Reverse(
+            g.jobs
+                .iter()
+                .map(|(_, v, s)| s.max_threads_under(v))
+                .max()
+                .unwrap_or(0),
+        )
+    });
+    let queue = Arc::new(Mutex::new(groups));
     let results = Arc::new(Mutex::new(Vec::new()));
     let done = Arc::new(Mutex::new(0usize));
     let start = Instant::now();
@@ -79,58 +100,86 @@ pub fn check_scenarios(
         let (queue, results, done, opts) =
             (queue.clone(), results.clone(), done.clone(), opts.clone());
         threads.push(std::thread::spawn(move || loop {
-            let Some((i, v, s)) = queue.lock().unwrap().pop_front() else {
-                return Ok(());
+            let (g, (i, v, s), shared) = {
+                let mut groups = queue.lock().unwrap();
+                let pick = groups
+                    .iter()
+                    .position(|g| !g.jobs.is_empty() && g.active == 0)
+                    .or_else(|| groups.iter().position(|g| !g.jobs.is_empty()));
+                let Some(g) = pick else {
+                    return Ok(());
+                };
+                let group = &mut groups[g];
+                let job = group.jobs.pop_front().expect("a column left");
+                group.active += 1;
+                let shared = same_search(&group.searched, &job.1, &opts).cloned();
+                (g, job, shared)
             };
-            let mut o = opts.clone();
-            if progress {
-                let what = format!("{} × {}", v.id, s.name);
-                o.progress = Some(engine::Progress(Arc::new(move |n, states, t| {
-                    let line = match states {
-                        Some(st) => format!(
+            {
+                let mut o = opts.clone();
+                if progress {
+                    let what = format!("{} × {}", v.id, s.name);
+                    o.progress = Some(engine::Progress(Arc::new(move |n, states, t| {
+                        let line = match states {
+                            Some(st) => format!(
                             "       {what}: {st} states, {n} executions, {:.0} s, still exploring",
                             t.as_secs_f64()
                         ),
-                        None => format!(
-                            "       {what}: {n} executions, {:.0} s, still exploring",
-                            t.as_secs_f64()
-                        ),
-                    };
+                            None => format!(
+                                "       {what}: {n} executions, {:.0} s, still exploring",
+                                t.as_secs_f64()
+                            ),
+                        };
+                        let mut err = std::io::stderr().lock();
+                        if tty {
+                            let _ = write!(err, "\r\x1b[2K{}", progress_fit(&line));
+                        } else {
+                            let _ = writeln!(err, "{line}");
+                        }
+                    })));
+                }
+                let t0 = Instant::now();
+                let c = match shared {
+                    Some(c) => c.as_variant(&v, t0.elapsed()),
+                    None => {
+                        let (c, read) = variant::consulted(|| check_cell(v, &s, &o));
+                        let c = c?;
+                        queue.lock().unwrap()[g].searched.push((v, read, c.clone()));
+                        c
+                    }
+                };
+                queue.lock().unwrap()[g].active -= 1;
+                let mut d = done.lock().unwrap();
+                *d += 1;
+                if progress {
+                    let line = format!(
+                        "[{:>2}/{total}] {:>7.1} s  {} × {}: {} ({}{}){}",
+                        *d,
+                        start.elapsed().as_secs_f64(),
+                        c.variant,
+                        c.scenario,
+                        c.explored(),
+                        c.engine.name(),
+                        if c.exhaustive {
+                            ", exhaustive"
+                        } else {
+                            ", not exhaustive"
+                        },
+                        match c.same_search_as {
+                            Some(a) => format!(": {a}'s search, whose policies it shares"),
+                            None => String::new(),
+                        },
+                    );
                     let mut err = std::io::stderr().lock();
                     if tty {
                         let _ = write!(err, "\r\x1b[2K{}", progress_fit(&line));
                     } else {
                         let _ = writeln!(err, "{line}");
                     }
-                })));
-            }
-            let c = check_cell(v, &s, &o)?;
-            let mut d = done.lock().unwrap();
-            *d += 1;
-            if progress {
-                let line = format!(
-                    "[{:>2}/{total}] {:>7.1} s  {} × {}: {} ({}{})",
-                    *d,
-                    start.elapsed().as_secs_f64(),
-                    c.variant,
-                    c.scenario,
-                    c.explored(),
-                    c.engine.name(),
-                    if c.exhaustive {
-                        ", exhaustive"
-                    } else {
-                        ", not exhaustive"
-                    },
-                );
-                let mut err = std::io::stderr().lock();
-                if tty {
-                    let _ = write!(err, "\r\x1b[2K{}", progress_fit(&line));
-                } else {
-                    let _ = writeln!(err, "{line}");
                 }
+                drop(d);
+                results.lock().unwrap().push((i, c));
             }
-            drop(d);
-            results.lock().unwrap().push((i, c));
         }));
     }
     for t in threads {
@@ -143,6 +192,44 @@ pub fn check_scenarios(
     let mut r = std::mem::take(&mut *results.lock().unwrap());
     r.sort_by_key(|(i, _)| *i);
     Ok(r.into_iter().map(|(_, c)| c).collect())
+}
+
+/// A scenario's columns still to check, and the searches done of it.
+struct Group {
+    jobs: std::collections::VecDeque<(usize, variant::Variant, scenario::Scenario)>,
+    searched: Vec<(variant::Variant, variant::Consulted, CellResult)>,
+    /// Workers checking one of its columns now.
+    active: usize,
+}
+
+/// A search of the same scenario, among `searched`, that variant `v`'s
+/// would repeat: one whose variant has `v`'s value of every policy it read
+/// ([`variant::consulted`]). The model reads a variant only through those
+/// reads and is deterministic, so `v`'s search takes the same steps, reaches
+/// the same states and finds the same counterexamples (README, "Soundness").
+/// Only the stateful engine's exhaustive searches are taken, never one cut
+/// short by time (which is not deterministic), and none when
+/// `KMODCHECK_SHARE=0` ([`CheckOptions::share`]).
+fn same_search<'a>(
+    searched: &'a [(variant::Variant, variant::Consulted, CellResult)],
+    v: &variant::Variant,
+    o: &CheckOptions,
+) -> Option<&'a CellResult> {
+    if !may_share(o) {
+        return None;
+    }
+    searched
+        .iter()
+        .find(|(a, read, c)| c.exhaustive && a.agrees_on(v, *read))
+        .map(|(_, _, c)| c)
+}
+
+/// Whether a run with these options may take another variant's search of
+/// the same scenario (see `same_search`): sharing is on, the engine is the
+/// stateful one, and no time limit can cut a search short at a point that
+/// differs from run to run.
+pub fn may_share(o: &CheckOptions) -> bool {
+    o.share && o.engine.unwrap_or_default() == EngineKind::Stateful && o.time_limit.is_none()
 }
 
 /// The per-cell execution bound of the main job, `diff` and `reports/`

@@ -50,19 +50,19 @@ fn column_kernel(v: &Variant) -> String {
         v.id.split('+')
             .next()
             .and_then(kmodcheck_model::variant::by_id);
-    if let Some(b) = base.filter(|b| b.userspace != v.userspace) {
+    if let Some(b) = base.filter(|b| b.userspace() != v.userspace()) {
         format!(
             "{}, with {}: {}",
             b.kernel,
-            v.userspace.id(),
-            v.userspace.describe()
+            v.userspace().id(),
+            v.userspace().describe()
         )
     } else if v.id.contains('+') {
         format!(
             "{}, with the {} budget: {}",
             v.kernel,
-            v.kmod.id(),
-            v.kmod.kernel()
+            v.kmod().id(),
+            v.kmod().kernel()
         )
     } else if v.releases.is_empty() || v.releases == v.kernel {
         v.kernel.to_string()
@@ -1110,6 +1110,7 @@ mod tests {
                     elapsed: std::time::Duration::ZERO,
                     first_violation_after: None,
                     properties,
+                    same_search_as: None,
                 });
             }
         }

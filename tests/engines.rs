@@ -727,3 +727,101 @@ fn loom_refuses_a_timer_started_again_in_words() {
     assert!(reason.contains("6th thread"), "{reason}");
     assert!(!reason.contains("assertion failed"), "{reason}");
 }
+
+/// A column that takes an earlier column's search (`check_scenarios`, the
+/// variants agreeing on every policy that search read) gets what its own
+/// search finds: the same states, transitions, executions, verdicts and
+/// counterexamples, on scenarios where columns do share. Vacuity: some do,
+/// and a column whose variant differs in a policy the search read does not.
+#[test]
+fn a_shared_search_is_the_search_it_replaces() {
+    let names = [
+        "winner-dies+kill-waiter",
+        "crypto-self-test+kill",
+        "recursive-self-load",
+        "budget-contended",
+    ];
+    let scenarios: Vec<scenario::Scenario> = names
+        .iter()
+        .map(|n| scenario::by_name(n).unwrap())
+        .collect();
+    let shared = kmodcheck::check_scenarios(&scenarios, &CheckOptions::default(), false).unwrap();
+    let own = kmodcheck::check_scenarios(
+        &scenarios,
+        &CheckOptions {
+            share: false,
+            ..CheckOptions::default()
+        },
+        false,
+    )
+    .unwrap();
+    assert_eq!(shared.len(), own.len());
+    let mut taken = 0;
+    for (a, b) in shared.iter().zip(&own) {
+        let cell = format!("{} × {}", a.variant, a.scenario);
+        assert_eq!((a.variant, &a.scenario), (b.variant, &b.scenario));
+        assert!(
+            b.same_search_as.is_none(),
+            "{cell}: shared with sharing off"
+        );
+        if let Some(from) = a.same_search_as {
+            taken += 1;
+            assert_ne!(from, a.variant, "{cell}");
+        }
+        let counts = |c: &CellResult| {
+            let s = c.states.as_ref().unwrap();
+            (s.states, s.transitions, c.executions, c.exhaustive)
+        };
+        assert_eq!(counts(a), counts(b), "{cell}: the shared search differs");
+        for (x, y) in a.properties.iter().zip(&b.properties) {
+            assert_eq!(
+                x.verdict.kind(),
+                y.verdict.kind(),
+                "{cell} × {}",
+                x.property
+            );
+            if let (Verdict::Violated(p), Verdict::Violated(q)) = (&x.verdict, &y.verdict) {
+                assert_eq!(p.trace, q.trace, "{cell} × {}", x.property);
+                assert_eq!(p.message, q.message, "{cell} × {}", x.property);
+                assert_eq!(
+                    serde_json::to_string(&p.replay).unwrap(),
+                    serde_json::to_string(&q.replay).unwrap(),
+                    "{cell} × {}: the replay handle",
+                    x.property
+                );
+            }
+        }
+    }
+    assert!(taken > 0, "no column took another's search");
+    assert!(
+        taken < shared.len() - names.len(),
+        "every column took another's search: {taken} of {}",
+        shared.len()
+    );
+}
+
+/// What a run reads of a variant is recorded ([`variant::consulted`]), and
+/// two variants agree on a run's reads only where their policies are equal.
+#[test]
+fn a_run_records_the_policies_it_reads() {
+    let idem = variant::by_id("idempotent").unwrap();
+    let intr = variant::by_id("idempotent-interruptible").unwrap();
+    let ((), none) = variant::consulted(|| ());
+    assert!(none.names().is_empty());
+    let (_, read) = variant::consulted(|| idem.kmod());
+    assert_eq!(read.names(), ["kmod"]);
+    // The two differ in the in-flight wait, not the budget.
+    assert!(idem.agrees_on(&intr, read));
+    let (_, read) = variant::consulted(|| (idem.kmod(), idem.idem_wait()));
+    assert_eq!(read.names(), ["idem_wait", "kmod"]);
+    assert!(!idem.agrees_on(&intr, read));
+    let v62 = variant::by_id("v6.2").unwrap();
+    // A nested run's reads are the outer run's too.
+    let ((_, inner), outer) = variant::consulted(|| variant::consulted(|| v62.umh()));
+    assert_eq!((inner.names(), outer.names()), (vec!["umh"], vec!["umh"]));
+    // A whole cell reads what its scenario reaches.
+    let sc = scenario::by_name("recursive-self-load").unwrap();
+    let (c, read) = variant::consulted(|| check_cell(v62, &sc, &CheckOptions::default()));
+    assert!(c.is_ok());
+    assert!(read.names().contains(&"finit"), "{:?}", read.names());
+}

@@ -513,27 +513,231 @@ pub struct Variant {
     /// Kernel state or proposal.
     pub origin: Origin,
     /// Duplicate handling in `finit_module`.
-    pub finit: FinitDedup,
+    finit: FinitDedup,
     /// Kind of wait in the in-flight table (ignored without one).
-    pub idem_wait: IdemWait,
+    idem_wait: IdemWait,
     /// Recursion detection (proposals only).
-    pub recursion: RecursionPolicy,
+    recursion: RecursionPolicy,
     /// Where the in-flight entry lives (ignored without an in-flight table).
-    pub idem_storage: IdemStorage,
+    idem_storage: IdemStorage,
     /// Crypto registration and its self-test.
-    pub crypto: CryptoTest,
+    crypto: CryptoTest,
     /// The kmod budget of `request_module`.
-    pub kmod: KmodBudget,
+    kmod: KmodBudget,
     /// The name check's handling of a same-name module.
-    pub name_check: NameCheck,
+    name_check: NameCheck,
     /// The wait for a usermode helper.
-    pub umh: UmhWait,
+    umh: UmhWait,
     /// The syscall userspace loads modules with.
-    pub userspace: Userspace,
+    userspace: Userspace,
     /// Duplicate `request_module()` calls.
-    pub autoload_dups: AutoloadDups,
+    autoload_dups: AutoloadDups,
     /// The seeded bug of a mutant (`None` for kernels and proposals).
+    mutant: Option<Mutant>,
+}
+
+/// The policies of a [`Variant`], one bit each in a [`Consulted`] mask.
+const POLICIES: [&str; 11] = [
+    "finit",
+    "idem_wait",
+    "recursion",
+    "idem_storage",
+    "crypto",
+    "kmod",
+    "name_check",
+    "umh",
+    "userspace",
+    "autoload_dups",
+    "mutant",
+];
+
+/// A variant's policies, as [`Variant::policies`] reads them.
+#[allow(missing_docs)]
+pub struct Policies {
+    pub finit: FinitDedup,
+    pub idem_wait: IdemWait,
+    pub recursion: RecursionPolicy,
+    pub idem_storage: IdemStorage,
+    pub crypto: CryptoTest,
+    pub kmod: KmodBudget,
+    pub name_check: NameCheck,
+    pub umh: UmhWait,
+    pub userspace: Userspace,
+    pub autoload_dups: AutoloadDups,
     pub mutant: Option<Mutant>,
+}
+
+/// Which of a variant's policies a run read ([`consulted`]): one bit per
+/// policy, in the order of [`POLICIES`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Consulted(u16);
+
+impl Consulted {
+    /// The names of the policies read.
+    pub fn names(self) -> Vec<&'static str> {
+        POLICIES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, n)| *n)
+            .collect()
+    }
+}
+
+thread_local! {
+    /// The policies read on this thread since [`consulted`] began, if it did.
+    static CONSULTED: std::cell::Cell<Option<u16>> = const { std::cell::Cell::new(None) };
+}
+
+fn read(bit: u16) {
+    CONSULTED.with(|c| {
+        if let Some(m) = c.get() {
+            c.set(Some(m | (1 << bit)));
+        }
+    });
+}
+
+/// Run `f` and say which policies of any variant it read on this thread
+/// (the model reads a variant only through the accessors below, which the
+/// fields' privacy enforces outside this module). A run that reads the
+/// same policies with the same values does the same: the model is
+/// deterministic, and a variant is nothing else to it.
+pub fn consulted<R>(f: impl FnOnce() -> R) -> (R, Consulted) {
+    let before = CONSULTED.with(|c| c.replace(Some(0)));
+    let r = f();
+    let mask = CONSULTED.with(|c| c.replace(before)).unwrap_or(0);
+    if let Some(b) = before {
+        // A nested run's reads are the outer run's too.
+        CONSULTED.with(|c| c.set(Some(b | mask)));
+    }
+    (r, Consulted(mask))
+}
+
+impl Variant {
+    /// The `finit` policy (a read: see [`consulted`]).
+    pub fn finit(&self) -> FinitDedup {
+        read(0);
+        self.finit
+    }
+
+    /// The `idem_wait` policy (a read: see [`consulted`]).
+    pub fn idem_wait(&self) -> IdemWait {
+        read(1);
+        self.idem_wait
+    }
+
+    /// The `recursion` policy (a read: see [`consulted`]).
+    pub fn recursion(&self) -> RecursionPolicy {
+        read(2);
+        self.recursion
+    }
+
+    /// The `idem_storage` policy (a read: see [`consulted`]).
+    pub fn idem_storage(&self) -> IdemStorage {
+        read(3);
+        self.idem_storage
+    }
+
+    /// The `crypto` policy (a read: see [`consulted`]).
+    pub fn crypto(&self) -> CryptoTest {
+        read(4);
+        self.crypto
+    }
+
+    /// The `kmod` policy (a read: see [`consulted`]).
+    pub fn kmod(&self) -> KmodBudget {
+        read(5);
+        self.kmod
+    }
+
+    /// The `name_check` policy (a read: see [`consulted`]).
+    pub fn name_check(&self) -> NameCheck {
+        read(6);
+        self.name_check
+    }
+
+    /// The `umh` policy (a read: see [`consulted`]).
+    pub fn umh(&self) -> UmhWait {
+        read(7);
+        self.umh
+    }
+
+    /// The `userspace` policy (a read: see [`consulted`]).
+    pub fn userspace(&self) -> Userspace {
+        read(8);
+        self.userspace
+    }
+
+    /// The `autoload_dups` policy (a read: see [`consulted`]).
+    pub fn autoload_dups(&self) -> AutoloadDups {
+        read(9);
+        self.autoload_dups
+    }
+
+    /// The `mutant` policy (a read: see [`consulted`]).
+    pub fn mutant(&self) -> Option<Mutant> {
+        read(10);
+        self.mutant
+    }
+
+    /// Every policy at once, for a description of the variant (`kmodcheck
+    /// explain`), whose destructuring of [`Policies`] makes a new policy a
+    /// compile error there until it is described. Reads them all.
+    pub fn policies(&self) -> Policies {
+        let Variant {
+            id: _,
+            kernel: _,
+            releases: _,
+            summary: _,
+            origin: _,
+            finit: _,
+            idem_wait: _,
+            recursion: _,
+            idem_storage: _,
+            crypto: _,
+            kmod: _,
+            name_check: _,
+            umh: _,
+            userspace: _,
+            autoload_dups: _,
+            mutant: _,
+        } = self;
+        Policies {
+            finit: self.finit(),
+            idem_wait: self.idem_wait(),
+            recursion: self.recursion(),
+            idem_storage: self.idem_storage(),
+            crypto: self.crypto(),
+            kmod: self.kmod(),
+            name_check: self.name_check(),
+            umh: self.umh(),
+            userspace: self.userspace(),
+            autoload_dups: self.autoload_dups(),
+            mutant: self.mutant(),
+        }
+    }
+
+    /// Whether `other` has this variant's value of every policy in `mask`:
+    /// then a run of `other` that reads only those policies does what this
+    /// variant's did.
+    pub fn agrees_on(&self, other: &Variant, mask: Consulted) -> bool {
+        let same = [
+            self.finit == other.finit,
+            self.idem_wait == other.idem_wait,
+            self.recursion == other.recursion,
+            self.idem_storage == other.idem_storage,
+            self.crypto == other.crypto,
+            self.kmod == other.kmod,
+            self.name_check == other.name_check,
+            self.umh == other.umh,
+            self.userspace == other.userspace,
+            self.autoload_dups == other.autoload_dups,
+            self.mutant == other.mutant,
+        ];
+        same.iter()
+            .enumerate()
+            .all(|(i, same)| mask.0 & (1 << i) == 0 || *same)
+    }
 }
 
 const BASE: Variant = Variant {
@@ -1043,7 +1247,7 @@ impl Variant {
     /// budgets' 5 s timeouts follow the scenario's `timer` (README,
     /// "Time").
     pub fn needs_time(&self) -> bool {
-        self.idem_wait == IdemWait::KillableTimeout
+        self.idem_wait() == IdemWait::KillableTimeout
     }
 
     /// This loader with kmod budget `b`, under the id `LOADER+BUDGET` (the

@@ -1431,7 +1431,7 @@ fn expected_results(s: &Scenario, v: &Variant) -> Box<dyn Monitor> {
         .filter(|e| match e {
             Expect::Request {
                 budget: Some(b), ..
-            } => *b == v.kmod,
+            } => *b == v.kmod(),
             _ => true,
         })
         .cloned()

@@ -56,6 +56,15 @@ pub const ENVIRONMENT: &[(&str, Takes)] = &[
         },
     ),
     (
+        "KMODCHECK_SHARE",
+        Takes::Number {
+            min: 0,
+            max: 1,
+            what: "whether a matrix column may take the search of an earlier column that read only policies both share (1, the default) or not (0)",
+            example: "0",
+        },
+    ),
+    (
         "LOOM_MAX_PREEMPTIONS",
         Takes::Number {
             min: 0,

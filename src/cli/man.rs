@@ -27,6 +27,11 @@ Environment:
   KMODCHECK_JOBS          cells checked at once by matrix and report
                           (a whole number, 1 or more; default: the number of
                           cores)
+  KMODCHECK_SHARE         0: every column of matrix, report and diff
+                          searches on its own; 1 (the default): a column
+                          whose variant has an earlier column's value of
+                          every policy that column's search read takes that
+                          search (README, Soundness)
   LOOM_MAX_PREEMPTIONS    bound loom's preemptions per execution, as
                           --preemption-bound (the run is then not exhaustive)
   LOOM_MAX_BRANCHES       loom's limit of branches per execution (default

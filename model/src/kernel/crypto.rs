@@ -26,7 +26,7 @@ pub fn crypto_register_alg(k: &Arc<Kernel>, me: TaskId, alg: &str, test_requests
         move |k, id| cryptomgr_test(k, id, &a2, &t2, &l2),
     );
     let tester_name = || k.name(tester);
-    match k.variant.crypto {
+    match k.variant.crypto() {
         CryptoTest::WaitForTest => {
             k.rec.event(me, "crypto_register_alg", || {
                 format!(

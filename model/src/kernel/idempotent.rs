@@ -170,7 +170,7 @@ pub fn idempotent(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) -> Option<InFligh
     });
     // hlist_add_head(&u->entry, idem_hash + hash); the mutant does it only
     // for the first of a cookie.
-    let link = existing.is_none() || k.variant.mutant != Some(Mutant::WaiterNotLinked);
+    let link = existing.is_none() || k.variant.mutant() != Some(Mutant::WaiterNotLinked);
     if link {
         u.set_link(Link::Linked);
         h.chain.insert(0, u.clone());
@@ -235,12 +235,12 @@ fn complete_cookie(
     let mut h = k.idem_lock.lock();
     let (mut mine, mut rest): (Vec<_>, Vec<_>) =
         h.chain.drain(..).partition(|e| e.cookie == cookie);
-    if k.variant.mutant == Some(Mutant::CompleteFirstOnly) && mine.len() > 1 {
+    if k.variant.mutant() == Some(Mutant::CompleteFirstOnly) && mine.len() > 1 {
         // The walk breaks after the first entry (the newest: hlist_add_head).
         rest.extend(mine.drain(1..));
     }
     h.chain = rest;
-    let unlinked = match (k.variant.idem_wait, k.variant.mutant) {
+    let unlinked = match (k.variant.idem_wait(), k.variant.mutant()) {
         (_, Some(Mutant::CompleterHlistDel)) => Link::Poisoned,
         (IdemWait::Interruptible | IdemWait::KillableTimeout, _) => Link::Unhashed,
         (IdemWait::Uninterruptible | IdemWait::TimeoutWarn, _) => Link::Poisoned,
@@ -306,8 +306,8 @@ pub fn idempotent_wait_for_completion(
         what: format!("the completion of {}'s load of {}", owner_name(), u.file),
         on: vec![owner],
     };
-    let recursive = match k.variant.recursion {
-        _ if k.variant.mutant == Some(Mutant::RecursionAnyLoad) => true,
+    let recursive = match k.variant.recursion() {
+        _ if k.variant.mutant() == Some(Mutant::RecursionAnyLoad) => true,
         RecursionPolicy::Blind => false,
         // The owner of the entry the walk found (the finding: possibly a
         // waiter, not the loader).
@@ -339,8 +339,8 @@ pub fn idempotent_wait_for_completion(
         return (-EDEADLK, FinitRole::Recursion);
     }
     // The mutant reads idem.ret before it waits.
-    let early = (k.variant.mutant == Some(Mutant::RetReadBeforeWait)).then(|| u.ret());
-    match k.variant.idem_wait {
+    let early = (k.variant.mutant() == Some(Mutant::RetReadBeforeWait)).then(|| u.ret());
+    match k.variant.idem_wait() {
         IdemWait::Uninterruptible => {
             // 9b9879fc0327: wait_for_completion(&idem.complete); return idem.ret;
             u.complete
@@ -405,7 +405,7 @@ pub fn idempotent_wait_for_completion(
                 // if (!hlist_unhashed(&u->entry)) hlist_del(&u->entry); under
                 // idem_lock. A poisoned entry looks hashed: hlist_del() would
                 // write through LIST_POISON2.
-                if k.variant.mutant == Some(Mutant::SelfUnlinkUnlocked) {
+                if k.variant.mutant() == Some(Mutant::SelfUnlinkUnlocked) {
                     self_unlink_unlocked(k, me, u);
                     return (u.ret(), FinitRole::IdemWaiter);
                 }
@@ -512,7 +512,7 @@ pub fn idempotent_init_module(
     me: TaskId,
     file: &str,
 ) -> Result<(Ret, FinitRole), Oops> {
-    let initial = match (k.variant.idem_wait, k.variant.mutant) {
+    let initial = match (k.variant.idem_wait(), k.variant.mutant()) {
         (_, Some(Mutant::RetStartsAtZero)) => 0,
         (IdemWait::Interruptible | IdemWait::KillableTimeout, _) => -EINTR,
         (IdemWait::Uninterruptible | IdemWait::TimeoutWarn, _) => 0,
@@ -524,7 +524,7 @@ pub fn idempotent_init_module(
         complete: Completion::new(format!("the idempotent completion of {file}")),
         ret: Plain::new(initial),
         link: Plain::new(Link::Unhashed),
-        word: (k.variant.mutant == Some(Mutant::SelfUnlinkUnlocked))
+        word: (k.variant.mutant() == Some(Mutant::SelfUnlinkUnlocked))
             .then(|| crate::sync::Mutex::new(())),
         returned: Plain::new(false),
     });
@@ -551,7 +551,7 @@ pub fn idempotent_init_module(
 /// the engines explore a later loader's walk on both sides of it.
 fn died_with_entry(k: &Kernel, me: TaskId, u: &Arc<Idempotent>) {
     k.rec.fact(Fact::IdemOutlived);
-    match k.variant.idem_storage {
+    match k.variant.idem_storage() {
         IdemStorage::Stack => {
             let h = k.idem_lock.lock();
             u.set_returned();

@@ -97,7 +97,7 @@ fn put_slot(k: &Kernel, me: TaskId) {
         g.in_use
     };
     ghost_put(k, me, in_use);
-    if k.variant.kmod != KmodBudget::FailFast2008 {
+    if k.variant.kmod() != KmodBudget::FailFast2008 {
         wake_up_kmod_wq(k);
     }
 }
@@ -170,7 +170,7 @@ pub fn request_module(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
 fn request_module_body(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
     k.rec.event(me, "request_module", || alias.to_string());
     let limit = k.scenario.kmod_limit;
-    match k.variant.kmod {
+    match k.variant.kmod() {
         KmodBudget::FailFast2008 => {
             // atomic_inc(&kmod_concurrent); if (atomic_read(&kmod_concurrent)
             // > max_modprobes) { if (kmod_loop_msg < 5) { printk(..); kmod_loop_msg++; }
@@ -179,7 +179,7 @@ fn request_module_body(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
                 let mut g = k.kmod.lock();
                 g.in_use += 1;
                 if g.in_use > i64::from(limit) {
-                    let leak = k.variant.mutant == Some(Mutant::KmodNoDecOnError);
+                    let leak = k.variant.mutant() == Some(Mutant::KmodNoDecOnError);
                     if leak {
                         k.rec.fact(Fact::KmodLeak { in_use: g.in_use });
                     } else {
@@ -200,7 +200,7 @@ fn request_module_body(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
                         });
                     }
                     k.rec.event(me, "request_module", || {
-                        if k.variant.mutant == Some(Mutant::KmodNoDecOnError) {
+                        if k.variant.mutant() == Some(Mutant::KmodNoDecOnError) {
                             format!("kmod_concurrent above max_modprobes ({limit}): -ENOMEM, without atomic_dec (mutant)")
                         } else {
                             format!("kmod_concurrent above max_modprobes ({limit}): -ENOMEM")
@@ -259,7 +259,7 @@ fn request_module_body(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
             }
         }
     }
-    if k.variant.autoload_dups == AutoloadDups::WaitForFirst {
+    if k.variant.autoload_dups() == AutoloadDups::WaitForFirst {
         if let Some(ret) = kmod_dup_request_exists_wait(k, me, alias) {
             put_slot(k, me);
             k.rec.event(me, "request_module", || {
@@ -272,7 +272,7 @@ fn request_module_body(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
         }
     }
     let ret = super::umh::call_modprobe(k, me, alias);
-    if k.variant.autoload_dups == AutoloadDups::WaitForFirst {
+    if k.variant.autoload_dups() == AutoloadDups::WaitForFirst {
         kmod_dup_request_announce(k, me, alias, ret);
     }
     put_slot(k, me);
@@ -360,7 +360,7 @@ fn wake_up_dup_waiters(k: &Kernel) {
 /// result of an earlier one (`CONFIG_MODULE_DEBUG_AUTOLOAD_DUPS`), without a
 /// helper.
 pub fn answered_from_cache(k: &Kernel, alias: &str) -> bool {
-    k.variant.autoload_dups == AutoloadDups::WaitForFirst
+    k.variant.autoload_dups() == AutoloadDups::WaitForFirst
         && k.kmod
             .lock()
             .dups

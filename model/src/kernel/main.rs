@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// its call stays open in the trace.
 pub fn finit_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops> {
     load_syscall(k, me, file, "finit_module", &|k, me, file| {
-        Ok(match k.variant.finit {
+        Ok(match k.variant.finit() {
             FinitDedup::NameCheckOnly => init_module_from_file(k, me, file)?,
             FinitDedup::ExclusiveDenyWrite => {
                 if exclusive_deny_write_access(k, me, file) != 0 {
@@ -56,7 +56,7 @@ pub fn init_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops>
 /// How userspace loads `file` under this variant: `finit_module(2)`, or
 /// libkmod's `init_module(2)` fallback ([`Userspace`]).
 pub fn insert_module(k: &Arc<Kernel>, me: TaskId, file: &str) -> Result<Ret, Oops> {
-    match k.variant.userspace {
+    match k.variant.userspace() {
         Userspace::Finit => finit_module(k, me, file),
         Userspace::InitModule => init_module(k, me, file),
     }
@@ -125,7 +125,7 @@ fn load_syscall(
         find_module_all(&list, &name).map(|m| m.state)
     };
     // Before v3.8 no module was ever seen UNFORMED (module::resolve_symbol).
-    let state = match (k.variant.name_check, state) {
+    let state = match (k.variant.name_check(), state) {
         (crate::variant::NameCheck::AnyIsLoaded, Some(ModState::Unformed)) => {
             Some(ModState::Coming)
         }
@@ -239,7 +239,7 @@ pub fn load_module(
             return Ok((ret, FinitRole::Other));
         }
     }
-    if k.variant.mutant != Some(crate::variant::Mutant::SkipCompleteFormation) {
+    if k.variant.mutant() != Some(crate::variant::Mutant::SkipCompleteFormation) {
         complete_formation(k, me, name);
     }
     // free_copy(): the image is not needed once the module is formed.
@@ -288,7 +288,7 @@ pub fn do_init_module(k: &Arc<Kernel>, me: TaskId, spec: &ModuleSpec) -> Result<
             )
         });
         free_module(k, name);
-        if k.variant.mutant == Some(crate::variant::Mutant::NoWakeOnFailedLoad) {
+        if k.variant.mutant() == Some(crate::variant::Mutant::NoWakeOnFailedLoad) {
             k.rec.event(me, "free_module", || {
                 format!("{name}: UNFORMED, unlinked; module_wq not woken (mutant)")
             });

@@ -69,7 +69,7 @@ pub fn finished_loading(k: &Kernel, name: &str) -> bool {
     let list = k.module_mutex.lock();
     match find_module_all(&list, name) {
         None => true,
-        Some(m) => match (k.variant.name_check, m.state) {
+        Some(m) => match (k.variant.name_check(), m.state) {
             (_, ModState::Live) => true,
             (
                 NameCheck::AnyIsLoaded | NameCheck::GoingIsLoaded | NameCheck::Patient,
@@ -101,7 +101,7 @@ pub fn module_patient_check_exists<'a>(
     caller: &'static str,
 ) -> (crate::sync::MutexGuard<'a, Vec<Module>>, Ret) {
     let mut list = list;
-    let policy = k.variant.name_check;
+    let policy = k.variant.name_check();
     // `again:` (before v6.2); one pass from v6.2.
     let mut waited = false;
     let old = loop {
@@ -117,7 +117,7 @@ pub fn module_patient_check_exists<'a>(
             return (list, 0);
         };
         let mut old = Some(old);
-        let coming_is_loaded = k.variant.mutant == Some(Mutant::ComingIsLoaded);
+        let coming_is_loaded = k.variant.mutant() == Some(Mutant::ComingIsLoaded);
         if let Some(o) = &old {
             let loading = match (policy, o.state) {
                 (NameCheck::AnyIsLoaded, _) => false,
@@ -176,7 +176,7 @@ pub fn module_patient_check_exists<'a>(
                 if same.is_none() {
                     k.rec.fact(Fact::ModuleGoneAfterWait);
                 }
-                old = if k.variant.mutant == Some(Mutant::NoRelookupAfterWait) {
+                old = if k.variant.mutant() == Some(Mutant::NoRelookupAfterWait) {
                     // old->state through the pointer from before the wait.
                     match same {
                         Some(m) => Some(m.clone()),
@@ -205,7 +205,7 @@ pub fn module_patient_check_exists<'a>(
     if let Some(o) = &old {
         k.ghost_against(me, o.loader);
     }
-    let coming_is_loaded = k.variant.mutant == Some(Mutant::ComingIsLoaded);
+    let coming_is_loaded = k.variant.mutant() == Some(Mutant::ComingIsLoaded);
     let ret = match &old {
         Some(o) if o.state == ModState::Live => -EEXIST,
         Some(o) if coming_is_loaded && o.state == ModState::Coming => -EEXIST,
@@ -330,7 +330,7 @@ fn delete_module_locked(k: &Kernel, me: TaskId, name: &str, force: bool) -> Ret 
         return refuse(list, -EWOULDBLOCK, why);
     }
     let mut crashed = false;
-    match (m.state, k.variant.idem_storage) {
+    match (m.state, k.variant.idem_storage()) {
         (ModState::Live, _) => {}
         (ModState::Coming, IdemStorage::HeapForceUnload) if force && k.has_exited(m.loader) => {
             crashed = true;
@@ -407,13 +407,13 @@ pub fn resolve_symbol(k: &Kernel, module: &str, provider: &str) -> Ret {
     // symbols searchable, under the module_mutex its load held from the
     // name check on: the model's UNFORMED step is invisible there, and a
     // provider in it is found as COMING would be (assumed, docs/kernel.md §3).
-    let pre_unformed = k.variant.name_check == NameCheck::AnyIsLoaded;
+    let pre_unformed = k.variant.name_check() == NameCheck::AnyIsLoaded;
     match find_module_all(&list, provider).map(|m| m.state) {
         None => -ENOENT,
         Some(ModState::Unformed) if !pre_unformed => -ENOENT,
         Some(ModState::Unformed | ModState::Coming) => {
             k.rec.fact(Fact::ResolvedAgainstComing);
-            if k.variant.mutant == Some(Mutant::ResolveComingAsLive) {
+            if k.variant.mutant() == Some(Mutant::ResolveComingAsLive) {
                 0
             } else {
                 -EBUSY

@@ -108,7 +108,7 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
         format!(
             "starts {} (modprobe -q -- {alias}); waits {} for it to exit",
             k.name(helper),
-            match (k.variant.umh, k.variant.mutant) {
+            match (k.variant.umh(), k.variant.mutant()) {
                 (_, Some(crate::variant::Mutant::HelperWaitNotKillable)) => {
                     "uninterruptibly (mutant: no UMH_KILLABLE)"
                 }
@@ -125,7 +125,7 @@ pub fn call_modprobe(k: &Arc<Kernel>, me: TaskId, alias: &str) -> Ret {
     };
     // UMH_KILLABLE: wait_for_completion_killable() since v3.4;
     // wait_for_completion() before it, and in the mutant that drops it.
-    let mode = match (k.variant.umh, k.variant.mutant) {
+    let mode = match (k.variant.umh(), k.variant.mutant()) {
         (_, Some(crate::variant::Mutant::HelperWaitNotKillable)) => WaitMode::Uninterruptible,
         (crate::variant::UmhWait::Uninterruptible, _) => WaitMode::Uninterruptible,
         (crate::variant::UmhWait::Killable, _) => WaitMode::Killable,
