@@ -65,7 +65,7 @@ pub fn check_scenarios(
     // A scenario's columns are taken in catalogue order, so that a column
     // can take the search of an earlier one that read only policies the two
     // share (`same_search`); a worker starts on a scenario nobody is working
-    // on while there is one, and only then joins another's. The scenarios
+    // on while there is one, and only then joins another's, from its end. The scenarios
     // with the most threads go first (a stable sort: catalogue order within),
     // so that the workers end together instead of one finishing a long one
     // alone: the state space grows with the threads.
@@ -110,7 +110,15 @@ pub fn check_scenarios(
                     return Ok(());
                 };
                 let group = &mut groups[g];
-                let job = group.jobs.pop_front().expect("a column left");
+                // A worker joining another's scenario takes its last column,
+                // so that the two meet in the middle (the last columns are
+                // the proposals, the least likely to share a search).
+                let job = if group.active == 0 {
+                    group.jobs.pop_front()
+                } else {
+                    group.jobs.pop_back()
+                }
+                .expect("a column left");
                 group.active += 1;
                 let shared = same_search(&group.searched, &job.1, &opts).cloned();
                 (g, job, shared)
