@@ -51,13 +51,27 @@ pub fn check_scenarios(
     opts: &CheckOptions,
     progress: bool,
 ) -> Result<Vec<CellResult>, String> {
-    let jobs: Vec<(usize, variant::Variant, scenario::Scenario)> = scenarios
+    let cells: Vec<(variant::Variant, scenario::Scenario)> = scenarios
         .iter()
         .flat_map(|s| {
             variant::columns_for(s)
                 .into_iter()
                 .map(move |v| (v, s.clone()))
         })
+        .collect();
+    check_columns(cells, opts, progress)
+}
+
+/// Check these (variant, scenario) cells on all cores, a scenario's
+/// columns next to each other as [`check_scenarios`] lists them, so that a
+/// column can take an earlier one's search; results in the order given.
+pub fn check_columns(
+    cells: Vec<(variant::Variant, scenario::Scenario)>,
+    opts: &CheckOptions,
+    progress: bool,
+) -> Result<Vec<CellResult>, String> {
+    let jobs: Vec<(usize, variant::Variant, scenario::Scenario)> = cells
+        .into_iter()
         .enumerate()
         .map(|(i, (v, s))| (i, v, s))
         .collect();
