@@ -232,7 +232,7 @@ struct Group {
 /// Only the stateful engine's exhaustive searches are taken, never one cut
 /// short by time (which is not deterministic), and none when
 /// `KMODCHECK_SHARE=0` ([`CheckOptions::share`]).
-fn same_search<'a>(
+pub fn same_search<'a>(
     searched: &'a [(variant::Variant, variant::Consulted, CellResult)],
     v: &variant::Variant,
     o: &CheckOptions,
@@ -250,7 +250,7 @@ fn same_search<'a>(
 /// the same scenario (see `same_search`): sharing is on, the engine is the
 /// stateful one, and no time limit can cut a search short at a point that
 /// differs from run to run.
-pub fn may_share(o: &CheckOptions) -> bool {
+fn may_share(o: &CheckOptions) -> bool {
     o.share && o.engine.unwrap_or_default() == EngineKind::Stateful && o.time_limit.is_none()
 }
 

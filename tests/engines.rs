@@ -359,6 +359,26 @@ fn pruning_and_symmetry_lose_no_outcome() {
     assert_eq!(checked, cells.len(), "every cell's plain search finishes");
 }
 
+/// Two runs of one cell searched alike: the same states, transitions and
+/// executions, and each property's verdict of the same kind.
+fn assert_same_search(a: &CellResult, b: &CellResult, what: &str) {
+    let cell = format!("{} × {}", a.variant, a.scenario);
+    let (sa, sb) = (a.states.as_ref().unwrap(), b.states.as_ref().unwrap());
+    assert_eq!(
+        (sa.states, sa.transitions, a.executions),
+        (sb.states, sb.transitions, b.executions),
+        "{cell}: {what}"
+    );
+    for (x, y) in a.properties.iter().zip(&b.properties) {
+        assert_eq!(
+            x.verdict.kind(),
+            y.verdict.kind(),
+            "{cell} × {}",
+            x.property
+        );
+    }
+}
+
 /// Restoring a kept state at the end of a replayed prefix, instead of
 /// hashing the prefix again, loses nothing: on one cell of every scenario
 /// (each under another column, so that every column's code runs), a search
@@ -401,20 +421,7 @@ fn restoring_a_kept_state_loses_nothing() {
             a.stopped,
             b.stopped
         );
-        let (sa, sb) = (a.states.as_ref().unwrap(), b.states.as_ref().unwrap());
-        assert_eq!(
-            (sa.states, sa.transitions, a.executions),
-            (sb.states, sb.transitions, b.executions),
-            "{cell}: restoring changed the search"
-        );
-        for (x, y) in a.properties.iter().zip(&b.properties) {
-            assert_eq!(
-                x.verdict.kind(),
-                y.verdict.kind(),
-                "{cell} × {}",
-                x.property
-            );
-        }
+        assert_same_search(a, b, "restoring changed the search");
         // Every execution after the first restores once.
         restores += b.executions - 1;
     }
@@ -776,18 +783,9 @@ fn a_shared_search_is_the_search_it_replaces() {
             taken += 1;
             assert_ne!(from, a.variant, "{cell}");
         }
-        let counts = |c: &CellResult| {
-            let s = c.states.as_ref().unwrap();
-            (s.states, s.transitions, c.executions, c.exhaustive)
-        };
-        assert_eq!(counts(a), counts(b), "{cell}: the shared search differs");
+        assert_eq!(a.exhaustive, b.exhaustive, "{cell}");
+        assert_same_search(a, b, "the shared search differs");
         for (x, y) in a.properties.iter().zip(&b.properties) {
-            assert_eq!(
-                x.verdict.kind(),
-                y.verdict.kind(),
-                "{cell} × {}",
-                x.property
-            );
             if let (Verdict::Violated(p), Verdict::Violated(q)) = (&x.verdict, &y.verdict) {
                 assert_eq!(p.trace, q.trace, "{cell} × {}", x.property);
                 assert_eq!(p.message, q.message, "{cell} × {}", x.property);

@@ -105,18 +105,14 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
         let s = &named.scenario;
         let mut o = opts.clone();
         let mut cells: Vec<CellResult> = Vec::new();
-        let mut old_read = None;
+        let mut searched = Vec::new();
         for v in [old, new] {
             // NEW takes OLD's search when it has OLD's value of every policy
-            // that search read: it would take the same steps
-            // (`kmodcheck::same_search`).
-            if let (Some(read), Some(c)) = (old_read, cells.first()) {
-                if kmodcheck::may_share(&o) && c.exhaustive && old.agrees_on(&v, read) {
-                    let t0 = std::time::Instant::now();
-                    let shared = c.as_variant(&v, t0.elapsed());
-                    cells.push(shared);
-                    continue;
-                }
+            // that search read: it would take the same steps.
+            let t0 = std::time::Instant::now();
+            if let Some(c) = kmodcheck::same_search(&searched, &v, &o) {
+                cells.push(c.as_variant(&v, t0.elapsed()));
+                continue;
             }
             o.progress = Some(progress_line(
                 format!("{} × {}", v.id, s.name),
@@ -124,10 +120,10 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
             ));
             let (r, read) = variant::consulted(|| check_cell(v, s, &o));
             clear_progress();
-            old_read = Some(read);
             match r {
                 Ok(mut c) => {
                     named.retarget(&mut c);
+                    searched.push((v, read, c.clone()));
                     cells.push(c)
                 }
                 Err(e) => return Err(e.into()),
