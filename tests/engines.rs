@@ -119,24 +119,27 @@ fn agree_with_loom(loom_bound: usize, whole: bool) -> (Vec<String>, Vec<String>)
     (compared, skipped)
 }
 
-/// On every catalogue cell loom finishes within 20,000 executions (a few
-/// seconds of loom in all), the stateful engine gives the same verdicts
+/// On every catalogue cell loom finishes within 2,000 executions (or where
+/// it stops at a deadlock), the stateful engine gives the same verdicts
 /// (`engine::disagreements`).
 /// `stateful_agrees_with_loom_on_every_cell` (ignored: `.ci/run` runs it)
 /// takes loom to the catalogue's bound.
 #[test]
 fn stateful_agrees_with_loom_where_loom_finishes() {
-    let (compared, skipped) = agree_with_loom(5_000, false);
+    let (compared, skipped) = agree_with_loom(2_000, false);
     eprintln!(
         "compared {} cells; loom did not finish {skipped:?}",
         compared.len()
     );
-    // Measured: 318 of the 504 cells within 5,000 loom executions (343
-    // within 20,000, which took 21 s instead of 9: the whole of
-    // `cargo test --release` must stay under a minute); fewer means loom's
-    // executions grew.
+    // Measured on the 642 cells (608 within loom's thread limit): 322
+    // compared at 2,000 executions, in 8.6 s on 2 cores; 380 at 5,000, in
+    // 13.8 s. Most of loom's work in this test is on the cells it cannot
+    // finish, each taken to the bound (228 cells at 5,000: 1.14 M of the
+    // 1.42 M executions), so the bound is what the whole of
+    // `cargo test --release` pays for, and it must stay under a minute.
+    // Fewer than 322 means loom's executions grew.
     assert!(
-        compared.len() >= 318,
+        compared.len() >= 322,
         "only {} cells compared",
         compared.len()
     );
