@@ -774,7 +774,7 @@ fn a_shared_search_is_the_search_it_replaces() {
     )
     .unwrap();
     assert_eq!(shared.len(), own.len());
-    let mut taken = 0;
+    let (mut taken, mut taken_across_waits) = (0, 0);
     for (a, b) in shared.iter().zip(&own) {
         let cell = format!("{} × {}", a.variant, a.scenario);
         assert_eq!((a.variant, &a.scenario), (b.variant, &b.scenario));
@@ -785,6 +785,12 @@ fn a_shared_search_is_the_search_it_replaces() {
         if let Some(from) = a.same_search_as {
             taken += 1;
             assert_ne!(from, a.variant, "{cell}");
+            let from = variant::by_id(from).unwrap();
+            let to = variant::by_id(a.variant).unwrap();
+            let timer = scenarios.iter().any(|s| s.name == a.scenario && s.timer);
+            if !timer && from.policies().idem_wait != to.policies().idem_wait {
+                taken_across_waits += 1;
+            }
         }
         assert_eq!(a.exhaustive, b.exhaustive, "{cell}");
         assert_same_search(a, b, "the shared search differs");
@@ -802,6 +808,14 @@ fn a_shared_search_is_the_search_it_replaces() {
         }
     }
     assert!(taken > 0, "no column took another's search");
+    // Where a search learnt only whether the in-flight wait is timed
+    // (`Variant::needs_time`, which a scenario with a timer does not ask),
+    // never which wait: under libkmod's init_module(2), which has no
+    // in-flight table.
+    assert!(
+        taken_across_waits > 0,
+        "no column took the search of a variant with another in-flight wait"
+    );
     assert!(
         taken < shared.len() - names.len(),
         "every column took another's search: {taken} of {}",
@@ -824,6 +838,13 @@ fn a_run_records_the_policies_it_reads() {
     let (_, read) = variant::consulted(|| (idem.kmod(), idem.idem_wait()));
     assert_eq!(read.names(), ["idem_wait", "kmod"]);
     assert!(!idem.agrees_on(&intr, read));
+    // Whether the in-flight wait is timed is a read of its own: the two
+    // agree on it, and idem-timeout does not.
+    let (_, read) = variant::consulted(|| idem.needs_time());
+    assert_eq!(read.names(), ["idem_wait (timed or not)"]);
+    assert!(idem.agrees_on(&intr, read));
+    let timed = variant::by_id("idem-timeout").unwrap();
+    assert!(!idem.agrees_on(&timed, read));
     let v62 = variant::by_id("v6.2").unwrap();
     // A nested run's reads are the outer run's too.
     let ((_, inner), outer) = variant::consulted(|| variant::consulted(|| v62.umh()));

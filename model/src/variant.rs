@@ -536,8 +536,11 @@ pub struct Variant {
     mutant: Option<Mutant>,
 }
 
-/// The policies of a [`Variant`], one bit each in a [`Consulted`] mask.
-const POLICIES: [&str; 11] = [
+/// The policies of a [`Variant`], one bit each in a [`Consulted`] mask, and
+/// after them the reads of less than a whole policy: a run that learns only
+/// whether the in-flight wait is timed ([`Variant::needs_time`]) shares its
+/// search with a variant whose wait differs otherwise.
+const POLICIES: [&str; 12] = [
     "finit",
     "idem_wait",
     "recursion",
@@ -549,6 +552,7 @@ const POLICIES: [&str; 11] = [
     "userspace",
     "autoload_dups",
     "mutant",
+    "idem_wait (timed or not)",
 ];
 
 /// A variant's policies, as [`Variant::policies`] reads them.
@@ -733,6 +737,7 @@ impl Variant {
             self.userspace == other.userspace,
             self.autoload_dups == other.autoload_dups,
             self.mutant == other.mutant,
+            self.timed_idem_wait() == other.timed_idem_wait(),
         ];
         same.iter()
             .enumerate()
@@ -1246,8 +1251,16 @@ impl Variant {
     /// in which it can never fire would say nothing about it. The kmod
     /// budgets' 5 s timeouts follow the scenario's `timer` (README,
     /// "Time").
+    /// (A read of that alone, not of the whole `idem_wait` policy: see
+    /// [`consulted`].)
     pub fn needs_time(&self) -> bool {
-        self.idem_wait() == IdemWait::KillableTimeout
+        read(11);
+        self.timed_idem_wait()
+    }
+
+    /// Whether the in-flight wait is timed, without recording a read.
+    fn timed_idem_wait(&self) -> bool {
+        self.idem_wait == IdemWait::KillableTimeout
     }
 
     /// This loader with kmod budget `b`, under the id `LOADER+BUDGET` (the
