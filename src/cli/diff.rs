@@ -2,9 +2,9 @@
 //! verdicts that differ, the counterexample of each new violation, and the
 //! totals; the exit status says whether NEW adds a violation.
 
-use super::output::{clear_progress, paint, progress_line, verdict_line};
+use super::output::{paint, verdict_line};
 use super::{CliError, Globals};
-use kmodcheck::engine::{check_cell, CellResult, Verdict};
+use kmodcheck::engine::{CellResult, Verdict};
 use kmodcheck::model::variant;
 use kmodcheck::report;
 use std::process::ExitCode;
@@ -101,34 +101,23 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
     if !json {
         println!("{} → {}\n", old.id, new.id);
     }
-    for named in scenarios {
+    // Every scenario under OLD, then NEW, on all cores, as the matrix
+    // checks its columns: NEW takes OLD's search when it has OLD's value of
+    // every policy that search read (`kmodcheck::same_search`), since it
+    // would take the same steps.
+    let pairs: Vec<_> = scenarios
+        .iter()
+        .flat_map(|n| [(old, n.scenario.clone()), (new, n.scenario.clone())])
+        .collect();
+    let mut results = kmodcheck::check_columns(pairs, opts, true)?;
+    for (c, named) in results
+        .iter_mut()
+        .zip(scenarios.iter().flat_map(|n| [n, n]))
+    {
+        named.retarget(c);
+    }
+    for (named, cells) in scenarios.iter().zip(results.chunks(2)) {
         let s = &named.scenario;
-        let mut o = opts.clone();
-        let mut cells: Vec<CellResult> = Vec::new();
-        let mut searched = Vec::new();
-        for v in [old, new] {
-            // NEW takes OLD's search when it has OLD's value of every policy
-            // that search read: it would take the same steps.
-            let t0 = std::time::Instant::now();
-            if let Some(c) = kmodcheck::same_search(&searched, &v, &o) {
-                cells.push(c.as_variant(&v, t0.elapsed()));
-                continue;
-            }
-            o.progress = Some(progress_line(
-                format!("{} × {}", v.id, s.name),
-                o.max_executions,
-            ));
-            let (r, read) = variant::consulted(|| check_cell(v, s, &o));
-            clear_progress();
-            match r {
-                Ok(mut c) => {
-                    named.retarget(&mut c);
-                    searched.push((v, read, c.clone()));
-                    cells.push(c)
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
         let (co, cn) = (&cells[0], &cells[1]);
         for (po, pn) in co.properties.iter().zip(&cn.properties) {
             totals.add(&po.verdict, &pn.verdict, cn.exhaustive);
