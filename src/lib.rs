@@ -232,7 +232,7 @@ struct Group {
 /// Only the stateful engine's exhaustive searches are taken, never one cut
 /// short by time (which is not deterministic), and none when
 /// `KMODCHECK_SHARE=0` ([`CheckOptions::share`]).
-pub fn same_search<'a>(
+fn same_search<'a>(
     searched: &'a [(variant::Variant, variant::Consulted, CellResult)],
     v: &variant::Variant,
     o: &CheckOptions,

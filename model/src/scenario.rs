@@ -348,7 +348,7 @@ impl Scenario {
     }
 
     /// [`Scenario::max_threads`] under variant `v`: one more where `v` makes
-    /// time pass in a scenario without a timer ([`Variant::needs_time`]).
+    /// time pass in a scenario without a timer ([`Variant::needs_time`](crate::variant::Variant::needs_time)).
     pub fn max_threads_under(&self, v: &crate::variant::Variant) -> usize {
         self.max_threads() + usize::from(!self.timer && v.needs_time())
     }

@@ -103,19 +103,14 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode, CliError> {
     }
     // Every scenario under OLD, then NEW, on all cores, as the matrix
     // checks its columns: NEW takes OLD's search when it has OLD's value of
-    // every policy that search read (`kmodcheck::same_search`), since it
+    // every policy that search read (`same_search` in src/lib.rs), since it
     // would take the same steps.
     let pairs: Vec<_> = scenarios
         .iter()
         .flat_map(|n| [(old, n.scenario.clone()), (new, n.scenario.clone())])
         .collect();
     let mut results = kmodcheck::check_columns(pairs, opts, true)?;
-    for (c, named) in results
-        .iter_mut()
-        .zip(scenarios.iter().flat_map(|n| [n, n]))
-    {
-        named.retarget(c);
-    }
+    super::retarget_all(scenarios, &mut results);
     for (named, cells) in scenarios.iter().zip(results.chunks(2)) {
         let s = &named.scenario;
         let (co, cn) = (&cells[0], &cells[1]);

@@ -76,10 +76,16 @@ pub fn named(names: &[String]) -> Result<Vec<Named>, CliError> {
 pub fn check_named(named: &[Named], opts: &CheckOptions) -> Result<Vec<CellResult>, CliError> {
     let scenarios: Vec<_> = named.iter().map(|n| n.scenario.clone()).collect();
     let mut cells = kmodcheck::check_scenarios(&scenarios, opts, true)?;
-    for c in &mut cells {
+    retarget_all(named, &mut cells);
+    Ok(cells)
+}
+
+/// Point the handles of each cell whose scenario was read from a file at
+/// that file.
+pub fn retarget_all(named: &[Named], cells: &mut [CellResult]) {
+    for c in cells {
         if let Some(n) = named.iter().find(|n| n.scenario.name == c.scenario) {
             n.retarget(c);
         }
     }
-    Ok(cells)
 }
